@@ -1,0 +1,5 @@
+/* Placeholder until srvmon-server lands. */
+int main(void)
+{
+	return 0;
+}

@@ -1,0 +1,1 @@
+/* Placeholder: account passwords (argon2id) land here with srvmon-server. */

@@ -1,0 +1,90 @@
+/* Agent configuration: the struct every module reads, and the INI loader. */
+#ifndef SRVMON_CONFIG_H
+#define SRVMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/srvmon/agent.conf"
+#define EX_CONFIG_STATUS    78 /* sysexits.h EX_CONFIG */
+
+/* A list of strings from a comma- or space-separated value. */
+struct strlist {
+	char **items;
+	size_t n;
+};
+
+struct config_server {
+	char *url;	      /* base URL; when set, server_address/server_port/tls are derived */
+	char *server_address; /* old client's key */
+	uint64_t server_port; /* old client's key */
+	bool tls;
+	char *ca_file;
+	char *client_id;     /* old client's key */
+	char *password;	     /* old client's key; secret */
+	char *password_file; /* read at load time into password */
+	char *token_path;    /* default /token */
+	char *ws_path;	     /* default /ws */
+	bool token_in_query;
+	uint64_t connect_timeout_ms;
+	uint64_t reconnect_max_ms; /* backoff cap, default 60 s */
+	uint64_t ping_interval_ms;
+};
+
+struct config_agent {
+	char *host_id; /* empty: /etc/machine-id */
+	char *state_dir;
+	char *log_level;
+	uint64_t status_interval_ms;
+	uint64_t queue_max; /* records kept in memory while the server is away */
+};
+
+struct config_resources {
+	bool enabled;
+	uint64_t interval_ms; /* default 10 s */
+	struct strlist mounts; /* default "/" */
+};
+
+struct config_network {
+	bool enabled;
+	uint64_t interval_ms;	/* default 1 s */
+	char *collector;	/* auto | bpf | procfs */
+	struct strlist include; /* empty: interfaces carrying a default route */
+	struct strlist exclude;
+};
+
+struct config {
+	char *path; /* file it was read from */
+	struct config_server server;
+	struct config_agent agent;
+	struct config_resources resources;
+	struct config_network network;
+
+	/* derived by config_load() */
+	char *base_url; /* scheme://host:port, no trailing slash */
+};
+
+/* Fills cfg with every default. Returns 0 or -ENOMEM. */
+int config_init_defaults(struct config *cfg);
+
+/*
+ * Reads path over the defaults. On any error (missing file, unknown section or
+ * key, bad or out-of-range value, secret file readable by others, missing
+ * required key when require_server is true) writes one line naming
+ * file:line: key and the fix into errbuf and returns a negative errno; cfg is
+ * then freed and must not be used (never a half-read config).
+ */
+int config_load(struct config *cfg, const char *path, bool require_server, char *errbuf,
+		size_t errlen);
+
+/* Prints the effective configuration as INI with secrets masked. */
+void config_print(const struct config *cfg, FILE *out);
+
+/* Prints the key table as the Markdown reference of docs/configuration.md. */
+void config_print_reference(FILE *out);
+
+void config_free(struct config *cfg);
+
+#endif

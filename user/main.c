@@ -1,0 +1,5 @@
+/* Placeholder until the agent's main loop lands. */
+int main(void)
+{
+	return 0;
+}
