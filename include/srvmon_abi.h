@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The ABI between srvmon's BPF programs and user space: the only definition of
- * every key, value and record the two sides exchange. Included by bpf/*.bpf.c
+ * every key, value and record the two sides exchange. Included by the bpf/ programs
  * (after vmlinux.h) and by user/ (after <linux/types.h>). Fixed-size types,
  * explicit padding, sizes pinned below.
  */
