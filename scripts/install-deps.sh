@@ -12,6 +12,11 @@ libinih-dev libsqlite3-dev sqlite3 libargon2-dev libsystemd-dev
 libcmocka-dev iproute2 iputils-ping procps python3 util-linux
 "
 
+# --bench: also the peer tools the benchmarks measure against.
+if [ "${1:-}" = "--bench" ]; then
+	PKGS="$PKGS prometheus-node-exporter curl"
+fi
+
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

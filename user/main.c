@@ -1,5 +1,438 @@
-/* Placeholder until the agent's main loop lands. */
-int main(void)
+/* srvmon-agent: samples this host and ships the records to a monitoring API. */
+#include "auth.h"
+#include "config.h"
+#include "identity.h"
+#include "log.h"
+#include "message.h"
+#include "network.h"
+#include "outbox.h"
+#include "resources.h"
+#include "runner.h"
+#include "seqstore.h"
+#include "transport.h"
+
+#include "srvmon_version.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum module_id { MOD_RESOURCES, MOD_NETWORK, MOD_COUNT };
+
+struct module_slot {
+	const char *name;
+	const char *state; /* running, disabled, failed */
+	char detail[128];
+	struct runner *runner;
+};
+
+struct agent {
+	struct config cfg;
+	struct host_identity id;
+	struct seqstore *seq;
+	struct outbox *ob;
+	struct auth *auth;
+	struct transport *tr;
+	struct resources_collector *res;
+	struct network_collector *net;
+	struct module_slot mods[MOD_COUNT];
+	uint64_t next_status_ms;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
 {
+	(void)sig;
+	stop_requested = 1;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int resources_tick(void *arg)
+{
+	struct agent *a = arg;
+	struct resources_sample s;
+	int r;
+
+	r = resources_sample(a->res, &s);
+	if (r < 0)
+		return r;
+	return outbox_submit(a->ob, message_resources(&s));
+}
+
+static int network_tick(void *arg)
+{
+	struct agent *a = arg;
+	struct net_sample *s;
+	int r;
+
+	/* ~10 KiB: keep it off the thread's stack. */
+	s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	r = network_sample(a->net, s);
+	if (r == 0)
+		r = outbox_submit(a->ob, message_network(s));
+	free(s);
+	return r;
+}
+
+static cJSON *agent_hello(struct agent *a)
+{
+	struct hello_info h = {.id = &a->id, .agent_version = SRVMON_VERSION};
+
+	for (int i = 0; i < MOD_COUNT; i++) {
+		if (strcmp(a->mods[i].state, "disabled") != 0)
+			h.modules[h.n_modules++] = a->mods[i].name;
+	}
+	h.collector = a->net ? network_collector_name(a->net) : NULL;
+	return message_hello(&h, message_now_ms());
+}
+
+static cJSON *agent_status(struct agent *a)
+{
+	struct status_info s = {0};
+	struct outbox_stats st = {0};
+
+	for (int i = 0; i < MOD_COUNT; i++) {
+		struct module_slot *m = &a->mods[i];
+		int err = m->runner ? runner_last_error(m->runner) : 0;
+
+		s.modules[i].name = m->name;
+		s.modules[i].state = m->state;
+		s.modules[i].detail = m->detail[0] ? m->detail : NULL;
+		if (err < 0 && strcmp(m->state, "running") == 0) {
+			s.modules[i].state = "failing";
+			s.modules[i].detail = strerror(-err);
+		}
+	}
+	s.n_modules = MOD_COUNT;
+	if (a->ob)
+		outbox_stats(a->ob, &st);
+	s.events_lost = st.dropped;
+	s.reconnects = a->tr ? transport_reconnects(a->tr) : 0;
+	return message_status(&s, message_now_ms());
+}
+
+static void on_connected(void *arg)
+{
+	struct agent *a = arg;
+
+	outbox_submit(a->ob, agent_hello(a));
+	outbox_submit(a->ob, agent_status(a));
+	a->next_status_ms = mono_ms() + a->cfg.agent.status_interval_ms;
+}
+
+static void on_tick(void *arg)
+{
+	struct agent *a = arg;
+
+	if (mono_ms() < a->next_status_ms)
+		return;
+	a->next_status_ms = mono_ms() + a->cfg.agent.status_interval_ms;
+	outbox_submit(a->ob, agent_status(a));
+}
+
+/* Initialises the collectors; one that fails is logged and disabled, the others go on. */
+static void modules_init(struct agent *a)
+{
+	a->mods[MOD_RESOURCES] = (struct module_slot){.name = "resources", .state = "disabled"};
+	a->mods[MOD_NETWORK] = (struct module_slot){.name = "network", .state = "disabled"};
+
+	if (a->cfg.resources.enabled) {
+		a->res = resources_new(&a->cfg);
+		if (a->res) {
+			a->mods[MOD_RESOURCES].state = "running";
+		} else {
+			log_err_errno(-errno, "resources module failed to start, disabled");
+			a->mods[MOD_RESOURCES].state = "failed";
+			snprintf(a->mods[MOD_RESOURCES].detail, sizeof(a->mods[0].detail), "%s",
+				 strerror(errno));
+		}
+	}
+	if (a->cfg.network.enabled) {
+		a->net = network_new(&a->cfg);
+		if (a->net) {
+			a->mods[MOD_NETWORK].state = "running";
+			snprintf(a->mods[MOD_NETWORK].detail, sizeof(a->mods[0].detail),
+				 "collector %s", network_collector_name(a->net));
+		} else {
+			log_err_errno(-errno, "network module failed to start, disabled");
+			a->mods[MOD_NETWORK].state = "failed";
+			snprintf(a->mods[MOD_NETWORK].detail, sizeof(a->mods[0].detail), "%s",
+				 strerror(errno));
+		}
+	}
+}
+
+static void modules_fini(struct agent *a)
+{
+	for (int i = MOD_COUNT - 1; i >= 0; i--) {
+		runner_stop(a->mods[i].runner);
+		a->mods[i].runner = NULL;
+	}
+	network_free(a->net);
+	a->net = NULL;
+	resources_free(a->res);
+	a->res = NULL;
+}
+
+/* Module threads must not take SIGINT/SIGTERM: the main loop's poll has to see them. */
+static int modules_start(struct agent *a)
+{
+	sigset_t block, old;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	if (a->res)
+		a->mods[MOD_RESOURCES].runner =
+			runner_start("resources", a->cfg.resources.interval_ms, resources_tick, a);
+	if (a->net)
+		a->mods[MOD_NETWORK].runner =
+			runner_start("network", a->cfg.network.interval_ms, network_tick, a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	for (int i = 0; i < MOD_COUNT; i++) {
+		if (strcmp(a->mods[i].state, "running") == 0 && !a->mods[i].runner) {
+			a->mods[i].state = "failed";
+			snprintf(a->mods[i].detail, sizeof(a->mods[i].detail), "no thread");
+		}
+	}
 	return 0;
+}
+
+static void print_message(cJSON *msg, const char *host_id, uint64_t seq)
+{
+	char *text = message_finish(msg, host_id, seq);
+
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	cJSON_Delete(msg);
+}
+
+/* --once: one sample of every enabled module, printed as wire messages. */
+static int run_once(struct agent *a)
+{
+	struct timespec until;
+	uint64_t window = 1000;
+	uint64_t seq = 1;
+	int rc = 0;
+
+	modules_init(a);
+	if (a->res && a->cfg.resources.interval_ms < window)
+		window = a->cfg.resources.interval_ms;
+	/* CPU % and rates are deltas: sample over one short window. */
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(window / 1000);
+	until.tv_nsec += (long)(window % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR &&
+	       !stop_requested)
+		;
+
+	print_message(agent_hello(a), a->id.host_id, seq++);
+	if (a->res) {
+		struct resources_sample s;
+
+		if (resources_sample(a->res, &s) == 0)
+			print_message(message_resources(&s), a->id.host_id, seq++);
+		else
+			rc = 1;
+	}
+	if (a->net) {
+		struct net_sample *s = malloc(sizeof(*s));
+
+		if (s && network_sample(a->net, s) == 0)
+			print_message(message_network(s), a->id.host_id, seq++);
+		else
+			rc = 1;
+		free(s);
+	}
+	print_message(agent_status(a), a->id.host_id, seq++);
+	fflush(stdout);
+	modules_fini(a);
+	return rc;
+}
+
+static int run_daemon(struct agent *a)
+{
+	int rc = 1;
+
+	/* Step 1: the sequence store and the outbox. */
+	a->seq = seqstore_open(a->cfg.agent.state_dir);
+	if (!a->seq) {
+		log_err("cannot allocate the sequence store");
+		goto out;
+	}
+	a->ob = outbox_new(a->id.host_id, a->seq, a->cfg.agent.queue_max);
+	if (!a->ob) {
+		log_err("cannot allocate the outbox");
+		goto out;
+	}
+	/* Step 2: authentication and transport. */
+	a->auth = auth_new(&a->cfg);
+	if (!a->auth) {
+		log_err("cannot allocate the token client");
+		goto out;
+	}
+	a->tr = transport_new(&a->cfg, a->ob, a->auth, on_connected, a);
+	if (!a->tr)
+		goto out;
+	outbox_set_notify(a->ob, transport_wake, a->tr);
+	/* Step 3: the collectors, each on its own thread. */
+	modules_init(a);
+	modules_start(a);
+	log_info("srvmon-agent %s started: host_id %s, server %s", SRVMON_VERSION, a->id.host_id,
+		 transport_url(a->tr));
+	/* Step 4: the event loop, until SIGINT/SIGTERM. */
+	transport_run(a->tr, &stop_requested, 1000, on_tick, a);
+	log_info("stopping");
+	rc = 0;
+out:
+	modules_fini(a);
+	if (a->ob)
+		outbox_set_notify(a->ob, NULL, NULL);
+	transport_free(a->tr);
+	auth_free(a->auth);
+	outbox_free(a->ob);
+	seqstore_close(a->seq);
+	return rc;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: srvmon-agent [OPTIONS]\n"
+		"Samples this server (CPU, RAM, disk, network) and ships the records to a\n"
+		"monitoring API over an authenticated WebSocket.\n\n"
+		"  -c, --config PATH     configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+		"      --check-config    validate the configuration, print it (secrets masked)\n"
+		"      --once            sample every enabled module once, print the JSON\n"
+		"                        messages on stdout, no server needed\n"
+		"      --config-reference  print the configuration key reference (Markdown)\n"
+		"  -v, --verbose         debug logging\n"
+		"  -V, --version         print the version\n"
+		"  -h, --help            this help\n\n"
+		"Exit status: 0 ok, 1 runtime failure, 2 usage, 78 configuration error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_CHECK = 256, OPT_ONCE, OPT_REFERENCE };
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, OPT_CHECK},
+		{"once", no_argument, NULL, OPT_ONCE},
+		{"config-reference", no_argument, NULL, OPT_REFERENCE},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *config_path = CONFIG_DEFAULT_PATH;
+	static struct agent agent;
+	struct agent *a = &agent;
+	struct sigaction sa;
+	bool check = false, once = false, verbose = false;
+	enum log_level level;
+	char errbuf[1024];
+	int rc = 1;
+	int opt, r;
+
+	log_init("srvmon-agent");
+	while ((opt = getopt_long(argc, argv, "c:vVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case OPT_CHECK:
+			check = true;
+			break;
+		case OPT_ONCE:
+			once = true;
+			break;
+		case OPT_REFERENCE:
+			config_print_reference(stdout);
+			return 0;
+		case 'v':
+			verbose = true;
+			break;
+		case 'V':
+			printf("srvmon-agent %s\n", SRVMON_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "srvmon-agent: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	/* Configuration: all or nothing. */
+	r = config_init_defaults(&a->cfg);
+	if (r == 0)
+		r = config_load(&a->cfg, config_path, !once, errbuf, sizeof(errbuf));
+	if (r < 0) {
+		fprintf(stderr, "srvmon-agent: %s\n", r == -ENOMEM ? "out of memory" : errbuf);
+		return EX_CONFIG_STATUS;
+	}
+	if (log_level_parse(a->cfg.agent.log_level, &level) == 0)
+		log_set_level(level);
+	if (verbose)
+		log_set_level(LOG_LEVEL_DEBUG);
+	if (check) {
+		config_print(&a->cfg, stdout);
+		printf("configuration OK\n");
+		rc = 0;
+		goto out;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	r = identity_read(&a->cfg, &a->id);
+	if (r < 0) {
+		log_err_errno(
+			r, "no host identity: set agent.host_id in %s or provide /etc/machine-id",
+			config_path);
+		goto out;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_err("cannot initialise libcurl");
+		goto out;
+	}
+	rc = once ? run_once(a) : run_daemon(a);
+	curl_global_cleanup();
+out:
+	config_free(&a->cfg);
+	return rc;
 }

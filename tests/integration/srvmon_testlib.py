@@ -1,0 +1,205 @@
+"""Helpers for the integration tests: a real srvmon-server and srvmon-agent on loopback.
+
+Every process is started here and ended here, by PID. Nothing leaves 127.0.0.1.
+"""
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+AGENT = os.environ.get("SRVMON_AGENT", "build/user/srvmon-agent")
+SERVER = os.environ.get("SRVMON_SERVER", "build/server/srvmon-server")
+
+
+def fail(msg):
+    print("FAIL: " + msg, flush=True)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    print("ok: " + msg, flush=True)
+
+
+def wait_for(pred, timeout, what, interval=0.1):
+    """Polls pred() until it returns a true value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            fail("timed out after %.0fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+class Workdir:
+    def __init__(self, prefix="srvmon-it-"):
+        self.path = tempfile.mkdtemp(prefix=prefix)
+
+    def file(self, name):
+        return os.path.join(self.path, name)
+
+
+class Server:
+    """srvmon-server serve on 127.0.0.1 with its own SQLite database."""
+
+    def __init__(self, work, port=0, token_lifetime=None, extra=()):
+        self.work = work
+        self.db = work.file("srvmon.db")
+        self.port = port
+        self.token_lifetime = token_lifetime
+        self.extra = list(extra)
+        self.proc = None
+        self.log_path = work.file("server.log")
+
+    def add_user(self, name, password):
+        r = subprocess.run([SERVER, "user", "add", name, "--db", self.db],
+                           input=password + "\n", text=True, capture_output=True, timeout=60)
+        if r.returncode != 0:
+            fail("user add failed: %s %s" % (r.stdout, r.stderr))
+
+    def start(self):
+        cmd = [SERVER, "serve", "--db", self.db, "--listen", "127.0.0.1",
+               "--port", str(self.port)] + self.extra
+        if self.token_lifetime is not None:
+            cmd += ["--token-lifetime", str(self.token_lifetime)]
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+
+        def listening():
+            if self.proc.poll() is not None:
+                fail("srvmon-server exited with %d: %s" % (self.proc.returncode, self.read_log()))
+            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", self.read_log())
+            return m and int(m.group(1))
+
+        self.port = wait_for(listening, 20, "srvmon-server to listen")
+        return self
+
+    def read_log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    @property
+    def base_url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.log.close()
+        self.proc = None
+
+    def records(self, rtype=None):
+        """All stored records as parsed JSON bodies (exact integers), oldest seq first."""
+        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=10)
+        try:
+            rows = con.execute("SELECT body FROM records").fetchall()
+        except sqlite3.OperationalError:
+            rows = []
+        finally:
+            con.close()
+        out = [json.loads(r[0]) for r in rows]
+        if rtype:
+            out = [r for r in out if r.get("type") == rtype]
+        out.sort(key=lambda r: r["seq"])
+        return out
+
+    def stats(self):
+        r = subprocess.run([SERVER, "stats", "--db", self.db], capture_output=True, text=True,
+                           timeout=30)
+        if r.returncode != 0:
+            fail("stats failed: %s" % r.stderr)
+        return json.loads(r.stdout)
+
+
+def write_config(work, text, name="agent.conf", mode=0o600):
+    path = work.file(name)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def agent_config(server, client_id="agent1", password="s3cret-pass", extra=""):
+    return """[server]
+server_address = 127.0.0.1
+server_port = %d
+client_id = %s
+password = %s
+reconnect_max = 5s
+
+[agent]
+state_dir = %s
+status_interval = 2s
+
+[resources]
+interval = 1s
+
+[network]
+interval = 1s
+%s""" % (server.port, client_id, password, server.work.file("state"), extra)
+
+
+class Agent:
+    def __init__(self, work, config_path, args=()):
+        self.work = work
+        self.config = config_path
+        self.args = list(args)
+        self.proc = None
+        self.log_path = work.file("agent.log")
+
+    def start(self):
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([AGENT, "--config", self.config] + self.args,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    def read_log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM):
+        rc = None
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                rc = self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                fail("agent did not stop within 20 s of SIGTERM")
+        elif self.proc:
+            rc = self.proc.returncode
+        if self.proc:
+            self.log.close()
+        self.proc = None
+        return rc
+
+
+def meminfo_bytes(key):
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def machine_id():
+    with open("/etc/machine-id") as f:
+        return f.read().strip()

@@ -1,0 +1,174 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "message.h"
+#include "outbox.h"
+#include "seqstore.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static cJSON *msg(int i)
+{
+	cJSON *m = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(m, "type", "status");
+	cJSON_AddNumberToObject(m, "i", i);
+	return m;
+}
+
+/* Peeks the next unsent record and returns its seq (0 when none). */
+static uint64_t next_seq(struct outbox *o, char *buf, size_t len)
+{
+	size_t need = 0;
+	uint64_t seq = 0;
+	int n = outbox_peek(o, buf, len, &need, &seq);
+
+	assert_true(n >= 0);
+	if (n == 0)
+		return 0;
+	buf[n] = '\0';
+	return seq;
+}
+
+static void test_seq_increases_and_fields_added(void **state)
+{
+	struct outbox *o = outbox_new("host-a", NULL, 10);
+	char buf[512];
+
+	(void)state;
+	assert_non_null(o);
+	assert_int_equal(outbox_submit(o, msg(1)), 0);
+	assert_int_equal(outbox_submit(o, msg(2)), 0);
+	assert_int_equal(next_seq(o, buf, sizeof(buf) - 1), 1);
+	assert_non_null(strstr(buf, "\"host_id\":\"host-a\""));
+	assert_non_null(strstr(buf, "\"seq\":1"));
+	outbox_mark_sent(o, 1);
+	assert_int_equal(next_seq(o, buf, sizeof(buf) - 1), 2);
+	outbox_free(o);
+}
+
+static void test_unacked_resent_after_reconnect_on_acking_server(void **state)
+{
+	struct outbox *o = outbox_new("h", NULL, 10);
+	struct outbox_stats st;
+	char buf[512];
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		outbox_submit(o, msg(i));
+	for (uint64_t s = 1; s <= 4; s++) {
+		assert_int_equal(next_seq(o, buf, sizeof(buf) - 1), s);
+		outbox_mark_sent(o, s);
+	}
+	assert_int_equal(next_seq(o, buf, sizeof(buf) - 1), 0);
+	outbox_ack(o, 2);
+	outbox_connection_closed(o);
+	/* 3 and 4 were written but not acked: written again, in order. */
+	assert_int_equal(next_seq(o, buf, sizeof(buf) - 1), 3);
+	outbox_mark_sent(o, 3);
+	assert_int_equal(next_seq(o, buf, sizeof(buf) - 1), 4);
+	outbox_stats(o, &st);
+	assert_int_equal(st.acked, 2);
+	assert_int_equal(st.dropped, 0);
+	outbox_free(o);
+}
+
+static void test_never_acking_server_written_is_delivered(void **state)
+{
+	struct outbox *o = outbox_new("h", NULL, 3);
+	struct outbox_stats st;
+	char buf[512];
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		outbox_submit(o, msg(i));
+		outbox_mark_sent(o, next_seq(o, buf, sizeof(buf) - 1));
+	}
+	/* Full of written records: evicting them loses nothing. */
+	outbox_submit(o, msg(9));
+	outbox_stats(o, &st);
+	assert_int_equal(st.dropped, 0);
+	outbox_connection_closed(o);
+	assert_int_equal(next_seq(o, buf, sizeof(buf) - 1), 4);
+	outbox_free(o);
+}
+
+static void test_full_queue_drops_oldest_and_counts(void **state)
+{
+	struct outbox *o = outbox_new("h", NULL, 3);
+	struct outbox_stats st;
+	char buf[512];
+
+	(void)state;
+	for (int i = 0; i < 5; i++)
+		outbox_submit(o, msg(i));
+	outbox_stats(o, &st);
+	assert_int_equal(st.dropped, 2);
+	assert_int_equal(st.queued, 3);
+	assert_int_equal(next_seq(o, buf, sizeof(buf) - 1), 3);
+	outbox_free(o);
+}
+
+static void test_small_buffer_reports_size(void **state)
+{
+	struct outbox *o = outbox_new("h", NULL, 3);
+	char buf[8];
+	size_t need = 0;
+	uint64_t seq = 0;
+
+	(void)state;
+	outbox_submit(o, msg(1));
+	assert_int_equal(outbox_peek(o, buf, sizeof(buf), &need, &seq), -ENOSPC);
+	assert_true(need > sizeof(buf));
+	assert_int_equal(seq, 1);
+	outbox_free(o);
+}
+
+static void test_seqstore_persists_and_never_reuses(void **state)
+{
+	char dir[] = "/tmp/srvmon-seq-XXXXXX";
+	char path[PATH_MAX];
+	struct seqstore *s;
+	uint64_t a = 0, b = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	s = seqstore_open(dir);
+	assert_non_null(s);
+	assert_int_equal(seqstore_next(s, &a), 0);
+	assert_int_equal(a, 1);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(seqstore_next(s, &a), 0);
+	seqstore_close(s); /* as if killed: no final write */
+	s = seqstore_open(dir);
+	assert_int_equal(seqstore_next(s, &b), 0);
+	assert_true(b > a);
+	seqstore_close(s);
+	snprintf(path, sizeof(path), "%s/seq", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seq_increases_and_fields_added),
+		cmocka_unit_test(test_unacked_resent_after_reconnect_on_acking_server),
+		cmocka_unit_test(test_never_acking_server_written_is_delivered),
+		cmocka_unit_test(test_full_queue_drops_oldest_and_counts),
+		cmocka_unit_test(test_small_buffer_reports_size),
+		cmocka_unit_test(test_seqstore_persists_and_never_reuses),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

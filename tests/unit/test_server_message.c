@@ -1,0 +1,73 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "server_message.h"
+
+#include <string.h>
+
+static int parse(const char *s, struct server_message *m)
+{
+	return server_message_parse(s, strlen(s), m);
+}
+
+static void test_ack_exact_above_2_53(void **state)
+{
+	struct server_message m;
+
+	(void)state;
+	assert_int_equal(parse("{\"type\":\"ack\",\"seq\":9007199254740993}", &m), 0);
+	assert_int_equal(m.type, SERVER_MESSAGE_ACK);
+	assert_true(m.ack_seq == 9007199254740993ULL);
+	assert_int_equal(parse("{\"type\":\"ack\", \"seq\" : 18446744073709551615}", &m), 0);
+	assert_true(m.ack_seq == UINT64_MAX);
+	assert_int_equal(parse("{\"type\":\"ack\",\"seq\":7}", &m), 0);
+	assert_true(m.ack_seq == 7);
+}
+
+static void test_bad_acks_rejected(void **state)
+{
+	struct server_message m;
+
+	(void)state;
+	assert_int_equal(parse("{\"type\":\"ack\"}", &m), -EBADMSG);
+	assert_int_equal(parse("{\"type\":\"ack\",\"seq\":-1}", &m), -EBADMSG);
+	assert_int_equal(parse("{\"type\":\"ack\",\"seq\":1.5}", &m), -EBADMSG);
+	assert_int_equal(parse("{\"type\":\"ack\",\"seq\":\"3\"}", &m), -EBADMSG);
+	assert_int_equal(parse("{\"type\":\"ack\",\"seq\":18446744073709551616}", &m), -EBADMSG);
+	/* a nested "seq" must not be taken for the ack's */
+	assert_int_equal(parse("{\"x\":{\"seq\":1},\"type\":\"ack\",\"seq\":2}", &m), -EBADMSG);
+}
+
+static void test_other_and_garbage(void **state)
+{
+	struct server_message m;
+
+	(void)state;
+	assert_int_equal(parse("{\"type\":\"hint\",\"x\":1}", &m), 0);
+	assert_int_equal(m.type, SERVER_MESSAGE_OTHER);
+	assert_string_equal(m.detail, "hint");
+	assert_int_equal(parse("{\"type\":\"error\",\"error\":\"bad seq\"}", &m), 0);
+	assert_int_equal(m.type, SERVER_MESSAGE_ERROR);
+	assert_string_equal(m.detail, "bad seq");
+	assert_int_equal(parse("not json", &m), -EBADMSG);
+	assert_int_equal(parse("[1,2]", &m), -EBADMSG);
+	assert_int_equal(parse("{\"type\":3}", &m), -EBADMSG);
+	assert_int_equal(server_message_parse("{\"type\":\"ack\",\"seq\":1}", 5, &m), -EBADMSG);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ack_exact_above_2_53),
+		cmocka_unit_test(test_bad_acks_rejected),
+		cmocka_unit_test(test_other_and_garbage),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

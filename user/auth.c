@@ -1,0 +1,320 @@
+#include "auth.h"
+
+#include "config.h"
+#include "log.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define AUTH_MAX_RESPONSE (64 * 1024)
+
+struct auth {
+	const struct config *cfg;
+	char *url;
+	struct auth_token token;
+	bool valid;
+	uint64_t obtained_ms; /* CLOCK_MONOTONIC */
+	uint64_t requests;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int auth_jwt_exp(const char *token, uint64_t *ret_exp)
+{
+	const char *p1 = strchr(token, '.');
+	const char *p2 = p1 ? strchr(p1 + 1, '.') : NULL;
+	unsigned char *raw = NULL;
+	cJSON *claims = NULL;
+	const cJSON *exp;
+	char *b64 = NULL;
+	size_t n, padded;
+	int len;
+	int r = -EINVAL;
+
+	if (!p1 || !p2 || p2 == p1 + 1 || strchr(p2 + 1, '.'))
+		return -EINVAL;
+	n = (size_t)(p2 - p1 - 1);
+	if (n > 8192)
+		return -EINVAL;
+	padded = (n + 3) / 4 * 4;
+	b64 = malloc(padded + 1);
+	raw = malloc(padded / 4 * 3 + 1);
+	if (!b64 || !raw) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* base64url -> base64 with padding, for OpenSSL's decoder. */
+	for (size_t i = 0; i < n; i++) {
+		char c = p1[1 + i];
+
+		b64[i] = c == '-' ? '+' : c == '_' ? '/' : c;
+	}
+	for (size_t i = n; i < padded; i++)
+		b64[i] = '=';
+	b64[padded] = '\0';
+	len = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)padded);
+	if (len < 0)
+		goto out;
+	raw[len] = '\0';
+	claims = cJSON_ParseWithLength((const char *)raw, (size_t)len);
+	exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
+	if (!cJSON_IsNumber(exp) || exp->valuedouble < 0 || exp->valuedouble > 1e15)
+		goto out;
+	*ret_exp = (uint64_t)exp->valuedouble;
+	r = 0;
+out:
+	cJSON_Delete(claims);
+	free(b64);
+	free(raw);
+	return r;
+}
+
+int auth_parse_token_response(const char *body, struct auth_token *ret)
+{
+	const cJSON *access, *type, *expires;
+	cJSON *root;
+	uint64_t exp;
+	int r = -EBADMSG;
+
+	root = cJSON_Parse(body);
+	if (!cJSON_IsObject(root))
+		goto out;
+	access = cJSON_GetObjectItemCaseSensitive(root, "access_token");
+	type = cJSON_GetObjectItemCaseSensitive(root, "token_type");
+	expires = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
+	if (!cJSON_IsString(access) || access->valuestring[0] == '\0')
+		goto out;
+	if (type && (!cJSON_IsString(type) || strcasecmp(type->valuestring, "bearer") != 0))
+		goto out;
+	if (strlen(access->valuestring) >= sizeof(ret->access_token)) {
+		r = -E2BIG;
+		goto out;
+	}
+	memset(ret, 0, sizeof(*ret));
+	memcpy(ret->access_token, access->valuestring, strlen(access->valuestring) + 1);
+	if (cJSON_IsNumber(expires) && expires->valuedouble > 0 && expires->valuedouble < 1e9) {
+		ret->lifetime_ms = (uint64_t)llround(expires->valuedouble * 1000.0);
+	} else if (auth_jwt_exp(ret->access_token, &exp) == 0) {
+		uint64_t now = (uint64_t)time(NULL);
+
+		ret->lifetime_ms = exp > now ? (exp - now) * 1000u : 1;
+	}
+	r = 0;
+out:
+	cJSON_Delete(root);
+	return r;
+}
+
+struct auth *auth_new(const struct config *cfg)
+{
+	struct auth *a;
+	size_t len;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->cfg = cfg;
+	len = strlen(cfg->base_url) + strlen(cfg->server.token_path) + 1;
+	a->url = malloc(len);
+	if (!a->url) {
+		free(a);
+		errno = ENOMEM;
+		return NULL;
+	}
+	snprintf(a->url, len, "%s%s", cfg->base_url, cfg->server.token_path);
+	return a;
+}
+
+void auth_free(struct auth *a)
+{
+	if (!a)
+		return;
+	explicit_bzero(&a->token, sizeof(a->token));
+	free(a->url);
+	free(a);
+}
+
+struct body_buf {
+	char *data;
+	size_t len;
+	bool overflow;
+};
+
+static size_t body_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct body_buf *b = userdata;
+	size_t n = size * nmemb;
+
+	if (b->len + n > AUTH_MAX_RESPONSE) {
+		b->overflow = true;
+		return 0; /* aborts the transfer */
+	}
+	memcpy(b->data + b->len, ptr, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+static char *auth_form_body(CURL *curl, const struct config *cfg)
+{
+	char *user = curl_easy_escape(curl, cfg->server.client_id, 0);
+	char *pass = curl_easy_escape(curl, cfg->server.password, 0);
+	char *form = NULL;
+	size_t len;
+
+	if (!user || !pass)
+		goto out;
+	len = strlen("grant_type=password&username=&password=") + strlen(user) + strlen(pass) + 1;
+	form = malloc(len);
+	if (form)
+		snprintf(form, len, "grant_type=password&username=%s&password=%s", user, pass);
+out:
+	if (pass) {
+		explicit_bzero(pass, strlen(pass));
+		curl_free(pass);
+	}
+	curl_free(user);
+	return form;
+}
+
+static int auth_fetch(struct auth *a)
+{
+	const struct config *cfg = a->cfg;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct body_buf body = {0};
+	struct auth_token tok;
+	char *form = NULL;
+	CURL *curl = NULL;
+	CURLcode rc;
+	long status = 0;
+	int r;
+
+	a->requests++;
+	body.data = malloc(AUTH_MAX_RESPONSE + 1);
+	curl = curl_easy_init();
+	if (!body.data || !curl) {
+		r = -ENOMEM;
+		goto out;
+	}
+	body.data[0] = '\0';
+	form = auth_form_body(curl, cfg);
+	if (!form) {
+		r = -ENOMEM;
+		goto out;
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, a->url);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, body_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->server.connect_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)cfg->server.connect_timeout_ms * 2);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	if (cfg->server.ca_file && *cfg->server.ca_file)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->server.ca_file);
+
+	rc = curl_easy_perform(curl);
+	if (rc != CURLE_OK) {
+		log_err("token request to %s failed: %s", a->url,
+			errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		r = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EHOSTUNREACH;
+		goto out;
+	}
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status == 400 || status == 401 || status == 403) {
+		cJSON *err = cJSON_Parse(body.data);
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(err, "error");
+
+		log_err("token request to %s rejected for client_id '%s': HTTP %ld%s%s", a->url,
+			cfg->server.client_id, status, cJSON_IsString(e) ? " " : "",
+			cJSON_IsString(e) ? e->valuestring : "");
+		cJSON_Delete(err);
+		r = -EACCES;
+		goto out;
+	}
+	if (status != 200) {
+		log_err("token request to %s failed: HTTP %ld", a->url, status);
+		r = -EPROTO;
+		goto out;
+	}
+	r = auth_parse_token_response(body.data, &tok);
+	if (r < 0) {
+		log_err("token response from %s is not a bearer token response", a->url);
+		r = -EPROTO;
+		goto out;
+	}
+	a->token = tok;
+	explicit_bzero(&tok, sizeof(tok));
+	a->valid = true;
+	a->obtained_ms = mono_ms();
+	log_info("token obtained from %s (lifetime %llus)", a->url,
+		 (unsigned long long)(a->token.lifetime_ms / 1000));
+out:
+	if (form) {
+		explicit_bzero(form, strlen(form));
+		free(form);
+	}
+	if (body.data) {
+		explicit_bzero(body.data, body.len);
+		free(body.data);
+	}
+	curl_easy_cleanup(curl);
+	return r;
+}
+
+static bool auth_needs_renewal(const struct auth *a)
+{
+	uint64_t margin;
+
+	if (!a->valid)
+		return true;
+	if (a->token.lifetime_ms == 0)
+		return false;
+	margin = a->token.lifetime_ms / 10;
+	if (margin < 5000)
+		margin = 5000;
+	if (margin >= a->token.lifetime_ms)
+		margin = a->token.lifetime_ms / 2;
+	return mono_ms() + margin >= a->obtained_ms + a->token.lifetime_ms;
+}
+
+int auth_get_token(struct auth *a, const char **ret_token)
+{
+	int r;
+
+	if (auth_needs_renewal(a)) {
+		a->valid = false;
+		r = auth_fetch(a);
+		if (r < 0)
+			return r;
+	}
+	*ret_token = a->token.access_token;
+	return 0;
+}
+
+void auth_invalidate(struct auth *a)
+{
+	a->valid = false;
+	explicit_bzero(&a->token, sizeof(a->token));
+}
+
+uint64_t auth_requests(const struct auth *a)
+{
+	return a->requests;
+}

@@ -1,0 +1,49 @@
+/*
+ * The outbox: records waiting for delivery, shared by the module threads
+ * (producers) and the transport (consumer). Assigns seq, keeps sent records
+ * until the server acks them, bounds memory at queue_max records.
+ */
+#ifndef SRVMON_OUTBOX_H
+#define SRVMON_OUTBOX_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct seqstore;
+struct outbox;
+
+struct outbox_stats {
+	uint64_t submitted;
+	uint64_t dropped; /* never delivered: evicted while the queue was full */
+	uint64_t acked;
+	size_t queued; /* records held now (unsent + sent awaiting ack) */
+};
+
+/* NULL + errno. seq may be NULL (then seqs count from 1, for --once). */
+struct outbox *outbox_new(const char *host_id, struct seqstore *seq, size_t max);
+void outbox_free(struct outbox *o);
+
+/* Called (without the lock) after every submit, e.g. to wake the transport. */
+void outbox_set_notify(struct outbox *o, void (*fn)(void *arg), void *arg);
+
+/* Takes ownership of msg (frees it). Assigns host_id and seq. 0 or -errno. */
+int outbox_submit(struct outbox *o, cJSON *msg);
+
+/* Copies the oldest record not yet written on this connection into buf (which
+ * has room for len bytes): returns its length, 0 when none is waiting, -ENOSPC when
+ * buf is too small (*ret_len tells the size needed). */
+int outbox_peek(struct outbox *o, char *buf, size_t len, size_t *ret_len, uint64_t *ret_seq);
+/* Marks the record peeked last as written to the connection. */
+void outbox_mark_sent(struct outbox *o, uint64_t seq);
+/* A cumulative ack: every record with seq <= seq is delivered. */
+void outbox_ack(struct outbox *o, uint64_t seq);
+/* The connection ended. Records written but not acked are sent again on the next
+ * connection if this server acks; on one that never acked, written counts as
+ * delivered (docs/protocol.md). */
+void outbox_connection_closed(struct outbox *o);
+/* Number of records waiting to be written. */
+size_t outbox_pending(struct outbox *o);
+void outbox_stats(struct outbox *o, struct outbox_stats *ret);
+
+#endif

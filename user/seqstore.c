@@ -1,0 +1,153 @@
+#include "seqstore.h"
+
+#include "log.h"
+#include "numparse.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct seqstore {
+	char path[PATH_MAX];
+	char tmp[PATH_MAX];
+	bool persistent;
+	bool warned;
+	uint64_t next;
+	uint64_t reserved; /* every seq < reserved is on disk as possibly used */
+};
+
+static int seqstore_read(const char *path, uint64_t *ret)
+{
+	char buf[32];
+	ssize_t n;
+	int fd;
+	int r;
+
+	errno = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	r = -errno;
+	close(fd);
+	if (n < 0)
+		return r;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return parse_u64(buf, 1, UINT64_MAX - SEQSTORE_BLOCK, ret);
+}
+
+static int seqstore_write(struct seqstore *s, uint64_t reserved)
+{
+	char buf[32];
+	int len;
+	int fd;
+	int r = 0;
+
+	len = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)reserved);
+	fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, (size_t)len) != len)
+		r = errno ? -errno : -EIO;
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(s->tmp, s->path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(s->tmp);
+	return r;
+}
+
+static uint64_t realtime_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+struct seqstore *seqstore_open(const char *dir)
+{
+	struct seqstore *s;
+	uint64_t stored = 1;
+	int r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->next = realtime_us();
+	if (!dir || !*dir)
+		goto volatile_seq;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		log_warn_errno(-errno, "cannot create state directory '%s', seq not persisted",
+			       dir);
+		goto volatile_seq;
+	}
+	if (snprintf(s->path, sizeof(s->path), "%s/seq", dir) >= (int)sizeof(s->path) ||
+	    snprintf(s->tmp, sizeof(s->tmp), "%s/seq.tmp", dir) >= (int)sizeof(s->tmp)) {
+		log_warn("state directory path '%s' too long, seq not persisted", dir);
+		goto volatile_seq;
+	}
+	r = seqstore_read(s->path, &stored);
+	if (r < 0 && r != -ENOENT) {
+		/* A corrupt file must not restart numbering at 1: continue above the clock. */
+		log_warn_errno(r, "cannot read '%s', continuing from the clock", s->path);
+		stored = realtime_us();
+	} else if (r == -ENOENT) {
+		stored = 1;
+	}
+	s->next = stored;
+	s->reserved = stored;
+	s->persistent = true;
+	return s;
+
+volatile_seq:
+	s->persistent = false;
+	return s;
+}
+
+int seqstore_next(struct seqstore *s, uint64_t *ret)
+{
+	int r = 0;
+
+	if (!s->persistent) {
+		uint64_t now = realtime_us();
+
+		if (now > s->next)
+			s->next = now;
+		*ret = s->next++;
+		return 0;
+	}
+	if (s->next >= s->reserved) {
+		uint64_t want = s->next + SEQSTORE_BLOCK;
+
+		r = seqstore_write(s, want);
+		if (r < 0) {
+			if (!s->warned)
+				log_warn_errno(r, "cannot persist seq reservation to '%s'",
+					       s->path);
+			s->warned = true;
+		} else {
+			s->warned = false;
+			s->reserved = want;
+		}
+	}
+	*ret = s->next++;
+	return r;
+}
+
+void seqstore_close(struct seqstore *s)
+{
+	free(s);
+}

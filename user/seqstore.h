@@ -1,0 +1,25 @@
+/* The message sequence number: strictly increasing, kept across restarts, never reused. */
+#ifndef SRVMON_SEQSTORE_H
+#define SRVMON_SEQSTORE_H
+
+#include <stdint.h>
+
+struct seqstore;
+
+/*
+ * Opens DIR/seq. The file holds a reservation: every seq below it may have been
+ * used. The agent reserves SEQSTORE_BLOCK numbers at a time (written with
+ * fsync + rename before any of them is used), so a crash skips at most one
+ * block and never reuses a number. dir NULL or unwritable: seqs start from the
+ * realtime clock in microseconds, still increasing across restarts unless the
+ * clock steps back (logged). NULL + errno on ENOMEM only.
+ */
+struct seqstore *seqstore_open(const char *dir);
+/* Returns the next seq in *ret: 0 or -errno (persisting the next block failed: the
+ * seq is still valid, the failure is logged once). Not thread-safe: the outbox locks. */
+int seqstore_next(struct seqstore *s, uint64_t *ret);
+void seqstore_close(struct seqstore *s);
+
+#define SEQSTORE_BLOCK 1024
+
+#endif

@@ -1,0 +1,437 @@
+#include "transport.h"
+
+#include "auth.h"
+#include "backoff.h"
+#include "config.h"
+#include "log.h"
+#include "outbox.h"
+#include "server_message.h"
+
+#include <errno.h>
+#include <libwebsockets.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TRANSPORT_MAX_RX (1024 * 1024) /* larger server frames drop the connection */
+#define TRANSPORT_MAX_TX (4 * 1024 * 1024)
+
+/* Retry policies (docs/design.md). Reconnects: full jitter; credentials refused:
+ * at least half the ceiling, so a wrong password makes a handful of requests. */
+static const struct backoff_policy reconnect_policy = {.base_ms = 1000, .floor_ms = 100};
+static const struct backoff_policy auth_policy = {.base_ms = 1000, .floor_ms = 500};
+
+struct transport {
+	const struct config *cfg;
+	struct outbox *ob;
+	struct auth *auth;
+	transport_connected_fn on_connected;
+	void *on_connected_arg;
+
+	struct lws_context *ctx;
+	struct lws *wsi;
+	lws_retry_bo_t idle_policy;
+	lws_sorted_usec_list_t sul_connect;
+	lws_sorted_usec_list_t sul_tick;
+	uint64_t tick_ms;
+	void (*tick)(void *arg);
+	void *tick_arg;
+
+	struct backoff bo;
+	struct backoff auth_bo;
+	bool connected;
+	bool ever_connected;
+	uint64_t reconnects;
+	char url[512];
+	char path[8192];
+	char authz[4200];
+
+	unsigned char *tx;
+	size_t tx_cap; /* bytes after LWS_PRE */
+	char *rx;
+	size_t rx_len;
+	bool rx_overflow;
+};
+
+static uint64_t seed_from_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)getpid();
+}
+
+static void connect_cb(lws_sorted_usec_list_t *sul);
+
+/* Rescheduling replaces a pending attempt: there is never more than one. */
+__attribute__((format(printf, 3, 4))) static void
+schedule_connect(struct transport *t, uint64_t delay_ms, const char *fmt, ...)
+{
+	char why[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_info("%s; next attempt in %.1fs", why, (double)delay_ms / 1000.0);
+	lws_sul_schedule(t->ctx, 0, &t->sul_connect, connect_cb, (lws_usec_t)delay_ms * 1000);
+}
+
+static void percent_encode(const char *in, char *out, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *in && o + 4 < len; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == '~') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+static void connect_cb(lws_sorted_usec_list_t *sul)
+{
+	struct transport *t = lws_container_of(sul, struct transport, sul_connect);
+	const struct config *cfg = t->cfg;
+	struct lws_client_connect_info ci;
+	const char *token = NULL;
+	int r;
+
+	r = auth_get_token(t->auth, &token);
+	if (r == -EACCES) {
+		/* auth_get_token() logged the URL and user. */
+		schedule_connect(t, backoff_next(&t->auth_bo), "credentials refused");
+		return;
+	}
+	if (r < 0) {
+		schedule_connect(t, backoff_next(&t->bo), "no token");
+		return;
+	}
+	backoff_reset(&t->auth_bo);
+
+	snprintf(t->authz, sizeof(t->authz), "Bearer %s", token);
+	if (cfg->server.token_in_query) {
+		char enc[4096];
+
+		percent_encode(token, enc, sizeof(enc));
+		snprintf(t->path, sizeof(t->path), "%s%ctoken=%s", cfg->server.ws_path,
+			 strchr(cfg->server.ws_path, '?') ? '&' : '?', enc);
+	} else {
+		snprintf(t->path, sizeof(t->path), "%s", cfg->server.ws_path);
+	}
+
+	memset(&ci, 0, sizeof(ci));
+	ci.context = t->ctx;
+	ci.address = cfg->server.server_address;
+	ci.port = (int)cfg->server.server_port;
+	ci.path = t->path;
+	ci.host = cfg->server.server_address;
+	ci.origin = cfg->server.server_address;
+	ci.ssl_connection = cfg->server.tls ? LCCSCF_USE_SSL : 0;
+	ci.local_protocol_name = "srvmon-agent";
+	ci.retry_and_idle_policy = &t->idle_policy;
+	ci.pwsi = &t->wsi;
+	ci.userdata = t;
+	log_debug("connecting to %s", t->url);
+	if (!lws_client_connect_via_info(&ci)) {
+		t->wsi = NULL;
+		schedule_connect(t, backoff_next(&t->bo), "cannot start connection to %s", t->url);
+	}
+}
+
+static void tick_cb(lws_sorted_usec_list_t *sul)
+{
+	struct transport *t = lws_container_of(sul, struct transport, sul_tick);
+
+	if (t->tick)
+		t->tick(t->tick_arg);
+	lws_sul_schedule(t->ctx, 0, &t->sul_tick, tick_cb, (lws_usec_t)t->tick_ms * 1000);
+}
+
+static int write_one(struct transport *t, struct lws *wsi)
+{
+	size_t need = 0;
+	uint64_t seq = 0;
+	int n;
+
+	n = outbox_peek(t->ob, (char *)t->tx + LWS_PRE, t->tx_cap, &need, &seq);
+	if (n == -ENOSPC) {
+		unsigned char *p;
+
+		if (need > TRANSPORT_MAX_TX) {
+			log_err("record seq %llu is %zu bytes, over the %d byte limit; dropped",
+				(unsigned long long)seq, need, TRANSPORT_MAX_TX);
+			outbox_mark_sent(t->ob, seq);
+			outbox_ack(t->ob, seq);
+			return 0;
+		}
+		p = realloc(t->tx, LWS_PRE + need);
+		if (!p)
+			return 0; /* retried on the next writeable */
+		t->tx = p;
+		t->tx_cap = need;
+		n = outbox_peek(t->ob, (char *)t->tx + LWS_PRE, t->tx_cap, &need, &seq);
+	}
+	if (n <= 0)
+		return 0;
+	if (lws_write(wsi, t->tx + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n) {
+		log_warn("write to %s failed", t->url);
+		return -1;
+	}
+	outbox_mark_sent(t->ob, seq);
+	if (outbox_pending(t->ob) > 0)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static void handle_frame(struct transport *t)
+{
+	struct server_message m;
+
+	if (server_message_parse(t->rx, t->rx_len, &m) < 0) {
+		log_warn("ignoring a malformed message from %s", t->url);
+		return;
+	}
+	switch (m.type) {
+	case SERVER_MESSAGE_ACK:
+		outbox_ack(t->ob, m.ack_seq);
+		break;
+	case SERVER_MESSAGE_ERROR:
+		log_warn("server %s reported: %s", t->url, m.detail);
+		break;
+	default:
+		log_debug("ignoring message of type '%s' from %s", m.detail, t->url);
+		break;
+	}
+}
+
+static int receive(struct transport *t, struct lws *wsi, const void *in, size_t len)
+{
+	if (lws_is_first_fragment(wsi)) {
+		t->rx_len = 0;
+		t->rx_overflow = false;
+	}
+	if (lws_frame_is_binary(wsi)) {
+		if (lws_is_final_fragment(wsi))
+			log_warn("ignoring a binary frame from %s", t->url);
+		return 0;
+	}
+	if (t->rx_len + len > TRANSPORT_MAX_RX) {
+		log_warn("message from %s is over %d bytes; closing the connection", t->url,
+			 TRANSPORT_MAX_RX);
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+		return -1;
+	}
+	memcpy(t->rx + t->rx_len, in, len);
+	t->rx_len += len;
+	if (lws_is_final_fragment(wsi))
+		handle_frame(t);
+	return 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		    size_t len)
+{
+	struct transport *t = lws_context_user(lws_get_context(wsi));
+	int status;
+
+	(void)user;
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+		unsigned char **p = in;
+		unsigned char *end = *p + len;
+
+		if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
+						 (const unsigned char *)t->authz,
+						 (int)strlen(t->authz), p, end))
+			return -1;
+		break;
+	}
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		t->connected = true;
+		if (t->ever_connected)
+			t->reconnects++;
+		t->ever_connected = true;
+		backoff_reset(&t->bo);
+		log_info("connected to %s", t->url);
+		if (t->on_connected)
+			t->on_connected(t->on_connected_arg);
+		lws_callback_on_writable(wsi);
+		break;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		status = (int)lws_http_client_http_response(wsi);
+		t->wsi = NULL;
+		if (status == 401 || status == 403) {
+			auth_invalidate(t->auth);
+			schedule_connect(t, backoff_next(&t->bo), "%s refused the token (HTTP %d)",
+					 t->url, status);
+		} else {
+			schedule_connect(t, backoff_next(&t->bo), "cannot connect to %s: %s",
+					 t->url, in ? (const char *)in : "connection error");
+		}
+		break;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (len >= 2) {
+			const unsigned char *b = in;
+			int code = (b[0] << 8) | b[1];
+
+			log_info("%s closed the connection with code %d", t->url, code);
+			if (code == 1008 || code == 4401)
+				auth_invalidate(t->auth);
+		}
+		break;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		t->wsi = NULL;
+		t->connected = false;
+		outbox_connection_closed(t->ob);
+		schedule_connect(t, backoff_next(&t->bo), "connection to %s lost", t->url);
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		return receive(t, wsi, in, len);
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		return write_one(t, wsi);
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (t && t->connected && t->wsi && outbox_pending(t->ob) > 0)
+			lws_callback_on_writable(t->wsi);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct lws_protocols protocols[] = {
+	{.name = "srvmon-agent", .callback = callback, .rx_buffer_size = 0},
+	{0},
+};
+
+static void lws_log_emit(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n > 0 && line[n - 1] == '\n')
+		n--;
+	if (level & LLL_ERR)
+		log_warn("libwebsockets: %.*s", (int)n, line);
+	else
+		log_debug("libwebsockets: %.*s", (int)n, line);
+}
+
+struct transport *transport_new(const struct config *cfg, struct outbox *ob, struct auth *auth,
+				transport_connected_fn on_connected, void *arg)
+{
+	struct lws_context_creation_info info;
+	struct transport *t;
+	uint64_t ping_s;
+	int err = ENOMEM;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		goto fail;
+	t->cfg = cfg;
+	t->ob = ob;
+	t->auth = auth;
+	t->on_connected = on_connected;
+	t->on_connected_arg = arg;
+	snprintf(t->url, sizeof(t->url), "%s://%s%s%s:%llu%s", cfg->server.tls ? "wss" : "ws",
+		 strchr(cfg->server.server_address, ':') ? "[" : "", cfg->server.server_address,
+		 strchr(cfg->server.server_address, ':') ? "]" : "",
+		 (unsigned long long)cfg->server.server_port, cfg->server.ws_path);
+	t->tx_cap = 64 * 1024;
+	t->tx = malloc(LWS_PRE + t->tx_cap);
+	t->rx = malloc(TRANSPORT_MAX_RX + 1);
+	if (!t->tx || !t->rx)
+		goto fail;
+	backoff_init(&t->bo, &reconnect_policy, seed_from_clock());
+	t->bo.policy.cap_ms = cfg->server.reconnect_max_ms;
+	backoff_init(&t->auth_bo, &auth_policy, seed_from_clock() ^ 0x5bd1e995);
+	t->auth_bo.policy.cap_ms = cfg->server.reconnect_max_ms;
+
+	ping_s = cfg->server.ping_interval_ms / 1000;
+	if (ping_s < 1)
+		ping_s = 1;
+	if (ping_s > 30000)
+		ping_s = 30000;
+	t->idle_policy.secs_since_valid_ping = (uint16_t)ping_s;
+	t->idle_policy.secs_since_valid_hangup = (uint16_t)(ping_s * 2 + 5);
+
+	lws_set_log_level(LLL_ERR | (log_get_level() >= LOG_LEVEL_DEBUG ? LLL_WARN : 0),
+			  lws_log_emit);
+	memset(&info, 0, sizeof(info));
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = protocols;
+	info.user = t;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	if (cfg->server.ca_file && *cfg->server.ca_file)
+		info.client_ssl_ca_filepath = cfg->server.ca_file;
+	info.fd_limit_per_thread = 8;
+	t->ctx = lws_create_context(&info);
+	if (!t->ctx) {
+		log_err("cannot create the libwebsockets context for %s", t->url);
+		err = EIO;
+		goto fail;
+	}
+	return t;
+fail:
+	transport_free(t);
+	errno = err;
+	return NULL;
+}
+
+void transport_free(struct transport *t)
+{
+	if (!t)
+		return;
+	if (t->ctx)
+		lws_context_destroy(t->ctx);
+	free(t->tx);
+	free(t->rx);
+	explicit_bzero(t->authz, sizeof(t->authz));
+	explicit_bzero(t->path, sizeof(t->path));
+	free(t);
+}
+
+int transport_run(struct transport *t, volatile sig_atomic_t *stop, uint64_t tick_ms,
+		  void (*tick)(void *arg), void *arg)
+{
+	t->tick_ms = tick_ms ? tick_ms : 1000;
+	t->tick = tick;
+	t->tick_arg = arg;
+	lws_sul_schedule(t->ctx, 0, &t->sul_connect, connect_cb, 1);
+	lws_sul_schedule(t->ctx, 0, &t->sul_tick, tick_cb, (lws_usec_t)t->tick_ms * 1000);
+	while (!*stop) {
+		if (lws_service(t->ctx, 0) < 0)
+			break;
+	}
+	lws_sul_schedule(t->ctx, 0, &t->sul_connect, NULL, LWS_SET_TIMER_USEC_CANCEL);
+	lws_sul_schedule(t->ctx, 0, &t->sul_tick, NULL, LWS_SET_TIMER_USEC_CANCEL);
+	return 0;
+}
+
+void transport_wake(void *arg)
+{
+	struct transport *t = arg;
+
+	lws_cancel_service(t->ctx);
+}
+
+uint64_t transport_reconnects(const struct transport *t)
+{
+	return t->reconnects;
+}
+
+const char *transport_url(const struct transport *t)
+{
+	return t->url;
+}
