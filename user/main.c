@@ -222,7 +222,7 @@ static void print_message(cJSON *msg, const char *host_id, uint64_t seq)
 
 	if (text)
 		printf("%s\n", text);
-	free(text);
+	cJSON_free(text);
 	cJSON_Delete(msg);
 }
 

@@ -139,7 +139,7 @@ out_unlock:
 	notify = o->notify;
 	notify_arg = o->notify_arg;
 	pthread_mutex_unlock(&o->lock);
-	free(text);
+	cJSON_free(text);
 	cJSON_Delete(msg);
 	if (r == 0 && notify)
 		notify(notify_arg);
