@@ -8,7 +8,7 @@ GOOD = "[server]\nclient_id = a\npassword = p\n"
 CASES = [
     # (name, text, expected fragment of the message)
     ("unknown-key", GOOD + "colour = blue\n", ":4: server.colour"),
-    ("unknown-section", "[bogus]\nx = 1\n", ":2: bogus"),
+    ("unknown-section", "[bogus]\nx = 1\n", ":1: [bogus]"),
     ("bad-duration", GOOD + "[resources]\ninterval = 10 parsecs\n", ":5: resources.interval"),
     ("out-of-range", GOOD + "server_port = 70000\n", ":4: server.server_port"),
     ("bad-bool", GOOD + "tls = maybe\n", ":4: server.tls"),
