@@ -1,0 +1,207 @@
+#include "bpf_netcount.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bpf/netcount.skel.h"
+#include "log.h"
+
+struct bpf_netcount {
+	struct netcount *skel;
+	int map_fd;
+	int stats_fd;
+	int ncpus;
+	void *values; /* ncpus per-CPU values, for lookups */
+};
+
+static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t len;
+
+	(void)level;
+	if (log_get_level() < LOG_LEVEL_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = strlen(line);
+	if (len > 0 && line[len - 1] == '\n')
+		line[len - 1] = '\0';
+	log_debug("libbpf: %s", line);
+	return 0;
+}
+
+int bpf_netcount_self_netns(uint32_t *ret_ino)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st) < 0)
+		return -errno;
+	*ret_ino = (uint32_t)st.st_ino;
+	return 0;
+}
+
+void bpf_netcount_free(struct bpf_netcount *nc)
+{
+	if (!nc)
+		return;
+	free(nc->values);
+	netcount__destroy(nc->skel); /* detaches, then unloads */
+	free(nc);
+}
+
+struct bpf_netcount *bpf_netcount_new(const struct bpf_netcount_opts *opts, const char **ret_step)
+{
+	uint32_t entries =
+		opts && opts->max_entries ? opts->max_entries : BPF_NETCOUNT_DEFAULT_ENTRIES;
+	const char *step = "calloc";
+	struct bpf_netcount *nc;
+	size_t value_size;
+	int r;
+
+	libbpf_set_print(libbpf_to_log);
+
+	nc = calloc(1, sizeof(*nc));
+	if (!nc) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	step = "libbpf_num_possible_cpus";
+	nc->ncpus = libbpf_num_possible_cpus();
+	if (nc->ncpus <= 0) {
+		r = nc->ncpus < 0 ? nc->ncpus : -EINVAL;
+		goto fail;
+	}
+	/* Per-CPU values are 8-byte aligned; both of ours already are. */
+	value_size = sizeof(struct srvmon_if_counters);
+	if (value_size < sizeof(uint64_t))
+		value_size = sizeof(uint64_t);
+	step = "calloc";
+	nc->values = calloc((size_t)nc->ncpus, value_size);
+	if (!nc->values) {
+		r = -ENOMEM;
+		goto fail;
+	}
+
+	/* Open the object. */
+	step = "netcount__open";
+	nc->skel = netcount__open();
+	if (!nc->skel) {
+		r = -errno;
+		goto fail;
+	}
+	/* Knobs and map size from the caller. */
+	step = "set rodata/map sizes";
+	nc->skel->rodata->netns_filter = opts ? opts->netns_ino : 0;
+	r = bpf_map__set_max_entries(nc->skel->maps.if_counters, entries);
+	if (r < 0)
+		goto fail;
+	/* Verify and load into the kernel. */
+	step = "netcount__load";
+	r = netcount__load(nc->skel);
+	if (r < 0)
+		goto fail;
+	/* Attach both tracepoints. */
+	step = "netcount__attach";
+	r = netcount__attach(nc->skel);
+	if (r < 0)
+		goto fail;
+
+	nc->map_fd = bpf_map__fd(nc->skel->maps.if_counters);
+	nc->stats_fd = bpf_map__fd(nc->skel->maps.net_stats);
+	log_debug("network: BPF counters attached (%u interface slots, netns %u)", entries,
+		  nc->skel->rodata->netns_filter);
+	return nc;
+
+fail:
+	if (r >= 0)
+		r = -EINVAL;
+	log_debug("network: BPF %s failed: %s", step, strerror(-r));
+	if (ret_step)
+		*ret_step = step;
+	bpf_netcount_free(nc);
+	errno = -r;
+	return NULL;
+}
+
+static int sum_entry(struct bpf_netcount *nc, const struct srvmon_if_key *key,
+		     struct srvmon_if_counters *ret)
+{
+	const struct srvmon_if_counters *v = nc->values;
+
+	if (bpf_map_lookup_elem(nc->map_fd, key, nc->values) < 0)
+		return -errno;
+	memset(ret, 0, sizeof(*ret));
+	for (int cpu = 0; cpu < nc->ncpus; cpu++) {
+		ret->rx_bytes += v[cpu].rx_bytes;
+		ret->rx_packets += v[cpu].rx_packets;
+		ret->tx_bytes += v[cpu].tx_bytes;
+		ret->tx_packets += v[cpu].tx_packets;
+	}
+	return 0;
+}
+
+int bpf_netcount_read(struct bpf_netcount *nc, uint32_t netns_ino, struct bpf_netcount_entry *ret,
+		      size_t cap, size_t *ret_n)
+{
+	struct srvmon_if_key key;
+	struct srvmon_if_key next;
+	const struct srvmon_if_key *prev = NULL;
+	bool full = false;
+	size_t n = 0;
+
+	for (;;) {
+		int r;
+
+		if (bpf_map_get_next_key(nc->map_fd, prev, &next) < 0) {
+			if (errno == ENOENT)
+				break; /* end of map */
+			return -errno;
+		}
+		key = next;
+		prev = &key;
+		if (netns_ino && key.netns_ino != netns_ino)
+			continue;
+		if (n >= cap) {
+			full = true;
+			continue;
+		}
+		r = sum_entry(nc, &key, &ret[n].c);
+		if (r == -ENOENT)
+			continue; /* forgotten meanwhile */
+		if (r < 0)
+			return r;
+		ret[n].key = key;
+		n++;
+	}
+	*ret_n = n;
+	return full ? -ENOBUFS : 0;
+}
+
+int bpf_netcount_forget(struct bpf_netcount *nc, const struct srvmon_if_key *key)
+{
+	if (bpf_map_delete_elem(nc->map_fd, key) < 0)
+		return -errno;
+	return 0;
+}
+
+int bpf_netcount_stat(struct bpf_netcount *nc, uint32_t idx, uint64_t *ret)
+{
+	const uint64_t *v = nc->values;
+	uint64_t sum = 0;
+
+	if (idx >= SRVMON_NET_STAT_MAX)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(nc->stats_fd, &idx, nc->values) < 0)
+		return -errno;
+	for (int cpu = 0; cpu < nc->ncpus; cpu++)
+		sum += v[cpu];
+	*ret = sum;
+	return 0;
+}

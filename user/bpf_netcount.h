@@ -1,0 +1,48 @@
+/* Loader and reader of the in-kernel interface counters (bpf/netcount.bpf.c). */
+#ifndef SRVMON_BPF_NETCOUNT_H
+#define SRVMON_BPF_NETCOUNT_H
+
+#include <linux/types.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "srvmon_abi.h"
+
+#define BPF_NETCOUNT_DEFAULT_ENTRIES 1024
+
+struct bpf_netcount_opts {
+	uint32_t max_entries; /* interface slots; 0: BPF_NETCOUNT_DEFAULT_ENTRIES */
+	uint32_t netns_ino;   /* count only this network namespace; 0: all of them */
+};
+
+/* One interface's counters, summed over CPUs. */
+struct bpf_netcount_entry {
+	struct srvmon_if_key key;
+	struct srvmon_if_counters c;
+};
+
+struct bpf_netcount;
+
+/*
+ * Opens, sizes, loads and attaches the counter program. On failure returns NULL, sets
+ * errno and points *ret_step (if not NULL) at the name of the step that failed
+ * ("netcount__open", "netcount__load", ...); the caller logs, knowing whether a
+ * fallback follows. libbpf's own messages go to the debug log.
+ */
+struct bpf_netcount *bpf_netcount_new(const struct bpf_netcount_opts *opts, const char **ret_step);
+/*
+ * Reads every interface of network namespace netns_ino (0: all) into ret[0..cap).
+ * Returns 0 or -errno; -ENOBUFS when more than cap matched (the first cap are stored).
+ */
+int bpf_netcount_read(struct bpf_netcount *nc, uint32_t netns_ino, struct bpf_netcount_entry *ret,
+		      size_t cap, size_t *ret_n);
+/* Forgets an interface (it was deleted). Returns 0 or -errno (-ENOENT if unknown). */
+int bpf_netcount_forget(struct bpf_netcount *nc, const struct srvmon_if_key *key);
+/* Sums the per-CPU diagnostic counter idx (SRVMON_NET_STAT_*). Returns 0 or -errno. */
+int bpf_netcount_stat(struct bpf_netcount *nc, uint32_t idx, uint64_t *ret);
+void bpf_netcount_free(struct bpf_netcount *nc);
+
+/* The inode of the caller's network namespace, as the kernel's ns.inum. 0 or -errno. */
+int bpf_netcount_self_netns(uint32_t *ret_ino);
+
+#endif

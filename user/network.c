@@ -1,0 +1,411 @@
+#include "network.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <linux/types.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bpf_netcount.h"
+#include "config.h"
+#include "defroute.h"
+#include "log.h"
+#include "netrate.h"
+#include "procnetdev.h"
+
+/* Interfaces looked at per sample; NET_MAX_IFACES of them are reported. */
+#define NET_GATHER_MAX 1024
+
+enum collector_kind {
+	COLLECTOR_AUTO,
+	COLLECTOR_BPF,
+	COLLECTOR_PROCFS,
+};
+
+struct pattern_list {
+	char **items;
+	size_t n;
+};
+
+struct network_collector {
+	struct bpf_netcount *bpf; /* NULL: /proc/net/dev */
+	uint32_t netns_ino;
+	struct pattern_list include;
+	struct pattern_list exclude;
+	struct netrate *rate;
+	struct net_counters *cur;	    /* NET_GATHER_MAX */
+	struct netrate_result *res;	    /* NET_GATHER_MAX */
+	struct bpf_netcount_entry *entries; /* NET_GATHER_MAX, BPF only */
+	struct net_counters *base;	    /* NET_GATHER_MAX, procfs only: first sight */
+	struct net_counters *next_base;	    /* NET_GATHER_MAX, procfs only: being built */
+	size_t n_base;
+	uint64_t last_mono_ms;
+	int last_err; /* of the previous sample, to log a failure once */
+	bool warned_truncated;
+	bool warned_routes;
+};
+
+static uint64_t clock_ms(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void patterns_free(struct pattern_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+static int patterns_copy(struct pattern_list *dst, const struct strlist *src)
+{
+	if (src->n == 0)
+		return 0;
+	dst->items = calloc(src->n, sizeof(*dst->items));
+	if (!dst->items)
+		return -ENOMEM;
+	for (size_t i = 0; i < src->n; i++) {
+		dst->items[i] = strdup(src->items[i] ? src->items[i] : "");
+		if (!dst->items[i])
+			return -ENOMEM;
+		dst->n++;
+	}
+	return 0;
+}
+
+/* Names or shell globs ("veth*"). */
+static bool patterns_match(const struct pattern_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (fnmatch(l->items[i], name, 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int parse_collector(const char *s, enum collector_kind *ret)
+{
+	if (!s || strcmp(s, "auto") == 0)
+		*ret = COLLECTOR_AUTO;
+	else if (strcmp(s, "bpf") == 0)
+		*ret = COLLECTOR_BPF;
+	else if (strcmp(s, "procfs") == 0)
+		*ret = COLLECTOR_PROCFS;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* The agent's own interfaces from the BPF map; interfaces without traffic yet count 0. */
+static int gather_bpf(struct network_collector *nc, size_t *ret_n)
+{
+	struct if_nameindex *ifs = NULL;
+	size_t n_entries = 0;
+	size_t n = 0;
+	int r;
+
+	r = bpf_netcount_read(nc->bpf, nc->netns_ino, nc->entries, NET_GATHER_MAX, &n_entries);
+	if (r < 0 && r != -ENOBUFS)
+		return r;
+	ifs = if_nameindex();
+	if (!ifs)
+		return -errno;
+	for (struct if_nameindex *it = ifs; it->if_index != 0 && n < NET_GATHER_MAX; it++) {
+		struct net_counters *c = &nc->cur[n++];
+
+		memset(c, 0, sizeof(*c));
+		strncpy(c->name, it->if_name, sizeof(c->name) - 1);
+		for (size_t i = 0; i < n_entries; i++) {
+			if (nc->entries[i].key.ifindex != it->if_index)
+				continue;
+			c->rx_bytes = nc->entries[i].c.rx_bytes;
+			c->rx_packets = nc->entries[i].c.rx_packets;
+			c->tx_bytes = nc->entries[i].c.tx_bytes;
+			c->tx_packets = nc->entries[i].c.tx_packets;
+			nc->entries[i].key.ifindex = 0; /* claimed */
+			break;
+		}
+	}
+	if (n == NET_GATHER_MAX)
+		r = -ENOBUFS;
+	else
+		r = 0;
+	/* Slots of deleted interfaces: free them so the map does not fill up. */
+	for (size_t i = 0; i < n_entries && r == 0; i++) {
+		if (nc->entries[i].key.ifindex != 0)
+			bpf_netcount_forget(nc->bpf, &nc->entries[i].key);
+	}
+	if_freenameindex(ifs);
+	*ret_n = n;
+	return r;
+}
+
+static const struct net_counters *find_base(const struct network_collector *nc, const char *name)
+{
+	for (size_t i = 0; i < nc->n_base; i++) {
+		if (strcmp(nc->base[i].name, name) == 0)
+			return &nc->base[i];
+	}
+	return NULL;
+}
+
+/* /proc/net/dev counts since the device was created: report since first sight. */
+static int gather_procfs(struct network_collector *nc, size_t *ret_n)
+{
+	struct net_counters *tmp;
+	size_t n = 0;
+	int r;
+
+	r = procnetdev_read(PROCNETDEV_PATH, nc->cur, NET_GATHER_MAX, &n);
+	if (r < 0 && r != -ENOBUFS)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		struct net_counters *c = &nc->cur[i];
+		const struct net_counters *b = find_base(nc, c->name);
+		struct net_counters *nb = &nc->next_base[i];
+
+		if (!b) {
+			*nb = *c; /* new: count from now on */
+		} else if (c->rx_bytes < b->rx_bytes || c->tx_bytes < b->tx_bytes ||
+			   c->rx_packets < b->rx_packets || c->tx_packets < b->tx_packets) {
+			/* re-created: all of its counts are after our start */
+			memset(nb, 0, sizeof(*nb));
+			memcpy(nb->name, c->name, sizeof(nb->name));
+		} else {
+			*nb = *b;
+		}
+		c->rx_bytes -= nb->rx_bytes;
+		c->rx_packets -= nb->rx_packets;
+		c->tx_bytes -= nb->tx_bytes;
+		c->tx_packets -= nb->tx_packets;
+	}
+	/* Forget vanished interfaces: keep only this read's baselines. */
+	tmp = nc->base;
+	nc->base = nc->next_base;
+	nc->next_base = tmp;
+	nc->n_base = n;
+	*ret_n = n;
+	return r;
+}
+
+static int gather(struct network_collector *nc, size_t *ret_n)
+{
+	int r = nc->bpf ? gather_bpf(nc, ret_n) : gather_procfs(nc, ret_n);
+
+	if (r == -ENOBUFS) {
+		if (!nc->warned_truncated)
+			log_warn("network: more than %d interfaces, ignoring the rest",
+				 NET_GATHER_MAX);
+		nc->warned_truncated = true;
+		r = 0;
+	}
+	return r;
+}
+
+/* Whether a (not excluded) interface counts in upload/download. */
+static bool in_total(const struct network_collector *nc, const struct defroute_set *routes,
+		     const char *name)
+{
+	if (nc->include.n > 0)
+		return patterns_match(&nc->include, name);
+	if (routes->n > 0)
+		return defroute_contains(routes, name);
+	return strcmp(name, "lo") != 0;
+}
+
+static void fill_sample(struct network_collector *nc, size_t n, const struct defroute_set *routes,
+			struct net_sample *ret)
+{
+	/* Two passes: interfaces in the total are reported first, should there be
+	 * more than NET_MAX_IFACES. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			const struct net_counters *c = &nc->cur[i];
+			struct net_iface_sample *s;
+			bool total;
+
+			if (patterns_match(&nc->exclude, c->name))
+				continue;
+			total = in_total(nc, routes, c->name);
+			if (total != (pass == 0))
+				continue;
+			if (total) {
+				ret->upload_rate += nc->res[i].tx_rate;
+				ret->download_rate += nc->res[i].rx_rate;
+			}
+			if (ret->n_ifaces >= NET_MAX_IFACES)
+				continue;
+			s = &ret->ifaces[ret->n_ifaces++];
+			memcpy(s->name, c->name, sizeof(s->name));
+			s->rx_bytes = c->rx_bytes;
+			s->tx_bytes = c->tx_bytes;
+			s->rx_packets = c->rx_packets;
+			s->tx_packets = c->tx_packets;
+			s->rx_rate = nc->res[i].rx_rate;
+			s->tx_rate = nc->res[i].tx_rate;
+			s->in_total = total;
+		}
+	}
+}
+
+int network_sample(struct network_collector *nc, struct net_sample *ret)
+{
+	struct defroute_set routes = {0};
+	uint64_t now;
+	size_t n = 0;
+	int r;
+
+	if (!nc || !ret)
+		return -EINVAL;
+	r = gather(nc, &n);
+	if (r < 0) {
+		if (r != nc->last_err)
+			log_err_errno(r, "network: reading counters from %s failed",
+				      nc->bpf ? "the BPF map" : "\"" PROCNETDEV_PATH "\"");
+		nc->last_err = r;
+		return r;
+	}
+	nc->last_err = 0;
+	now = clock_ms(CLOCK_MONOTONIC);
+	r = netrate_update(nc->rate, nc->cur, n, now - nc->last_mono_ms, nc->res);
+	if (r < 0)
+		return r;
+
+	r = defroute_read(NULL, NULL, &routes);
+	if (r < 0) {
+		if (!nc->warned_routes)
+			log_warn_errno(r,
+				       "network: reading default routes from \"%s\" failed, "
+				       "counting every interface but lo",
+				       DEFROUTE_V4_PATH);
+		nc->warned_routes = true;
+		routes.n = 0;
+	}
+
+	memset(ret, 0, sizeof(*ret));
+	ret->ts_ms = clock_ms(CLOCK_REALTIME);
+	ret->interval_ms = now - nc->last_mono_ms;
+	nc->last_mono_ms = now;
+	fill_sample(nc, n, &routes, ret);
+	return 0;
+}
+
+const char *network_collector_name(const struct network_collector *nc)
+{
+	return nc && nc->bpf ? "bpf" : "procfs";
+}
+
+void network_free(struct network_collector *nc)
+{
+	if (!nc)
+		return;
+	bpf_netcount_free(nc->bpf);
+	netrate_free(nc->rate);
+	patterns_free(&nc->include);
+	patterns_free(&nc->exclude);
+	free(nc->cur);
+	free(nc->res);
+	free(nc->entries);
+	free(nc->base);
+	free(nc->next_base);
+	free(nc);
+}
+
+struct network_collector *network_new(const struct config *cfg)
+{
+	struct network_collector *nc = NULL;
+	enum collector_kind kind;
+	size_t n = 0;
+	int r;
+
+	if (!cfg) {
+		r = -EINVAL;
+		goto fail;
+	}
+	r = parse_collector(cfg->network.collector, &kind);
+	if (r < 0) {
+		log_err("network: unknown collector \"%s\" (auto, bpf or procfs)",
+			cfg->network.collector);
+		goto fail;
+	}
+	nc = calloc(1, sizeof(*nc));
+	if (!nc) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	nc->cur = calloc(NET_GATHER_MAX, sizeof(*nc->cur));
+	nc->res = calloc(NET_GATHER_MAX, sizeof(*nc->res));
+	nc->rate = netrate_new();
+	if (!nc->cur || !nc->res || !nc->rate) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = patterns_copy(&nc->include, &cfg->network.include);
+	if (r == 0)
+		r = patterns_copy(&nc->exclude, &cfg->network.exclude);
+	if (r < 0)
+		goto fail;
+
+	if (kind != COLLECTOR_PROCFS) {
+		struct bpf_netcount_opts opts = {0};
+		const char *step = "?";
+
+		r = bpf_netcount_self_netns(&nc->netns_ino);
+		if (r == 0) {
+			/* Only our namespace: container hosts have many others. */
+			opts.netns_ino = nc->netns_ino;
+			nc->bpf = bpf_netcount_new(&opts, &step);
+			r = nc->bpf ? 0 : -errno;
+		} else {
+			step = "stat(\"/proc/self/ns/net\")";
+		}
+		if (r < 0 && kind == COLLECTOR_BPF) {
+			log_err_errno(r, "network: BPF collector: %s failed", step);
+			goto fail;
+		}
+		if (r < 0)
+			log_warn_errno(r,
+				       "network: BPF collector unavailable (%s failed), "
+				       "using \"" PROCNETDEV_PATH "\" instead",
+				       step);
+	}
+	if (nc->bpf) {
+		nc->entries = calloc(NET_GATHER_MAX, sizeof(*nc->entries));
+		if (!nc->entries) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	} else {
+		nc->base = calloc(NET_GATHER_MAX, sizeof(*nc->base));
+		nc->next_base = calloc(NET_GATHER_MAX, sizeof(*nc->next_base));
+		if (!nc->base || !nc->next_base) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+
+	/* Baseline: the first network_sample() has rates over a real interval. */
+	r = gather(nc, &n);
+	if (r < 0) {
+		log_err_errno(r, "network: reading counters from %s failed",
+			      nc->bpf ? "the BPF map" : "\"" PROCNETDEV_PATH "\"");
+		goto fail;
+	}
+	r = netrate_update(nc->rate, nc->cur, n, 0, nc->res);
+	if (r < 0)
+		goto fail;
+	nc->last_mono_ms = clock_ms(CLOCK_MONOTONIC);
+	log_info("network: collecting with %s", network_collector_name(nc));
+	return nc;
+
+fail:
+	network_free(nc);
+	errno = -r;
+	return NULL;
+}
