@@ -1,4 +1,5 @@
 #include "defroute.h"
+#include "textfile.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -131,7 +132,7 @@ int defroute_read(const char *v4_path, const char *v6_path, struct defroute_set 
 	char *buf = NULL;
 	int r;
 
-	r = procnetdev_read_text(v4_path ? v4_path : DEFROUTE_V4_PATH, &buf);
+	r = textfile_read_alloc(v4_path ? v4_path : DEFROUTE_V4_PATH, &buf);
 	/* No IPv4 in this kernel is as legitimate as no IPv6. */
 	if (r < 0 && r != -ENOENT)
 		goto out;
@@ -142,7 +143,7 @@ int defroute_read(const char *v4_path, const char *v6_path, struct defroute_set 
 		free(buf);
 		buf = NULL;
 	}
-	r = procnetdev_read_text(v6_path ? v6_path : DEFROUTE_V6_PATH, &buf);
+	r = textfile_read_alloc(v6_path ? v6_path : DEFROUTE_V6_PATH, &buf);
 	if (r < 0 && r != -ENOENT)
 		goto out;
 	if (r == 0) {

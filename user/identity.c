@@ -1,4 +1,5 @@
 #include "identity.h"
+#include "textfile.h"
 
 #include "config.h"
 #include "procstat.h"
@@ -46,7 +47,7 @@ static int read_trimmed(const char *path, char *ret, size_t len)
 	char *s;
 	int r;
 
-	r = proc_read_file(path, buf, sizeof(buf), NULL);
+	r = textfile_read(path, buf, sizeof(buf), NULL);
 	if (r < 0)
 		return r;
 	s = trim(buf);
@@ -138,7 +139,7 @@ static void read_os(char *ret, size_t len)
 
 	ret[0] = '\0';
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		if (proc_read_file(paths[i], buf, sizeof(buf), NULL) < 0)
+		if (textfile_read(paths[i], buf, sizeof(buf), NULL) < 0)
 			continue;
 		if (identity_parse_os_release(buf, ret, len) == 0)
 			return;

@@ -1,4 +1,5 @@
 #include "procnetdev.h"
+#include "textfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +12,6 @@
 #include "numparse.h"
 
 #define PROCNETDEV_FIELDS 16 /* 8 receive + 8 transmit columns */
-#define READ_TEXT_MAX	  (16u << 20)
-#define READ_TEXT_CHUNK	  4096
 
 static const char *line_end(const char *p)
 {
@@ -103,63 +102,13 @@ int procnetdev_parse(const char *buf, struct net_counters *ret, size_t cap, size
 	return full ? -ENOBUFS : 0;
 }
 
-int procnetdev_read_text(const char *path, char **ret_buf)
-{
-	size_t len = 0;
-	size_t size = 0;
-	char *buf = NULL;
-	int fd;
-	int r;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t got;
-
-		if (size - len < READ_TEXT_CHUNK + 1) {
-			char *nb;
-
-			if (size >= READ_TEXT_MAX) {
-				r = -EFBIG;
-				goto out;
-			}
-			size = size ? size * 2 : 2 * READ_TEXT_CHUNK;
-			nb = realloc(buf, size);
-			if (!nb) {
-				r = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-		}
-		got = read(fd, buf + len, size - len - 1);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		len += (size_t)got;
-	}
-	buf[len] = '\0';
-	*ret_buf = buf;
-	buf = NULL;
-	r = 0;
-out:
-	free(buf);
-	close(fd);
-	return r;
-}
-
 int procnetdev_read(const char *path, struct net_counters *ret, size_t cap, size_t *ret_n)
 {
 	size_t malformed = 0;
 	char *buf = NULL;
 	int r;
 
-	r = procnetdev_read_text(path, &buf);
+	r = textfile_read_alloc(path, &buf);
 	if (r < 0)
 		return r;
 	r = procnetdev_parse(buf, ret, cap, ret_n, &malformed);

@@ -21,8 +21,4 @@ int procnetdev_parse(const char *buf, struct net_counters *ret, size_t cap, size
  * errno of open/read. */
 int procnetdev_read(const char *path, struct net_counters *ret, size_t cap, size_t *ret_n);
 
-/* Reads a whole (/proc) text file into a NUL-terminated malloc'd *ret_buf.
- * Returns 0 or -errno (-EFBIG above 16 MiB). */
-int procnetdev_read_text(const char *path, char **ret_buf);
-
 #endif

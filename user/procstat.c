@@ -104,35 +104,3 @@ int cpu_percent(const struct cpu_times *prev, const struct cpu_times *cur, doubl
 	*ret = pct;
 	return 0;
 }
-
-int proc_read_file(const char *path, char *buf, size_t size, size_t *ret_len)
-{
-	size_t len = 0;
-	int fd;
-	int r = 0;
-
-	if (size == 0)
-		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (len < size - 1) {
-		ssize_t n = read(fd, buf + len, size - 1 - len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	if (ret_len)
-		*ret_len = len;
-out:
-	close(fd);
-	return r;
-}

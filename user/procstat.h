@@ -36,8 +36,4 @@ uint64_t cpu_times_idle(const struct cpu_times *t);
  * counter went backwards. */
 int cpu_percent(const struct cpu_times *prev, const struct cpu_times *cur, double *ret);
 
-/* Thin reader: reads at most size - 1 bytes of path (opened O_CLOEXEC) into buf and
- * NUL-terminates it; a longer file is truncated. Returns 0 or -errno. */
-int proc_read_file(const char *path, char *buf, size_t size, size_t *ret_len);
-
 #endif

@@ -1,4 +1,5 @@
 #include "resources.h"
+#include "textfile.h"
 
 #include "config.h"
 #include "diskusage.h"
@@ -32,7 +33,7 @@ static int read_cpu(struct cpu_times *ret)
 	char buf[PROC_STAT_BUF];
 	int r;
 
-	r = proc_read_file(PROC_STAT_PATH, buf, sizeof(buf), NULL);
+	r = textfile_read(PROC_STAT_PATH, buf, sizeof(buf), NULL);
 	if (r < 0)
 		return r;
 	return cpu_stat_parse(buf, ret);
@@ -43,7 +44,7 @@ static int read_mem(struct meminfo *ret)
 	char buf[PROC_MEMINFO_BUF];
 	int r;
 
-	r = proc_read_file(PROC_MEMINFO_PATH, buf, sizeof(buf), NULL);
+	r = textfile_read(PROC_MEMINFO_PATH, buf, sizeof(buf), NULL);
 	if (r < 0) {
 		memset(ret, 0, sizeof(*ret));
 		return r;

@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "bpf_netcount.h"
+#include "textfile.h"
 #include "config.h"
 #include "network.h"
 #include "numparse.h"
@@ -103,7 +104,7 @@ static uint64_t sys_stat(const char *ifname, const char *stat)
 	uint64_t v = 0;
 
 	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", ifname, stat);
-	assert_int_equal(procnetdev_read_text(path, &buf), 0);
+	assert_int_equal(textfile_read_alloc(path, &buf), 0);
 	buf[strcspn(buf, "\n")] = '\0';
 	assert_int_equal(parse_u64(buf, 0, UINT64_MAX, &v), 0);
 	free(buf);

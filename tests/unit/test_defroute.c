@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "defroute.h"
+#include "textfile.h"
 #include "procnetdev.h"
 
 #define FIX(name) FIXTURES_DIR "/net/" name
@@ -18,7 +19,7 @@ static char *fixture(const char *path)
 {
 	char *buf = NULL;
 
-	assert_int_equal(procnetdev_read_text(path, &buf), 0);
+	assert_int_equal(textfile_read_alloc(path, &buf), 0);
 	return buf;
 }
 

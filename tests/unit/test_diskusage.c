@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "diskusage.h"
+#include "textfile.h"
 #include "procstat.h"
 
 /* A statvfs() stand-in that hangs on paths starting with "/hang" until released. */
@@ -54,7 +55,7 @@ static int thread_count(void)
 	const char *p;
 	int n = 0;
 
-	assert_int_equal(proc_read_file("/proc/self/status", buf, sizeof(buf), NULL), 0);
+	assert_int_equal(textfile_read("/proc/self/status", buf, sizeof(buf), NULL), 0);
 	p = strstr(buf, "\nThreads:");
 	assert_non_null(p);
 	p += strlen("\nThreads:");

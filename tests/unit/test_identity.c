@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "textfile.h"
 #include "identity.h"
 #include "procstat.h"
 
@@ -19,7 +20,7 @@ static const char *fixture(const char *name)
 	char path[512];
 
 	snprintf(path, sizeof(path), "%s/proc/%s", FIXTURES_DIR, name);
-	assert_int_equal(proc_read_file(path, buf, sizeof(buf), NULL), 0);
+	assert_int_equal(textfile_read(path, buf, sizeof(buf), NULL), 0);
 	return buf;
 }
 
@@ -75,7 +76,7 @@ static void test_machine_id(void **state)
 	size_t len = 0;
 
 	(void)state;
-	if (proc_read_file("/etc/machine-id", expect, sizeof(expect), &len) < 0 || len < 32)
+	if (textfile_read("/etc/machine-id", expect, sizeof(expect), &len) < 0 || len < 32)
 		skip();
 	expect[32] = '\0';
 

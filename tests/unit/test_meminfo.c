@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "meminfo.h"
+#include "textfile.h"
 #include "procstat.h"
 
 static char buf[8192];
@@ -16,7 +17,7 @@ static const char *fixture(const char *name)
 	char path[512];
 
 	snprintf(path, sizeof(path), "%s/proc/%s", FIXTURES_DIR, name);
-	assert_int_equal(proc_read_file(path, buf, sizeof(buf), NULL), 0);
+	assert_int_equal(textfile_read(path, buf, sizeof(buf), NULL), 0);
 	return buf;
 }
 
@@ -90,7 +91,7 @@ static void test_real(void **state)
 	struct meminfo mi;
 
 	(void)state;
-	assert_int_equal(proc_read_file("/proc/meminfo", buf, sizeof(buf), NULL), 0);
+	assert_int_equal(textfile_read("/proc/meminfo", buf, sizeof(buf), NULL), 0);
 	assert_int_equal(meminfo_parse(buf, &mi), 0);
 	assert_true(mi.total > 0);
 	assert_true(mi.available <= mi.total);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "procnetdev.h"
+#include "textfile.h"
 
 #define CAP 1024
 
@@ -19,7 +20,7 @@ static char *fixture(const char *name)
 	char *buf = NULL;
 
 	snprintf(path, sizeof(path), "%s/net/%s", FIXTURES_DIR, name);
-	assert_int_equal(procnetdev_read_text(path, &buf), 0);
+	assert_int_equal(textfile_read_alloc(path, &buf), 0);
 	assert_non_null(buf);
 	return buf;
 }

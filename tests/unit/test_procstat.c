@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "procstat.h"
+#include "textfile.h"
 
 static char buf[8192];
 
@@ -16,7 +17,7 @@ static const char *fixture(const char *name)
 	size_t len = 0;
 
 	snprintf(path, sizeof(path), "%s/proc/%s", FIXTURES_DIR, name);
-	assert_int_equal(proc_read_file(path, buf, sizeof(buf), &len), 0);
+	assert_int_equal(textfile_read(path, buf, sizeof(buf), &len), 0);
 	return buf;
 }
 
@@ -147,14 +148,14 @@ static void test_read_file(void **state)
 	size_t len = 99;
 
 	(void)state;
-	assert_int_equal(proc_read_file("/nonexistent/srvmon", small, sizeof(small), &len),
+	assert_int_equal(textfile_read("/nonexistent/srvmon", small, sizeof(small), &len),
 			 -ENOENT);
 	/* Truncated to size - 1 and NUL-terminated. */
 	snprintf(buf, sizeof(buf), "%s/proc/stat", FIXTURES_DIR);
-	assert_int_equal(proc_read_file(buf, small, sizeof(small), &len), 0);
+	assert_int_equal(textfile_read(buf, small, sizeof(small), &len), 0);
 	assert_int_equal(len, 7);
 	assert_string_equal(small, "cpu  38");
-	assert_int_equal(proc_read_file(buf, small, 0, &len), -EINVAL);
+	assert_int_equal(textfile_read(buf, small, 0, &len), -EINVAL);
 }
 
 static void test_real_proc_stat(void **state)
@@ -162,7 +163,7 @@ static void test_real_proc_stat(void **state)
 	struct cpu_times t;
 
 	(void)state;
-	assert_int_equal(proc_read_file("/proc/stat", buf, sizeof(buf), NULL), 0);
+	assert_int_equal(textfile_read("/proc/stat", buf, sizeof(buf), NULL), 0);
 	assert_int_equal(cpu_stat_parse(buf, &t), 0);
 	assert_true(t.n_columns >= 4);
 	assert_true(cpu_times_total(&t) > 0);
