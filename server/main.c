@@ -1,5 +1,421 @@
-/* Placeholder until srvmon-server lands. */
-int main(void)
+/* srvmon-server: the reference monitoring API (serve) and its admin commands. */
+#include "log.h"
+#include "numparse.h"
+#include "db.h"
+#include "http.h"
+#include "password.h"
+#include "query.h"
+
+#include "srvmon_version.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+
+static volatile sig_atomic_t stop_requested;
+static struct server *running_server;
+
+static const char usage_text[] =
+	"Usage:\n"
+	"  srvmon-server serve --db PATH [--listen ADDR] [--port N] [--token-lifetime SECONDS]\n"
+	"                      [--print-records] [--verbose]\n"
+	"  srvmon-server user add NAME --db PATH      (password: one line on stdin)\n"
+	"  srvmon-server query --db PATH [--host ID] [--type T] [-n N] [--json]\n"
+	"  srvmon-server stats --db PATH\n"
+	"  srvmon-server --help | --version\n"
+	"\n"
+	"serve listens on 127.0.0.1:8080 by default; --port 0 picks a free port.\n"
+	"Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+static int usage_error(const char *fmt, const char *arg)
 {
+	fprintf(stderr, "srvmon-server: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'srvmon-server --help'.\n");
+	return EXIT_USAGE;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	/* Only write()s to lws's event pipe so the poll in lws_service() returns now. */
+	server_wake(running_server);
+}
+
+static int install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+		return -errno;
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return -errno;
 	return 0;
+}
+
+static struct db *open_db(const char *path, bool create)
+{
+	const char *err = NULL;
+	struct db *db = db_open(path, create, &err);
+
+	if (!db)
+		log_err("database \"%s\": %s", path, err ? err : "cannot open");
+	return db;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"listen", required_argument, NULL, 'l'},
+		{"port", required_argument, NULL, 'p'},
+		{"token-lifetime", required_argument, NULL, 't'},
+		{"print-records", no_argument, NULL, 'r'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct server_opts opts = {.listen = "127.0.0.1", .port = 8080, .token_lifetime_s = 3600};
+	const char *db_path = NULL;
+	struct server *srv = NULL;
+	struct db *db = NULL;
+	uint64_t v;
+	int ret = EXIT_FAILURE;
+	int r;
+
+	for (;;) {
+		int c = getopt_long(argc, argv, "h", longopts, NULL);
+
+		if (c == -1)
+			break;
+		switch (c) {
+		case 'd':
+			db_path = optarg;
+			break;
+		case 'l':
+			opts.listen = optarg;
+			break;
+		case 'p':
+			if (parse_u64(optarg, 0, 65535, &v) < 0)
+				return usage_error("--port: \"%s\" is not a port number", optarg);
+			opts.port = (int)v;
+			break;
+		case 't':
+			if (parse_u64(optarg, 1, 10 * 365 * 86400ULL, &v) < 0)
+				return usage_error(
+					"--token-lifetime: \"%s\" is not 1..315360000 seconds",
+					optarg);
+			opts.token_lifetime_s = v;
+			break;
+		case 'r':
+			opts.records_out = stdout;
+			break;
+		case 'v':
+			log_set_level(LOG_LEVEL_DEBUG);
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_SUCCESS;
+		default:
+			return usage_error("%s", "serve: bad option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("serve: unexpected argument \"%s\"", argv[optind]);
+	if (!db_path)
+		return usage_error("%s", "serve: --db PATH is required");
+
+	/* Open the database (schema, WAL). */
+	db = open_db(db_path, true);
+	if (!db)
+		goto out;
+	opts.db = db;
+	/* Precompute the dummy hash so the first unknown-user login costs what later ones do. */
+	if (!password_dummy_hash()) {
+		log_err("argon2: cannot compute the dummy hash");
+		goto out;
+	}
+	/* Create the listening vhost. */
+	srv = server_new(&opts);
+	if (!srv) {
+		/* lws logged the failing call (bind, listen) just above. */
+		log_err("cannot listen on %s port %d", opts.listen, opts.port);
+		goto out;
+	}
+	/* Stop cleanly on SIGINT/SIGTERM. */
+	running_server = srv;
+	r = install_signals();
+	if (r < 0) {
+		log_err_errno(r, "sigaction");
+		goto out;
+	}
+	fprintf(stderr,
+		strchr(opts.listen, ':') ? "listening on http://[%s]:%d\n"
+					 : "listening on http://%s:%d\n",
+		opts.listen, server_port(srv));
+	fflush(stderr);
+	/* Serve until a signal. */
+	r = server_run(srv, &stop_requested);
+	if (r < 0) {
+		log_err_errno(r, "event loop failed");
+		goto out;
+	}
+	log_info("stopping");
+	ret = EXIT_SUCCESS;
+out:
+	running_server = NULL;
+	server_free(srv);
+	db_close(db);
+	return ret;
+}
+
+/* Reads one line from stdin without echo when it is a terminal. 0 or -errno. */
+static int read_password(char *ret, size_t size)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO);
+	size_t n;
+	int r = 0;
+
+	if (tty) {
+		if (tcgetattr(STDIN_FILENO, &old) < 0)
+			return -errno;
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		quiet.c_lflag |= ECHONL;
+		fputs("Password: ", stderr);
+		fflush(stderr);
+		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0)
+			return -errno;
+	}
+	if (!fgets(ret, (int)size, stdin))
+		r = ferror(stdin) ? -EIO : -ENODATA;
+	if (tty)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	if (r < 0)
+		return r;
+	n = strlen(ret);
+	if (n > 0 && ret[n - 1] != '\n' && !feof(stdin))
+		return -E2BIG;
+	while (n > 0 && (ret[n - 1] == '\n' || ret[n - 1] == '\r'))
+		ret[--n] = '\0';
+	return n == 0 ? -ENODATA : 0;
+}
+
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 128)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-' || c == '@'))
+			return false;
+	}
+	return true;
+}
+
+static int db_only_opts(int argc, char **argv, const char *cmd, const char **ret_db)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{NULL, 0, NULL, 0},
+	};
+
+	for (;;) {
+		int c = getopt_long(argc, argv, "", longopts, NULL);
+
+		if (c == -1)
+			break;
+		if (c != 'd')
+			return usage_error("%s: bad option", cmd);
+		*ret_db = optarg;
+	}
+	if (!*ret_db)
+		return usage_error("%s: --db PATH is required", cmd);
+	return 0;
+}
+
+static int cmd_user(int argc, char **argv)
+{
+	char password[PASSWORD_MAX_LEN + 2];
+	char hash[PASSWORD_ENCODED_MAX];
+	const char *db_path = NULL;
+	const char *name;
+	struct db *db = NULL;
+	int ret = EXIT_FAILURE;
+	int r;
+
+	r = db_only_opts(argc, argv, "user", &db_path);
+	if (r)
+		return r;
+	if (argc - optind != 2 || strcmp(argv[optind], "add") != 0)
+		return usage_error("%s", "user: expected \"user add NAME --db PATH\"");
+	name = argv[optind + 1];
+	if (!valid_name(name))
+		return usage_error("user add: \"%s\" is not 1..128 of [A-Za-z0-9._@-]", name);
+
+	r = read_password(password, sizeof(password));
+	if (r == -E2BIG || (r == 0 && strlen(password) > PASSWORD_MAX_LEN)) {
+		log_err("user add \"%s\": password longer than %d bytes", name, PASSWORD_MAX_LEN);
+		goto out;
+	}
+	if (r < 0) {
+		log_err_errno(r, "user add \"%s\": no password on stdin", name);
+		goto out;
+	}
+	r = password_hash(password, hash, sizeof(hash));
+	if (r < 0) {
+		log_err_errno(r, "user add \"%s\": argon2id hashing failed", name);
+		goto out;
+	}
+	db = open_db(db_path, true);
+	if (!db)
+		goto out;
+	r = db_account_add(db, name, hash, wall_ms());
+	if (r == -EEXIST) {
+		log_err("user add \"%s\": account exists in \"%s\"", name, db_path);
+		goto out;
+	}
+	if (r < 0) {
+		log_err("user add \"%s\": database \"%s\": %s", name, db_path, db_errmsg(db));
+		goto out;
+	}
+	fprintf(stderr, "added account \"%s\"\n", name);
+	ret = EXIT_SUCCESS;
+out:
+	OPENSSL_cleanse(password, sizeof(password));
+	db_close(db);
+	return ret;
+}
+
+static int cmd_query(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"host", required_argument, NULL, 'H'},
+		{"type", required_argument, NULL, 't'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	struct query_opts q = {.limit = 20};
+	const char *db_path = NULL;
+	struct db *db;
+	int r;
+
+	for (;;) {
+		int c = getopt_long(argc, argv, "n:", longopts, NULL);
+
+		if (c == -1)
+			break;
+		switch (c) {
+		case 'd':
+			db_path = optarg;
+			break;
+		case 'H':
+			q.host_id = optarg;
+			break;
+		case 't':
+			q.type = optarg;
+			break;
+		case 'j':
+			q.json = true;
+			break;
+		case 'n':
+			if (parse_u64(optarg, 1, 1000000, &q.limit) < 0)
+				return usage_error("-n: \"%s\" is not 1..1000000", optarg);
+			break;
+		default:
+			return usage_error("%s", "query: bad option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("query: unexpected argument \"%s\"", argv[optind]);
+	if (!db_path)
+		return usage_error("%s", "query: --db PATH is required");
+	db = open_db(db_path, false);
+	if (!db)
+		return EXIT_FAILURE;
+	r = query_print(db, &q, stdout);
+	if (r < 0)
+		log_err_errno(r, "query: database \"%s\": %s", db_path, db_errmsg(db));
+	db_close(db);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	const char *db_path = NULL;
+	struct db *db;
+	int r;
+
+	r = db_only_opts(argc, argv, "stats", &db_path);
+	if (r)
+		return r;
+	if (optind != argc)
+		return usage_error("stats: unexpected argument \"%s\"", argv[optind]);
+	db = open_db(db_path, false);
+	if (!db)
+		return EXIT_FAILURE;
+	r = stats_print(db, wall_ms(), stdout);
+	if (r < 0)
+		log_err_errno(r, "stats: database \"%s\": %s", db_path, db_errmsg(db));
+	db_close(db);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv);
+	} cmds[] = {
+		{"serve", cmd_serve},
+		{"user", cmd_user},
+		{"query", cmd_query},
+		{"stats", cmd_stats},
+	};
+
+	log_init("srvmon-server");
+	if (argc < 2)
+		return usage_error("%s", "missing command");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage_text, stdout);
+		return EXIT_SUCCESS;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("srvmon-server %s\n", SRVMON_VERSION);
+		return EXIT_SUCCESS;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			/* Subcommand options start after the command name. */
+			return cmds[i].fn(argc - 1, argv + 1);
+	}
+	return usage_error("unknown command \"%s\"", argv[1]);
 }

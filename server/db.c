@@ -1,0 +1,395 @@
+#include "db.h"
+
+#include "numparse.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct db {
+	sqlite3 *sql;
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS accounts("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" hash TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS tokens("
+	" hash TEXT PRIMARY KEY NOT NULL,"
+	" account TEXT NOT NULL,"
+	" issued_ms INTEGER NOT NULL,"
+	" expires_ms INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS records("
+	" id INTEGER PRIMARY KEY,"
+	" host_id TEXT NOT NULL CHECK(length(host_id) > 0),"
+	" seq TEXT NOT NULL CHECK(length(seq) = 20 AND seq NOT GLOB '*[^0-9]*'),"
+	" type TEXT NOT NULL,"
+	" ts INTEGER NOT NULL,"
+	" received_ms INTEGER NOT NULL,"
+	" account TEXT NOT NULL,"
+	" body TEXT NOT NULL,"
+	" UNIQUE(host_id, seq));"
+	"CREATE INDEX IF NOT EXISTS records_type ON records(type);"
+	"CREATE TABLE IF NOT EXISTS counters("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" value INTEGER NOT NULL);";
+
+void db_seq_format(uint64_t seq, char ret[DB_SEQ_DIGITS + 1])
+{
+	snprintf(ret, DB_SEQ_DIGITS + 1, "%020" PRIu64, seq);
+}
+
+int db_seq_parse(const char *s, uint64_t *ret)
+{
+	return parse_u64(s, 0, UINT64_MAX, ret);
+}
+
+struct db *db_open(const char *path, bool create, const char **ret_err)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	struct db *db;
+	char *errmsg = NULL;
+	const char *dummy;
+	int r;
+
+	if (!ret_err)
+		ret_err = &dummy;
+	*ret_err = "out of memory";
+	db = calloc(1, sizeof(*db));
+	if (!db) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	r = sqlite3_open_v2(path, &db->sql, flags, NULL);
+	if (r != SQLITE_OK) {
+		*ret_err = db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(r);
+		errno = r == SQLITE_CANTOPEN ? ENOENT : EIO;
+		goto fail;
+	}
+	/* Readers (query, stats) wait for the writer instead of failing with SQLITE_BUSY. */
+	sqlite3_busy_timeout(db->sql, 5000);
+	r = sqlite3_exec(db->sql, "PRAGMA journal_mode=WAL;", NULL, NULL, &errmsg);
+	if (r == SQLITE_OK)
+		r = sqlite3_exec(db->sql, schema, NULL, NULL, &errmsg);
+	if (r != SQLITE_OK) {
+		*ret_err = sqlite3_errmsg(db->sql);
+		sqlite3_free(errmsg);
+		errno = r == SQLITE_NOTADB ? EINVAL : EIO;
+		goto fail;
+	}
+	return db;
+fail:
+	/* The message lives in the handle: keep a copy in a static buffer before closing. */
+	{
+		static char msg[256];
+
+		snprintf(msg, sizeof(msg), "%s", *ret_err);
+		*ret_err = msg;
+	}
+	r = errno;
+	sqlite3_close(db->sql);
+	free(db);
+	errno = r;
+	return NULL;
+}
+
+void db_close(struct db *db)
+{
+	if (!db)
+		return;
+	sqlite3_close(db->sql);
+	free(db);
+}
+
+const char *db_errmsg(const struct db *db)
+{
+	return sqlite3_errmsg(db->sql);
+}
+
+static int prepare(struct db *db, const char *sql, sqlite3_stmt **ret)
+{
+	if (sqlite3_prepare_v2(db->sql, sql, -1, ret, NULL) != SQLITE_OK)
+		return -EIO;
+	return 0;
+}
+
+static int copy_text(sqlite3_stmt *st, int col, char *ret, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (!t)
+		return -EIO;
+	if ((size_t)n >= size)
+		return -ENOSPC;
+	memcpy(ret, t, (size_t)n);
+	ret[n] = '\0';
+	return 0;
+}
+
+int db_account_add(struct db *db, const char *name, const char *hash, uint64_t now_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = prepare(db, "INSERT INTO accounts(name, hash, created_ms) VALUES(?, ?, ?)", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)now_ms);
+	r = sqlite3_step(st);
+	if (r == SQLITE_DONE)
+		r = 0;
+	else if (sqlite3_extended_errcode(db->sql) == SQLITE_CONSTRAINT_PRIMARYKEY)
+		r = -EEXIST;
+	else
+		r = -EIO;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_account_hash(struct db *db, const char *name, char *ret, size_t size)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = prepare(db, "SELECT hash FROM accounts WHERE name = ?", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		r = copy_text(st, 0, ret, size);
+	else if (r == SQLITE_DONE)
+		r = -ENOENT;
+	else
+		r = -EIO;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_token_add(struct db *db, const char *hash, const char *account, uint64_t now_ms,
+		 uint64_t expires_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = prepare(db, "DELETE FROM tokens WHERE expires_ms <= ?", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_ms);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+
+	r = prepare(db,
+		    "INSERT INTO tokens(hash, account, issued_ms, expires_ms) VALUES(?, ?, ?, ?)",
+		    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)now_ms);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)expires_ms);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_token_lookup(struct db *db, const char *hash, char *ret_account, size_t size,
+		    uint64_t *ret_expires_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = prepare(db, "SELECT account, expires_ms FROM tokens WHERE hash = ?", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		r = copy_text(st, 0, ret_account, size);
+		*ret_expires_ms = (uint64_t)sqlite3_column_int64(st, 1);
+	} else if (r == SQLITE_DONE) {
+		r = -ENOENT;
+	} else {
+		r = -EIO;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_counter_add(struct db *db, const char *name, uint64_t delta)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = prepare(db,
+		    "INSERT INTO counters(name, value) VALUES(?1, ?2)"
+		    " ON CONFLICT(name) DO UPDATE SET value = value + ?2",
+		    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)delta);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_record_insert(struct db *db, const struct db_record *rec, bool *ret_inserted)
+{
+	char seq[DB_SEQ_DIGITS + 1];
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = prepare(
+		db,
+		"INSERT OR IGNORE INTO records(host_id, seq, type, ts, received_ms, account, body)"
+		" VALUES(?, ?, ?, ?, ?, ?, ?)",
+		&st);
+	if (r < 0)
+		return r;
+	db_seq_format(rec->seq, seq);
+	sqlite3_bind_text(st, 1, rec->host_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, seq, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, rec->type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, rec->ts);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)rec->received_ms);
+	sqlite3_bind_text(st, 6, rec->account, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, rec->body, (int)rec->body_len, SQLITE_STATIC);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	if (r == 0)
+		*ret_inserted = sqlite3_changes(db->sql) > 0;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_records_foreach(struct db *db, const char *host_id, const char *type, uint64_t n,
+		       db_record_cb cb, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = prepare(db,
+		    "SELECT host_id, seq, type, ts, received_ms, account, body FROM records"
+		    " WHERE (?1 IS NULL OR host_id = ?1) AND (?2 IS NULL OR type = ?2)"
+		    " ORDER BY id DESC LIMIT ?3",
+		    &st);
+	if (r < 0)
+		return r;
+	if (host_id)
+		sqlite3_bind_text(st, 1, host_id, -1, SQLITE_STATIC);
+	if (type)
+		sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, n > INT64_MAX ? INT64_MAX : (sqlite3_int64)n);
+	for (;;) {
+		struct db_record rec;
+
+		r = sqlite3_step(st);
+		if (r == SQLITE_DONE) {
+			r = 0;
+			break;
+		}
+		if (r != SQLITE_ROW) {
+			r = -EIO;
+			break;
+		}
+		rec.host_id = (const char *)sqlite3_column_text(st, 0);
+		if (db_seq_parse((const char *)sqlite3_column_text(st, 1), &rec.seq) < 0) {
+			r = -EIO;
+			break;
+		}
+		rec.type = (const char *)sqlite3_column_text(st, 2);
+		rec.ts = sqlite3_column_int64(st, 3);
+		rec.received_ms = (uint64_t)sqlite3_column_int64(st, 4);
+		rec.account = (const char *)sqlite3_column_text(st, 5);
+		rec.body = (const char *)sqlite3_column_text(st, 6);
+		rec.body_len = (size_t)sqlite3_column_bytes(st, 6);
+		if (!rec.host_id || !rec.type || !rec.account || !rec.body) {
+			r = -EIO;
+			break;
+		}
+		r = cb(&rec, ctx);
+		if (r != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int query_u64(struct db *db, const char *sql, const char *text, int64_t num, uint64_t *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = prepare(db, sql, &st);
+	if (r < 0)
+		return r;
+	if (text)
+		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, num);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		*ret = (uint64_t)sqlite3_column_int64(st, 0);
+		r = 0;
+	} else if (r == SQLITE_DONE) {
+		*ret = 0;
+		r = 0;
+	} else {
+		r = -EIO;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_stats_read(struct db *db, uint64_t now_ms, struct db_stats *ret)
+{
+	static const char counter_sql[] = "SELECT value FROM counters WHERE name = ?";
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = prepare(db, "SELECT type, count(*) FROM records GROUP BY type ORDER BY type", &st);
+	if (r < 0)
+		return r;
+	for (;;) {
+		uint64_t count;
+
+		r = sqlite3_step(st);
+		if (r != SQLITE_ROW)
+			break;
+		count = (uint64_t)sqlite3_column_int64(st, 1);
+		ret->records += count;
+		if (ret->n_types >= sizeof(ret->types) / sizeof(ret->types[0]))
+			continue;
+		if (copy_text(st, 0, ret->types[ret->n_types].type, sizeof(ret->types[0].type)) < 0)
+			continue;
+		ret->types[ret->n_types++].count = count;
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		return -EIO;
+
+	r = query_u64(db, "SELECT count(*) FROM accounts WHERE ?1 IS NOT NULL", "x", 0,
+		      &ret->accounts);
+	if (r == 0)
+		r = query_u64(db, "SELECT count(*) FROM tokens WHERE expires_ms > ?", NULL,
+			      (int64_t)now_ms, &ret->tokens_active);
+	if (r == 0)
+		r = query_u64(db, counter_sql, DB_COUNTER_TOKENS_ISSUED, 0, &ret->tokens_issued);
+	if (r == 0)
+		r = query_u64(db, counter_sql, DB_COUNTER_TOKEN_REQUESTS, 0, &ret->token_requests);
+	if (r == 0)
+		r = query_u64(db, counter_sql, DB_COUNTER_FAILED_LOGINS, 0, &ret->failed_logins);
+	return r;
+}

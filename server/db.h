@@ -1,0 +1,86 @@
+/* The server's SQLite database: schema, accounts, tokens, records, counters. */
+#ifndef SRVMON_SERVER_DB_H
+#define SRVMON_SERVER_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+
+/* Counters kept in table counters. */
+#define DB_COUNTER_TOKEN_REQUESTS "token_requests"
+#define DB_COUNTER_TOKENS_ISSUED  "tokens_issued"
+#define DB_COUNTER_FAILED_LOGINS  "failed_logins"
+
+/* seq is stored as TEXT of exactly this many zero-padded digits (fits 2^64-1) so that
+ * it is exact and sorts numerically. */
+#define DB_SEQ_DIGITS 20
+
+struct db_record {
+	const char *host_id;
+	uint64_t seq;
+	const char *type;
+	int64_t ts;
+	uint64_t received_ms;
+	const char *account;
+	const char *body; /* the raw JSON text */
+	size_t body_len;
+};
+
+struct db_stats {
+	uint64_t records;
+	size_t n_types;
+	struct {
+		char type[32];
+		uint64_t count;
+	} types[16];
+	uint64_t accounts;
+	uint64_t tokens_issued;
+	uint64_t tokens_active; /* stored and not expired */
+	uint64_t token_requests;
+	uint64_t failed_logins;
+};
+
+/*
+ * Opens path (created when create is true), switches to WAL, sets a busy timeout and
+ * creates the schema if missing. NULL + errno; *ret_err (may be NULL) then points at
+ * SQLite's message or a static string, valid until the next call.
+ */
+struct db *db_open(const char *path, bool create, const char **ret_err);
+void db_close(struct db *db);
+/* SQLite's last error message for logging. */
+const char *db_errmsg(const struct db *db);
+
+/* 0, -EEXIST when the account exists, -EIO. */
+int db_account_add(struct db *db, const char *name, const char *hash, uint64_t now_ms);
+/* Copies the account's encoded hash into ret. 0, -ENOENT, -ENOSPC, -EIO. */
+int db_account_hash(struct db *db, const char *name, char *ret, size_t size);
+
+/* Stores a token hash; also deletes tokens that expired before now_ms. 0 or -EIO. */
+int db_token_add(struct db *db, const char *hash, const char *account, uint64_t now_ms,
+		 uint64_t expires_ms);
+/* Looks a token hash up. 0, -ENOENT, -ENOSPC, -EIO. */
+int db_token_lookup(struct db *db, const char *hash, char *ret_account, size_t size,
+		    uint64_t *ret_expires_ms);
+
+/* Adds delta to a counter (created at 0). 0 or -EIO. */
+int db_counter_add(struct db *db, const char *name, uint64_t delta);
+
+/* INSERT OR IGNORE of one record, committed on return. *ret_inserted is false for a
+ * duplicate (host_id, seq). 0 or -EIO. */
+int db_record_insert(struct db *db, const struct db_record *rec, bool *ret_inserted);
+
+/* Calls cb for the newest n records (newest first), optionally filtered by host and type
+ * (NULL: any). Stops with cb's value when it returns nonzero. 0, cb's value or -EIO. */
+typedef int (*db_record_cb)(const struct db_record *rec, void *ctx);
+int db_records_foreach(struct db *db, const char *host_id, const char *type, uint64_t n,
+		       db_record_cb cb, void *ctx);
+
+int db_stats_read(struct db *db, uint64_t now_ms, struct db_stats *ret);
+
+/* Pure helpers for the seq column. */
+void db_seq_format(uint64_t seq, char ret[DB_SEQ_DIGITS + 1]);
+int db_seq_parse(const char *s, uint64_t *ret);
+
+#endif

@@ -1,0 +1,28 @@
+/* POST /token: the OAuth 2.0 resource owner password grant (RFC 6749 4.3), without I/O
+ * beyond the database. */
+#ifndef SRVMON_SERVER_GRANT_H
+#define SRVMON_SERVER_GRANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+
+struct grant_reply {
+	unsigned int status; /* HTTP status: 200, 400 or 500 */
+	char body[256];	     /* JSON */
+};
+
+/* Longest client_id accepted. */
+#define GRANT_MAX_USERNAME 128
+
+/*
+ * Handles one form body: counts the request, checks the credentials (the same reply
+ * and the same argon2 work for an unknown user as for a wrong password), stores a new
+ * token valid for lifetime_s. Always fills ret; returns 0, or a negative errno when the
+ * database failed (ret is then a 500 reply).
+ */
+int grant_password(struct db *db, const char *body, size_t len, uint64_t lifetime_s,
+		   uint64_t now_ms, struct grant_reply *ret);
+
+#endif

@@ -1,0 +1,33 @@
+/* The libwebsockets vhost: POST /token, GET /health and the /ws ingest endpoint on one port. */
+#ifndef SRVMON_SERVER_HTTP_H
+#define SRVMON_SERVER_HTTP_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct db;
+
+struct server_opts {
+	const char *listen; /* IPv4 or IPv6 address literal */
+	int port;	    /* 0: the kernel picks one, see server_port() */
+	uint64_t token_lifetime_s;
+	FILE *records_out; /* NULL, or where --print-records lines go */
+	struct db *db;	   /* borrowed */
+};
+
+struct server;
+
+/* Creates the context and the listening vhost. NULL + errno (ENOMEM, or EIO when lws could
+ * not listen: lws has logged why). */
+struct server *server_new(const struct server_opts *opts);
+/* The port actually listened on. */
+int server_port(const struct server *s);
+/* Serves until *stop becomes nonzero. 0 or a negative errno. */
+int server_run(struct server *s, const volatile sig_atomic_t *stop);
+/* Wakes server_run() up; async-signal-safe (writes to lws's event pipe). */
+void server_wake(struct server *s);
+void server_free(struct server *s);
+
+#endif

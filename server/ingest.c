@@ -1,0 +1,279 @@
+#include "ingest.h"
+
+#include "numparse.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const known_types[] = {
+	"hello", "resources", "network", "status", "exec", "speedtest",
+};
+
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static size_t skip_ws(const char *buf, size_t len, size_t i)
+{
+	while (i < len && is_ws(buf[i]))
+		i++;
+	return i;
+}
+
+/* i is at the opening quote; returns the index after the closing quote. */
+static size_t skip_string(const char *buf, size_t len, size_t i, bool *ret_escaped)
+{
+	bool escaped = false;
+
+	for (i++; i < len; i++) {
+		if (buf[i] == '\\') {
+			escaped = true;
+			i++;
+			continue;
+		}
+		if (buf[i] == '"')
+			break;
+	}
+	if (ret_escaped)
+		*ret_escaped = escaped;
+	return i < len ? i + 1 : len;
+}
+
+/* Skips one JSON value starting at i; returns the index after it. */
+static size_t skip_value(const char *buf, size_t len, size_t i)
+{
+	int depth = 0;
+
+	if (i < len && buf[i] == '"')
+		return skip_string(buf, len, i, NULL);
+	while (i < len) {
+		char c = buf[i];
+
+		if (c == '"') {
+			i = skip_string(buf, len, i, NULL);
+			continue;
+		}
+		if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (depth == 0)
+				break;
+			depth--;
+			if (depth == 0)
+				return i + 1;
+		} else if (depth == 0 && (c == ',' || is_ws(c))) {
+			break;
+		}
+		i++;
+	}
+	return i;
+}
+
+int ingest_raw_member(const char *buf, size_t len, const char *name, const char **ret_val,
+		      size_t *ret_len)
+{
+	size_t nlen = strlen(name);
+	size_t i = skip_ws(buf, len, 0);
+
+	if (i >= len || buf[i] != '{')
+		return -ENOENT;
+	i++;
+	for (;;) {
+		size_t key, key_end, val;
+		bool escaped;
+
+		i = skip_ws(buf, len, i);
+		if (i >= len || buf[i] != '"')
+			return -ENOENT;
+		key = i + 1;
+		i = skip_string(buf, len, i, &escaped);
+		key_end = i - 1;
+		i = skip_ws(buf, len, i);
+		if (i >= len || buf[i] != ':')
+			return -ENOENT;
+		val = skip_ws(buf, len, i + 1);
+		i = skip_value(buf, len, val);
+		if (!escaped && key_end - key == nlen && memcmp(buf + key, name, nlen) == 0) {
+			*ret_val = buf + val;
+			*ret_len = i - val;
+			return 0;
+		}
+		i = skip_ws(buf, len, i);
+		if (i >= len || buf[i] != ',')
+			return -ENOENT;
+		i++;
+	}
+}
+
+/* Parses the raw JSON integer text: optional '-' (when allowed), digits, no fraction or
+ * exponent, no leading zeros. */
+static int parse_raw_int(const char *s, size_t len, bool allow_negative, bool *ret_negative,
+			 uint64_t *ret)
+{
+	char digits[24];
+	bool neg = false;
+
+	if (len > 0 && s[0] == '-') {
+		if (!allow_negative)
+			return -ERANGE;
+		neg = true;
+		s++;
+		len--;
+	}
+	if (len == 0 || len >= sizeof(digits))
+		return -ERANGE;
+	if (len > 1 && s[0] == '0')
+		return -EINVAL;
+	memcpy(digits, s, len);
+	digits[len] = '\0';
+	*ret_negative = neg;
+	return parse_u64(digits, 0, UINT64_MAX, ret);
+}
+
+static int member_u64(const char *buf, size_t len, const cJSON *root, const char *name,
+		      uint64_t *ret)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, name);
+	const char *raw;
+	size_t rlen;
+	bool neg;
+
+	if (!cJSON_IsNumber(item))
+		return -EINVAL;
+	if (ingest_raw_member(buf, len, name, &raw, &rlen) < 0)
+		return -EINVAL;
+	return parse_raw_int(raw, rlen, false, &neg, ret);
+}
+
+static int member_i64(const char *buf, size_t len, const cJSON *root, const char *name,
+		      int64_t *ret)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, name);
+	const char *raw;
+	size_t rlen;
+	uint64_t v;
+	bool neg;
+	int r;
+
+	if (!cJSON_IsNumber(item))
+		return -EINVAL;
+	if (ingest_raw_member(buf, len, name, &raw, &rlen) < 0)
+		return -EINVAL;
+	r = parse_raw_int(raw, rlen, true, &neg, &v);
+	if (r < 0)
+		return r;
+	if (neg) {
+		if (v > (uint64_t)INT64_MAX + 1)
+			return -ERANGE;
+		*ret = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+	} else {
+		if (v > INT64_MAX)
+			return -ERANGE;
+		*ret = (int64_t)v;
+	}
+	return 0;
+}
+
+int ingest_parse(const char *buf, size_t len, struct ingest_msg *ret, const char **ret_err)
+{
+	const char *end = NULL;
+	const cJSON *item;
+	cJSON *root;
+	size_t i;
+	int r = -EINVAL;
+
+	memset(ret, 0, sizeof(*ret));
+	if (len > INGEST_MAX_MESSAGE) {
+		*ret_err = "message too large";
+		return -EINVAL;
+	}
+	if (memchr(buf, '\0', len)) {
+		*ret_err = "invalid JSON: NUL byte";
+		return -EINVAL;
+	}
+	root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
+	if (!root) {
+		*ret_err = "invalid JSON";
+		return -EINVAL;
+	}
+	i = end ? (size_t)(end - buf) : len;
+	if (skip_ws(buf, len, i) != len) {
+		*ret_err = "invalid JSON: trailing data";
+		goto fail;
+	}
+	if (!cJSON_IsObject(root)) {
+		*ret_err = "message is not a JSON object";
+		goto fail;
+	}
+	item = cJSON_GetObjectItemCaseSensitive(root, "type");
+	if (!cJSON_IsString(item)) {
+		*ret_err = "type missing or not a string";
+		goto fail;
+	}
+	for (i = 0; i < sizeof(known_types) / sizeof(known_types[0]); i++) {
+		if (strcmp(item->valuestring, known_types[i]) == 0)
+			ret->type = known_types[i];
+	}
+	if (!ret->type) {
+		*ret_err = "unknown type";
+		goto fail;
+	}
+	item = cJSON_GetObjectItemCaseSensitive(root, "host_id");
+	if (!cJSON_IsString(item) || item->valuestring[0] == '\0' ||
+	    strlen(item->valuestring) > INGEST_MAX_HOST_ID) {
+		*ret_err = "host_id missing, empty or too long";
+		goto fail;
+	}
+	ret->host_id = item->valuestring;
+	if (member_u64(buf, len, root, "seq", &ret->seq) < 0) {
+		*ret_err = "seq missing or not an integer in [0, 2^64-1]";
+		goto fail;
+	}
+	if (member_i64(buf, len, root, "ts", &ret->ts) < 0) {
+		*ret_err = "ts missing or not a 64-bit integer";
+		goto fail;
+	}
+	ret->root = root;
+	return 0;
+fail:
+	cJSON_Delete(root);
+	memset(ret, 0, sizeof(*ret));
+	return r;
+}
+
+void ingest_msg_clear(struct ingest_msg *m)
+{
+	if (!m)
+		return;
+	cJSON_Delete(m->root);
+	memset(m, 0, sizeof(*m));
+}
+
+int ingest_format_ack(uint64_t seq, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "{\"type\":\"ack\",\"seq\":%" PRIu64 "}", seq);
+
+	if (n < 0 || (size_t)n >= size)
+		return -ENOSPC;
+	return n;
+}
+
+int ingest_format_error(const char *err, char *buf, size_t size)
+{
+	cJSON *o = cJSON_CreateObject();
+	int r = -ENOMEM;
+
+	if (!o)
+		return -ENOMEM;
+	if (!cJSON_AddStringToObject(o, "type", "error") ||
+	    !cJSON_AddStringToObject(o, "error", err))
+		goto out;
+	r = cJSON_PrintPreallocated(o, buf, (int)size, false) ? (int)strlen(buf) : -ENOSPC;
+out:
+	cJSON_Delete(o);
+	return r;
+}

@@ -1,0 +1,220 @@
+/* server/password.c, token.c and grant.c: argon2id hashes, tokens, the password grant. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "db.h"
+#include "grant.h"
+#include "password.h"
+#include "token.h"
+
+static void test_password(void **state)
+{
+	char h1[PASSWORD_ENCODED_MAX];
+	char h2[PASSWORD_ENCODED_MAX];
+
+	(void)state;
+	assert_int_equal(password_hash("s3cret", h1, sizeof(h1)), 0);
+	assert_int_equal(password_hash("s3cret", h2, sizeof(h2)), 0);
+	assert_true(strncmp(h1, "$argon2id$v=19$m=19456,t=2,p=1$", 31) == 0);
+	/* Random salt: the same password hashes differently. */
+	assert_string_not_equal(h1, h2);
+	assert_int_equal(password_verify(h1, "s3cret"), 0);
+	assert_int_equal(password_verify(h2, "s3cret"), 0);
+	assert_int_equal(password_verify(h1, "s3cre"), -EACCES);
+	assert_int_equal(password_verify(h1, ""), -EACCES);
+	assert_int_equal(password_verify("$2y$10$notargon", "s3cret"), -EINVAL);
+	assert_int_equal(password_hash("", h1, sizeof(h1)), -EINVAL);
+	assert_int_equal(password_hash("x", h1, 20), -ENOSPC);
+	assert_non_null(password_dummy_hash());
+	assert_ptr_equal(password_dummy_hash(), password_dummy_hash());
+	assert_int_equal(password_verify(password_dummy_hash(), "s3cret"), -EACCES);
+}
+
+static void test_token(void **state)
+{
+	char t1[TOKEN_HEX_LEN + 1], t2[TOKEN_HEX_LEN + 1];
+	char h[TOKEN_HASH_HEX_LEN + 1];
+	char out[80];
+
+	(void)state;
+	assert_int_equal(token_generate(t1), 0);
+	assert_int_equal(token_generate(t2), 0);
+	assert_true(token_is_wellformed(t1));
+	assert_string_not_equal(t1, t2);
+	assert_false(token_is_wellformed("abc"));
+	t2[5] = 'G';
+	assert_false(token_is_wellformed(t2));
+	/* SHA-256("abc"), FIPS 180-2 test vector. */
+	assert_int_equal(token_hash("abc", h), 0);
+	assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_true(token_hash_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f"
+					"20015ad"));
+	assert_false(token_hash_equal(h, "ca7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff6"
+					 "1f20015ad"));
+	assert_false(token_hash_equal(h, "ba78"));
+
+	assert_int_equal(token_from_bearer("Bearer abc", out, sizeof(out)), 0);
+	assert_string_equal(out, "abc");
+	assert_int_equal(token_from_bearer("bearer   xyz", out, sizeof(out)), 0);
+	assert_string_equal(out, "xyz");
+	assert_int_equal(token_from_bearer("Basic abc", out, sizeof(out)), -EINVAL);
+	assert_int_equal(token_from_bearer("Bearerabc", out, sizeof(out)), -EINVAL);
+	assert_int_equal(token_from_bearer("Bearer ", out, sizeof(out)), -EINVAL);
+	assert_int_equal(token_from_bearer("Bearer a b", out, sizeof(out)), -EINVAL);
+	assert_int_equal(token_from_bearer("Bearer abcdef", out, 4), -ENOSPC);
+}
+
+struct fixture {
+	char dir[64];
+	char path[96];
+	struct db *db;
+};
+
+static int setup_db(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char hash[PASSWORD_ENCODED_MAX];
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/srvmon-test-auth.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	f->db = db_open(f->path, true, NULL);
+	if (!f->db)
+		return -1;
+	if (password_hash("pw one", hash, sizeof(hash)) < 0 ||
+	    db_account_add(f->db, "alice", hash, 1) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown_db(void **state)
+{
+	struct fixture *f = *state;
+	char p[128];
+
+	db_close(f->db);
+	unlink(f->path);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void test_grant(void **state)
+{
+	struct fixture *f = *state;
+	static const char good[] = "grant_type=password&username=alice&password=pw+one";
+	static const char wrong[] = "grant_type=password&username=alice&password=pw+two";
+	static const char unknown[] = "grant_type=password&username=bob&password=pw+one";
+	struct grant_reply r1, r2;
+	char account[64];
+	char token[TOKEN_HEX_LEN + 1];
+	char sha[TOKEN_HASH_HEX_LEN + 1];
+	const char *p;
+	uint64_t expires;
+	struct db_stats st;
+
+	assert_int_equal(db_account_add(f->db, "alice", "x", 2), -EEXIST);
+
+	assert_int_equal(grant_password(f->db, good, strlen(good), 60, 1000, &r1), 0);
+	assert_int_equal(r1.status, 200);
+	p = strstr(r1.body, "\"access_token\":\"");
+	assert_non_null(p);
+	memcpy(token, p + 16, TOKEN_HEX_LEN);
+	token[TOKEN_HEX_LEN] = '\0';
+	assert_true(token_is_wellformed(token));
+	assert_non_null(strstr(r1.body, "\"expires_in\":60}"));
+	/* Only the hash is stored, with the expiry. */
+	assert_int_equal(token_hash(token, sha), 0);
+	assert_int_equal(db_token_lookup(f->db, sha, account, sizeof(account), &expires), 0);
+	assert_string_equal(account, "alice");
+	assert_true(expires == 1000 + 60 * 1000);
+	assert_int_equal(db_token_lookup(f->db, token, account, sizeof(account), &expires),
+			 -ENOENT);
+
+	/* Wrong password and unknown user: the same reply. */
+	assert_int_equal(grant_password(f->db, wrong, strlen(wrong), 60, 1000, &r1), 0);
+	assert_int_equal(grant_password(f->db, unknown, strlen(unknown), 60, 1000, &r2), 0);
+	assert_int_equal(r1.status, 400);
+	assert_int_equal(r2.status, 400);
+	assert_string_equal(r1.body, "{\"error\":\"invalid_grant\"}");
+	assert_string_equal(r1.body, r2.body);
+
+	assert_int_equal(grant_password(f->db, "grant_type=code", 15, 60, 1000, &r1), 0);
+	assert_string_equal(r1.body, "{\"error\":\"unsupported_grant_type\"}");
+	assert_int_equal(grant_password(f->db, "username=alice", 14, 60, 1000, &r1), 0);
+	assert_string_equal(r1.body, "{\"error\":\"invalid_request\"}");
+
+	/* Expired tokens are purged when a new one is issued after their expiry. */
+	assert_int_equal(grant_password(f->db, good, strlen(good), 60, 1000 + 61000, &r1), 0);
+	assert_int_equal(db_token_lookup(f->db, sha, account, sizeof(account), &expires), -ENOENT);
+
+	assert_int_equal(db_stats_read(f->db, 1000 + 61000, &st), 0);
+	assert_true(st.token_requests == 6);
+	assert_true(st.tokens_issued == 2);
+	assert_true(st.failed_logins == 2);
+	assert_true(st.tokens_active == 1);
+	assert_true(st.accounts == 1);
+}
+
+static void test_records(void **state)
+{
+	struct fixture *f = *state;
+	struct db_record rec = {
+		.host_id = "h",
+		.seq = UINT64_MAX,
+		.type = "status",
+		.ts = -1,
+		.received_ms = 5,
+		.account = "alice",
+		.body = "{}",
+		.body_len = 2,
+	};
+	char seq[DB_SEQ_DIGITS + 1];
+	struct db_stats st;
+	bool inserted = false;
+
+	db_seq_format(UINT64_MAX, seq);
+	assert_string_equal(seq, "18446744073709551615");
+	db_seq_format(7, seq);
+	assert_string_equal(seq, "00000000000000000007");
+	assert_int_equal(db_record_insert(f->db, &rec, &inserted), 0);
+	assert_true(inserted);
+	assert_int_equal(db_record_insert(f->db, &rec, &inserted), 0);
+	assert_false(inserted);
+	rec.seq = 7;
+	assert_int_equal(db_record_insert(f->db, &rec, &inserted), 0);
+	assert_true(inserted);
+	assert_int_equal(db_stats_read(f->db, 0, &st), 0);
+	assert_true(st.records == 2);
+	assert_int_equal(st.n_types, 1);
+	assert_string_equal(st.types[0].type, "status");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_password),
+		cmocka_unit_test(test_token),
+		cmocka_unit_test_setup_teardown(test_grant, setup_db, teardown_db),
+		cmocka_unit_test_setup_teardown(test_records, setup_db, teardown_db),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
