@@ -27,6 +27,16 @@ def check(cond, msg):
     print("ok: " + msg, flush=True)
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def check_sanitizers(name, log):
+    """Under -DSRVMON_SANITIZE=ON a sanitizer report in a process's log fails the test."""
+    for mark in SANITIZER_MARKS:
+        if mark in log:
+            fail("%s log has a sanitizer report:\n%s" % (name, log[-4000:]))
+
+
 def wait_for(pred, timeout, what, interval=0.1):
     """Polls pred() until it returns a true value or the deadline passes."""
     deadline = time.monotonic() + timeout
@@ -100,6 +110,7 @@ class Server:
                 self.proc.wait()
         if self.proc:
             self.log.close()
+            check_sanitizers("srvmon-server", self.read_log())
         self.proc = None
 
     def records(self, rtype=None):
@@ -188,6 +199,7 @@ class Agent:
             rc = self.proc.returncode
         if self.proc:
             self.log.close()
+            check_sanitizers("srvmon-agent", self.read_log())
         self.proc = None
         return rc
 

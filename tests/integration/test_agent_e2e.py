@@ -72,7 +72,7 @@ check(1 <= requests <= 8, "token requests in 10 s: %d (1..8)" % requests)
 check("rejected for client_id 'agent1'" in log and server.base_url + "/token" in log,
       "log names the user and the token URL")
 check("wrong-password" not in log, "the password is never logged")
-agent.stop()
+check(agent.stop() == 0, "agent exits 0 on SIGTERM while retrying credentials")
 server.stop()
 
 # 4. Tokens that expire after 3 s: the agent re-authenticates and carries on.
@@ -90,6 +90,6 @@ last = wait_for(lambda: [r for r in server.records("resources") if r["seq"] > fi
 seqs = [r["seq"] for r in server.records()]
 check(no_gaps(seqs), "no seq gap across token renewals (%d..%d)" % (seqs[0], seqs[-1]))
 check(agent.alive(), "agent running after renewals")
-agent.stop()
+check(agent.stop() == 0, "agent exits 0 on SIGTERM")
 server.stop()
 print("PASS")

@@ -3,11 +3,13 @@ import json
 import os
 import subprocess
 
-from srvmon_testlib import AGENT, Workdir, check, fail, machine_id, meminfo_bytes, write_config
+from srvmon_testlib import (AGENT, Workdir, check, check_sanitizers, fail, machine_id,
+                            meminfo_bytes, write_config)
 
 work = Workdir()
 conf = write_config(work, "[agent]\nstate_dir = %s\n" % work.file("state"))
 r = subprocess.run([AGENT, "--config", conf, "--once"], capture_output=True, text=True, timeout=60)
+check_sanitizers("srvmon-agent --once", r.stderr)
 check(r.returncode == 0, "--once exits 0 (stderr: %s)" % r.stderr.strip()[-300:])
 
 msgs = []
