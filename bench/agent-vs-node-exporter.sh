@@ -55,11 +55,19 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 
-# CPU ticks (utime + stime) of a PID, and its peak RSS in KiB.
+# CPU ticks (utime + stime) of a PID; its peak RSS, RSS and PSS in KiB.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+pss() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
 
 sleep 5 # warm-up: the agent's start (BPF load) is not the steady state
+# Peak RSS since start (includes libbpf parsing the kernel's BTF at load time),
+# then reset the peak (clear_refs 5) so VmHWM at the end is the window's peak.
+AS=$(hwm "$AGENT")
+NS=$(hwm "$NE")
+echo 5 >"/proc/$AGENT/clear_refs"
+echo 5 >"/proc/$NE/clear_refs"
 A0=$(ticks "$AGENT")
 N0=$(ticks "$NE")
 T0=$(date +%s.%N)
@@ -75,13 +83,15 @@ T1=$(date +%s.%N)
 HZ=$(getconf CLK_TCK)
 AH=$(hwm "$AGENT")
 NH=$(hwm "$NE")
+AP=$(pss "$AGENT")
+NP=$(pss "$NE")
 RECORDS=$(build-bench/server/srvmon-server query --db "$WORK/db" --json -n 100000 | wc -l)
 
 awk -v a0="$A0" -v a1="$A1" -v n0="$N0" -v n1="$N1" -v t0="$T0" -v t1="$T1" -v hz="$HZ" \
-	-v ah="$AH" -v nh="$NH" -v rec="$RECORDS" 'BEGIN {
+	-v ah="$AH" -v nh="$NH" -v as="$AS" -v ns="$NS" -v ap="$AP" -v np="$NP" -v rec="$RECORDS" 'BEGIN {
 	wall = t1 - t0
-	printf "| process | CPU time over %.0f s | %% of one core | peak RSS (VmHWM) |\n", wall
-	printf "| --- | --- | --- | --- |\n"
-	printf "| srvmon-agent (network 1 s, resources 1 s, shipping %d records) | %.2f s | %.3f %% | %.1f MiB |\n", rec, (a1 - a0) / hz, 100 * (a1 - a0) / hz / wall, ah / 1024
-	printf "| prometheus-node-exporter (scraped every 1 s) | %.2f s | %.3f %% | %.1f MiB |\n", (n1 - n0) / hz, 100 * (n1 - n0) / hz / wall, nh / 1024
+	printf "| process | CPU time over %.0f s | %% of one core | peak RSS in the window | PSS at the end | peak RSS since start |\n", wall
+	printf "| --- | --- | --- | --- | --- | --- |\n"
+	printf "| srvmon-agent (network 1 s, resources 1 s, %d records shipped) | %.2f s | %.3f %% | %.1f MiB | %.1f MiB | %.1f MiB |\n", rec, (a1 - a0) / hz, 100 * (a1 - a0) / hz / wall, ah / 1024, ap / 1024, as / 1024
+	printf "| prometheus-node-exporter (scraped every 1 s) | %.2f s | %.3f %% | %.1f MiB | %.1f MiB | %.1f MiB |\n", (n1 - n0) / hz, 100 * (n1 - n0) / hz / wall, nh / 1024, np / 1024, ns / 1024
 }'
