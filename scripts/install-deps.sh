@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="
-build-essential cmake pkg-config
+build-essential cmake pkg-config dpkg-dev
 clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
 libcurl4-openssl-dev libwebsockets-dev libssl-dev libcjson-dev
 libinih-dev libsqlite3-dev sqlite3 libargon2-dev libsystemd-dev
