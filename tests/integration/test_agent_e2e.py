@@ -1,5 +1,6 @@
 """End to end: the real agent ships to a real srvmon-server on 127.0.0.1 over a WebSocket."""
 import os
+import re
 import time
 
 from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, machine_id,
@@ -17,7 +18,7 @@ work = Workdir()
 server = Server(work)
 server.add_user("agent1", "s3cret-pass")
 server.start()
-agent = Agent(work, write_config(work, agent_config(server))).start()
+agent = Agent(work, write_config(work, agent_config(server)), args=["--verbose"]).start()
 t0 = time.monotonic()
 wait_for(lambda: all(server.records(t) for t in TYPES), 30, "a record of every type")
 check(time.monotonic() - t0 < 15, "first records of every type within 15 s")
@@ -57,6 +58,13 @@ check("connected to ws://127.0.0.1:%d/ws" % port in agent.read_log(), "reconnect
 rc = agent.stop()
 check(rc == 0, "agent exits 0 on SIGTERM")
 server.stop()
+# No secret in any log of a full debug run: not the password, not a bearer token
+# (srvmon-server's tokens are 64 hex digits; the machine-id has 32).
+for name, log in (("agent", agent.read_log()), ("server", server.read_log())):
+    check("s3cret-pass" not in log, "%s log never holds the password" % name)
+    check(not re.search(r"[0-9a-f]{64}", log) and "Bearer" not in log,
+          "%s log never holds a token" % name)
+check("connecting to ws://" in agent.read_log(), "the debug log was on")
 
 # 3. Wrong password: a clear error, a handful of token requests in 10 s, no busy loop.
 work = Workdir()
