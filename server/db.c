@@ -40,7 +40,7 @@ static const char schema[] =
 
 void db_seq_format(uint64_t seq, char ret[DB_SEQ_DIGITS + 1])
 {
-	snprintf(ret, DB_SEQ_DIGITS + 1, "%020" PRIu64, seq);
+	(void)snprintf(ret, DB_SEQ_DIGITS + 1, "%020" PRIu64, seq);
 }
 
 int db_seq_parse(const char *s, uint64_t *ret)
@@ -89,7 +89,7 @@ fail:
 	{
 		static char msg[256];
 
-		snprintf(msg, sizeof(msg), "%s", *ret_err);
+		(void)snprintf(msg, sizeof(msg), "%s", *ret_err);
 		*ret_err = msg;
 	}
 	r = errno;

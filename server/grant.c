@@ -14,7 +14,7 @@
 static void reply_error(struct grant_reply *ret, unsigned int status, const char *error)
 {
 	ret->status = status;
-	snprintf(ret->body, sizeof(ret->body), "{\"error\":\"%s\"}", error);
+	(void)snprintf(ret->body, sizeof(ret->body), "{\"error\":\"%s\"}", error);
 }
 
 int grant_password(struct db *db, const char *body, size_t len, uint64_t lifetime_s,
@@ -98,9 +98,10 @@ int grant_password(struct db *db, const char *body, size_t len, uint64_t lifetim
 	if (r < 0)
 		goto server_error;
 	ret->status = 200;
-	snprintf(ret->body, sizeof(ret->body),
-		 "{\"access_token\":\"%s\",\"token_type\":\"bearer\",\"expires_in\":%" PRIu64 "}",
-		 token, lifetime_s);
+	(void)snprintf(ret->body, sizeof(ret->body),
+		       "{\"access_token\":\"%s\",\"token_type\":\"bearer\",\"expires_in\":%" PRIu64
+		       "}",
+		       token, lifetime_s);
 	r = 0;
 	goto out;
 

@@ -56,7 +56,7 @@ int query_print(struct db *db, const struct query_opts *opts, FILE *out)
 	/* Fetched newest first; printed in time order like a log. */
 	for (size_t i = c.n; i > 0; i--) {
 		if (r == 0)
-			fprintf(out, "%s\n", c.lines[i - 1]);
+			(void)fprintf(out, "%s\n", c.lines[i - 1]);
 		free(c.lines[i - 1]);
 	}
 	free(c.lines);
@@ -70,7 +70,7 @@ static int add_u64(cJSON *obj, const char *name, uint64_t v)
 	char buf[24];
 
 	/* Exact even above 2^53, where cJSON's doubles would round. */
-	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	(void)snprintf(buf, sizeof(buf), "%" PRIu64, v);
 	return cJSON_AddRawToObject(obj, name, buf) ? 0 : -ENOMEM;
 }
 
@@ -105,7 +105,7 @@ int stats_print(struct db *db, uint64_t now_ms, FILE *out)
 	text = cJSON_PrintUnformatted(root);
 	if (!text)
 		goto out;
-	fprintf(out, "%s\n", text);
+	(void)fprintf(out, "%s\n", text);
 	r = fflush(out) == 0 ? 0 : -EIO;
 out:
 	free(text);

@@ -38,7 +38,10 @@ static void out_clean(struct out *o, const char *s, size_t max)
 	for (size_t i = 0; s[i] && i < max && o->len + 1 < o->size; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		o->buf[o->len++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+		if (c < 0x20 || c == 0x7f)
+			o->buf[o->len++] = '?';
+		else
+			o->buf[o->len++] = s[i];
 	}
 	o->buf[o->len] = '\0';
 }
@@ -63,13 +66,13 @@ static const char *get_str(const cJSON *root, const char *name)
 void record_line_rate(double bits, char *buf, size_t size)
 {
 	if (bits >= 1e9)
-		snprintf(buf, size, "%.1f Gbit/s", bits / 1e9);
+		(void)snprintf(buf, size, "%.1f Gbit/s", bits / 1e9);
 	else if (bits >= 1e6)
-		snprintf(buf, size, "%.1f Mbit/s", bits / 1e6);
+		(void)snprintf(buf, size, "%.1f Mbit/s", bits / 1e6);
 	else if (bits >= 1e3)
-		snprintf(buf, size, "%.0f kbit/s", bits / 1e3);
+		(void)snprintf(buf, size, "%.0f kbit/s", bits / 1e3);
 	else
-		snprintf(buf, size, "%.0f bit/s", bits < 0 ? 0 : bits);
+		(void)snprintf(buf, size, "%.0f bit/s", bits < 0 ? 0 : bits);
 }
 
 static void format_used(struct out *o, const char *label, const cJSON *root, const char *total,
@@ -172,7 +175,7 @@ size_t record_line_format(const cJSON *root, const char *type, const char *host_
 		return 0;
 	buf[0] = '\0';
 	if (localtime_r(&secs, &tm))
-		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		(void)strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	out_printf(&o, "%s host=", when);
 	out_clean(&o, host_id, 8);
 	if (strlen(host_id) > 8)

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #define TOKEN_BYTES	   32
-#define TOKEN_HEX_LEN	   (TOKEN_BYTES * 2)
+#define TOKEN_HEX_LEN	   ((size_t)TOKEN_BYTES * 2)
 #define TOKEN_HASH_HEX_LEN 64
 
 /* Writes a new random token (TOKEN_HEX_LEN hex chars + NUL) into ret. 0 or -errno. */

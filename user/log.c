@@ -73,7 +73,7 @@ void log_write(enum log_level level, int errnum, const char *fmt, ...)
 		return;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 
 	errbuf[0] = '\0';
@@ -81,12 +81,12 @@ void log_write(enum log_level level, int errnum, const char *fmt, ...)
 		int e = errnum < 0 ? -errnum : errnum;
 		/* GNU strerror_r returns the message pointer. */
 		const char *s = strerror_r(e, strbuf, sizeof(strbuf));
-		snprintf(errbuf, sizeof(errbuf), ": %s", s);
+		(void)snprintf(errbuf, sizeof(errbuf), ": %s", s);
 	}
 
 	pthread_mutex_lock(&log_lock);
 	if (log_journal) {
-		fprintf(stderr, "<%d>%s%s\n", (int)level, msg, errbuf);
+		(void)fprintf(stderr, "<%d>%s%s\n", (int)level, msg, errbuf);
 	} else {
 		struct timespec ts;
 		struct tm tm;
@@ -94,9 +94,9 @@ void log_write(enum log_level level, int errnum, const char *fmt, ...)
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ld %s %s: %s%s\n", when, ts.tv_nsec / 1000000L, log_program,
-			names[level], msg, errbuf);
+		(void)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		(void)fprintf(stderr, "%s.%03ld %s %s: %s%s\n", when, ts.tv_nsec / 1000000L,
+			      log_program, names[level], msg, errbuf);
 	}
 	pthread_mutex_unlock(&log_lock);
 }

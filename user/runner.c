@@ -88,7 +88,7 @@ struct runner *runner_start(const char *name, uint64_t interval_ms, runner_tick_
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
-	snprintf(r->name, sizeof(r->name), "%s", name);
+	(void)snprintf(r->name, sizeof(r->name), "%s", name);
 	r->interval_ms = interval_ms ? interval_ms : 1000;
 	r->tick = tick;
 	r->arg = arg;

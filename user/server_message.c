@@ -72,10 +72,10 @@ int server_message_parse(const char *buf, size_t len, struct server_message *ret
 		err = cJSON_GetObjectItemCaseSensitive(root, "error");
 		ret->type = SERVER_MESSAGE_ERROR;
 		if (cJSON_IsString(err))
-			snprintf(ret->detail, sizeof(ret->detail), "%s", err->valuestring);
+			(void)snprintf(ret->detail, sizeof(ret->detail), "%s", err->valuestring);
 	} else {
 		ret->type = SERVER_MESSAGE_OTHER;
-		snprintf(ret->detail, sizeof(ret->detail), "%s", type->valuestring);
+		(void)snprintf(ret->detail, sizeof(ret->detail), "%s", type->valuestring);
 	}
 	r = 0;
 out:

@@ -61,7 +61,7 @@ int textfile_read_alloc(const char *path, char **ret_buf)
 				r = -EFBIG;
 				goto out;
 			}
-			size = size ? size * 2 : 2 * READ_TEXT_CHUNK;
+			size = size ? size * 2 : 2 * (size_t)READ_TEXT_CHUNK;
 			nb = realloc(buf, size);
 			if (!nb) {
 				r = -ENOMEM;
