@@ -22,11 +22,113 @@ struct srvmon_if_counters {
 	__u64 tx_packets;
 };
 
+/*
+ * Value of the per-CPU peak-window map (same key): a ring of byte counts per time window
+ * of peak_window_ns. Slot (ktime / peak_window_ns) % SRVMON_PEAK_SLOTS holds window id
+ * `win`; a slot whose win is not the window asked for saw no traffic in it. User space
+ * sums the CPUs per window id and takes the highest window of each interval.
+ */
+#define SRVMON_PEAK_SLOTS 128
+
+struct srvmon_peak_slot {
+	__u64 win; /* ktime_ns / peak_window_ns of the counts below */
+	__u64 rx_bytes;
+	__u64 tx_bytes;
+};
+
+struct srvmon_if_peaks {
+	struct srvmon_peak_slot slot[SRVMON_PEAK_SLOTS];
+};
+
 /* Indexes of the per-CPU loss/diagnostic counter array. */
-#define SRVMON_NET_STAT_MAP_FULL 0 /* an interface could not be added: map full */
-#define SRVMON_NET_STAT_MAX	 1
+#define SRVMON_NET_STAT_MAP_FULL  0 /* an interface could not be added: map full */
+#define SRVMON_NET_STAT_PEAK_FULL 1 /* an interface got no peak slots: map full */
+#define SRVMON_NET_STAT_MAX	  2
 
 _Static_assert(sizeof(struct srvmon_if_key) == 8, "srvmon_if_key ABI");
 _Static_assert(sizeof(struct srvmon_if_counters) == 32, "srvmon_if_counters ABI");
+
+/* ---- exec capture (bpf/exec.bpf.c -> user/bpf_exec.c) ---- */
+
+/* Every ring-buffer record starts with this header. */
+struct srvmon_rec_hdr {
+	__u16 type; /* SRVMON_REC_* */
+	__u16 version;
+	__u32 size; /* whole record, header included */
+};
+
+#define SRVMON_REC_EXEC	    1
+#define SRVMON_EXEC_VERSION 1
+
+/* Largest argv the kernel side can capture (config history.argv_max is bounded by it). */
+#define SRVMON_EXEC_ARGV_CAP   (128 * 1024)
+#define SRVMON_EXEC_PATH_MAX   4096 /* filename bytes, NUL included */
+#define SRVMON_EXEC_CWD_DEPTH  24   /* path components walked up from the cwd */
+#define SRVMON_EXEC_CWD_MAX    1024 /* cwd component bytes */
+#define SRVMON_EXEC_NAME_MAX   256  /* one cwd component, NUL included */
+#define SRVMON_EXEC_FAIL_ARGS  128  /* argv entries read for a failed exec */
+#define SRVMON_EXEC_COMM_LEN   16
+#define SRVMON_EXEC_TTY_LEN    32
+#define SRVMON_EXEC_CGROUP_LEN 128
+
+/* srvmon_exec_rec.flags */
+#define SRVMON_EXEC_F_ARGV_TRUNC 0x1  /* argv longer than argv_max: argv_total tells the size */
+#define SRVMON_EXEC_F_ARGV_FAULT 0x2  /* argv could not be read */
+#define SRVMON_EXEC_F_CWD_TRUNC	 0x4  /* cwd deeper/longer than the walk limits */
+#define SRVMON_EXEC_F_PATH_TRUNC 0x8  /* filename longer than SRVMON_EXEC_PATH_MAX */
+#define SRVMON_EXEC_F_FAILED	 0x10 /* from sys_exit_execve(at) with ret < 0 */
+#define SRVMON_EXEC_F_EXECVEAT	 0x20
+#define SRVMON_EXEC_F_TTY_PTS	 0x40 /* tty is a devpts slave: name it pts/<tty_index> */
+#define SRVMON_EXEC_F_HAS_TTY	 0x80
+#define SRVMON_EXEC_F_NO_AUDIT	 0x100 /* kernel without loginuid/sessionid */
+
+/*
+ * One exec. Followed in the record by argv_size bytes of argv (NUL-separated, as the
+ * program received them), filename_size bytes of filename (NUL included), and
+ * cwd_size bytes of cwd components, leaf first, each NUL-terminated (cwd_depth of them).
+ */
+struct srvmon_exec_rec {
+	struct srvmon_rec_hdr hdr;
+	__u64 mono_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 cgroup_id;
+	__u32 pid; /* tgid in the initial pid namespace */
+	__u32 tid;
+	__u32 ppid; /* real parent's tgid, initial pid namespace */
+	__u32 uid;
+	__u32 gid;
+	__u32 euid;
+	__u32 auid; /* 0xffffffff: unset */
+	__u32 sessionid;
+	__s32 ret;   /* 0, or -errno of a failed exec */
+	__u32 flags; /* SRVMON_EXEC_F_* */
+	__u32 argv_size;
+	__u32 argv_total; /* arg_end - arg_start of the new image (failed: bytes read) */
+	__u32 filename_size;
+	__u32 cwd_size;
+	__u32 cwd_depth;
+	__u32 tty_index;
+	char comm[SRVMON_EXEC_COMM_LEN];
+	char tty[SRVMON_EXEC_TTY_LEN];	     /* tty->name, e.g. "pts3", "tty1", "ttyS0" */
+	char cgroup[SRVMON_EXEC_CGROUP_LEN]; /* name of the leaf cgroup (v2) */
+};
+
+/* Indexes of the per-CPU exec counter array. */
+#define SRVMON_EXEC_STAT_LOST	  0 /* ring-buffer reserve/output failed: record lost */
+#define SRVMON_EXEC_STAT_TRUNC	  1 /* argv truncated at argv_max */
+#define SRVMON_EXEC_STAT_FILTERED 2 /* dropped by a kernel-side filter */
+#define SRVMON_EXEC_STAT_EMITTED  3 /* records submitted */
+#define SRVMON_EXEC_STAT_FAULT	  4 /* argv or filename unreadable */
+#define SRVMON_EXEC_STAT_MAX	  5
+
+/* Key of the excluded-comm hash map. */
+struct srvmon_comm_key {
+	char comm[SRVMON_EXEC_COMM_LEN];
+};
+
+_Static_assert(sizeof(struct srvmon_rec_hdr) == 8, "srvmon_rec_hdr ABI");
+_Static_assert(sizeof(struct srvmon_exec_rec) == 264, "srvmon_exec_rec ABI");
+_Static_assert(sizeof(struct srvmon_comm_key) == 16, "srvmon_comm_key ABI");
+_Static_assert(sizeof(struct srvmon_peak_slot) == 24, "srvmon_peak_slot ABI");
+_Static_assert(sizeof(struct srvmon_if_peaks) == 24 * SRVMON_PEAK_SLOTS, "srvmon_if_peaks ABI");
 
 #endif /* SRVMON_ABI_H */

@@ -23,6 +23,11 @@ static const char schema[] =
 	" account TEXT NOT NULL,"
 	" issued_ms INTEGER NOT NULL,"
 	" expires_ms INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS refresh_tokens("
+	" hash TEXT PRIMARY KEY NOT NULL,"
+	" account TEXT NOT NULL,"
+	" issued_ms INTEGER NOT NULL,"
+	" expires_ms INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS records("
 	" id INTEGER PRIMARY KEY,"
 	" host_id TEXT NOT NULL CHECK(length(host_id) > 0),"
@@ -227,6 +232,64 @@ int db_token_lookup(struct db *db, const char *hash, char *ret_account, size_t s
 	return r;
 }
 
+int db_refresh_add(struct db *db, const char *hash, const char *account, uint64_t now_ms,
+		   uint64_t expires_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = prepare(db, "DELETE FROM refresh_tokens WHERE expires_ms <= ?", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_ms);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	r = prepare(db,
+		    "INSERT INTO refresh_tokens(hash, account, issued_ms, expires_ms)"
+		    " VALUES(?, ?, ?, ?)",
+		    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)now_ms);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)expires_ms);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_refresh_take(struct db *db, const char *hash, uint64_t now_ms, char *ret_account,
+		    size_t size)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	/* One statement: a refresh token is used at most once, even by two racing clients. */
+	r = prepare(db, "DELETE FROM refresh_tokens WHERE hash = ? RETURNING account, expires_ms",
+		    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		r = copy_text(st, 0, ret_account, size);
+		if (r == 0 && (uint64_t)sqlite3_column_int64(st, 1) <= now_ms)
+			r = -ENOENT;
+		/* Step to the end so that the DELETE completes. */
+		while (sqlite3_step(st) == SQLITE_ROW)
+			;
+	} else if (r == SQLITE_DONE) {
+		r = -ENOENT;
+	} else {
+		r = -EIO;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 int db_counter_add(struct db *db, const char *name, uint64_t delta)
 {
 	sqlite3_stmt *st = NULL;
@@ -391,5 +454,8 @@ int db_stats_read(struct db *db, uint64_t now_ms, struct db_stats *ret)
 		r = query_u64(db, counter_sql, DB_COUNTER_TOKEN_REQUESTS, 0, &ret->token_requests);
 	if (r == 0)
 		r = query_u64(db, counter_sql, DB_COUNTER_FAILED_LOGINS, 0, &ret->failed_logins);
+	if (r == 0)
+		r = query_u64(db, counter_sql, DB_COUNTER_REFRESH_GRANTS, 0,
+			      &ret->refresh_grants);
 	return r;
 }

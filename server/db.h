@@ -12,6 +12,7 @@ struct db;
 #define DB_COUNTER_TOKEN_REQUESTS "token_requests"
 #define DB_COUNTER_TOKENS_ISSUED  "tokens_issued"
 #define DB_COUNTER_FAILED_LOGINS  "failed_logins"
+#define DB_COUNTER_REFRESH_GRANTS "refresh_grants"
 
 /* seq is stored as TEXT of exactly this many zero-padded digits (fits 2^64-1) so that
  * it is exact and sorts numerically. */
@@ -40,6 +41,7 @@ struct db_stats {
 	uint64_t tokens_active; /* stored and not expired */
 	uint64_t token_requests;
 	uint64_t failed_logins;
+	uint64_t refresh_grants; /* successful grant_type=refresh_token */
 };
 
 /*
@@ -63,6 +65,14 @@ int db_token_add(struct db *db, const char *hash, const char *account, uint64_t 
 /* Looks a token hash up. 0, -ENOENT, -ENOSPC, -EIO. */
 int db_token_lookup(struct db *db, const char *hash, char *ret_account, size_t size,
 		    uint64_t *ret_expires_ms);
+
+/* Stores a refresh token hash; also deletes refresh tokens expired before now_ms. 0 or -EIO. */
+int db_refresh_add(struct db *db, const char *hash, const char *account, uint64_t now_ms,
+		   uint64_t expires_ms);
+/* Deletes a refresh token hash (single use) and returns its account. 0, -ENOENT (unknown
+ * or expired), -ENOSPC, -EIO. */
+int db_refresh_take(struct db *db, const char *hash, uint64_t now_ms, char *ret_account,
+		    size_t size);
 
 /* Adds delta to a counter (created at 0). 0 or -EIO. */
 int db_counter_add(struct db *db, const char *name, uint64_t delta);

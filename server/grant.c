@@ -17,22 +17,95 @@ static void reply_error(struct grant_reply *ret, unsigned int status, const char
 	(void)snprintf(ret->body, sizeof(ret->body), "{\"error\":\"%s\"}", error);
 }
 
-int grant_password(struct db *db, const char *body, size_t len, uint64_t lifetime_s,
-		   uint64_t now_ms, struct grant_reply *ret)
+/* Issues an access token (and a refresh token when lt->refresh_s) for account. */
+static int issue(struct db *db, const char *account, const struct grant_lifetimes *lt,
+		 uint64_t now_ms, struct grant_reply *ret)
+{
+	char token[TOKEN_HEX_LEN + 1];
+	char refresh[TOKEN_HEX_LEN + 1];
+	char sha[TOKEN_HASH_HEX_LEN + 1];
+	int r;
+
+	token[0] = '\0';
+	refresh[0] = '\0';
+	r = token_generate(token);
+	if (r == 0)
+		r = token_hash(token, sha);
+	if (r == 0)
+		r = db_token_add(db, sha, account, now_ms, now_ms + lt->access_s * 1000);
+	if (r == 0 && lt->refresh_s > 0) {
+		r = token_generate(refresh);
+		if (r == 0)
+			r = token_hash(refresh, sha);
+		if (r == 0)
+			r = db_refresh_add(db, sha, account, now_ms, now_ms + lt->refresh_s * 1000);
+	}
+	if (r == 0)
+		r = db_counter_add(db, DB_COUNTER_TOKENS_ISSUED, 1);
+	if (r < 0)
+		goto out;
+	ret->status = 200;
+	(void)snprintf(ret->body, sizeof(ret->body),
+		       "{\"access_token\":\"%s\",\"token_type\":\"bearer\",\"expires_in\":%" PRIu64
+		       "%s%s%s}",
+		       token, lt->access_s, refresh[0] ? ",\"refresh_token\":\"" : "", refresh,
+		       refresh[0] ? "\"" : "");
+out:
+	OPENSSL_cleanse(token, sizeof(token));
+	OPENSSL_cleanse(refresh, sizeof(refresh));
+	return r;
+}
+
+static int grant_refresh(struct db *db, const char *body, size_t len,
+			 const struct grant_lifetimes *lt, uint64_t now_ms, struct grant_reply *ret)
+{
+	char refresh[TOKEN_HEX_LEN + 2];
+	char sha[TOKEN_HASH_HEX_LEN + 1];
+	char account[GRANT_MAX_USERNAME + 1];
+	int r;
+
+	r = form_get(body, len, "refresh_token", refresh, sizeof(refresh));
+	if (r < 0) {
+		reply_error(ret, 400, "invalid_request");
+		return 0;
+	}
+	if (!token_is_wellformed(refresh)) {
+		reply_error(ret, 400, "invalid_grant");
+		r = 0;
+		goto out;
+	}
+	r = token_hash(refresh, sha);
+	if (r == 0)
+		r = db_refresh_take(db, sha, now_ms, account, sizeof(account));
+	if (r == -ENOENT || r == -ENOSPC) {
+		reply_error(ret, 400, "invalid_grant");
+		r = 0;
+		goto out;
+	}
+	if (r == 0)
+		r = issue(db, account, lt, now_ms, ret);
+	if (r == 0)
+		r = db_counter_add(db, DB_COUNTER_REFRESH_GRANTS, 1);
+	if (r < 0)
+		reply_error(ret, 500, "server_error");
+out:
+	OPENSSL_cleanse(refresh, sizeof(refresh));
+	return r;
+}
+
+int grant_token(struct db *db, const char *body, size_t len, const struct grant_lifetimes *lt,
+		uint64_t now_ms, struct grant_reply *ret)
 {
 	char grant_type[32];
 	char username[GRANT_MAX_USERNAME + 1];
 	char password[PASSWORD_MAX_LEN + 1];
 	char scope[256];
 	char hash[PASSWORD_ENCODED_MAX];
-	char token[TOKEN_HEX_LEN + 1];
-	char token_sha[TOKEN_HASH_HEX_LEN + 1];
 	const char *verify_against;
 	bool known;
 	int r;
 
 	password[0] = '\0';
-	token[0] = '\0';
 	r = db_counter_add(db, DB_COUNTER_TOKEN_REQUESTS, 1);
 	if (r < 0)
 		goto server_error;
@@ -46,6 +119,8 @@ int grant_password(struct db *db, const char *body, size_t len, uint64_t lifetim
 		reply_error(ret, 400, "invalid_request");
 		return 0;
 	}
+	if (lt->refresh_s > 0 && strcmp(grant_type, "refresh_token") == 0)
+		return grant_refresh(db, body, len, lt, now_ms, ret);
 	if (strcmp(grant_type, "password") != 0) {
 		reply_error(ret, 400, "unsupported_grant_type");
 		return 0;
@@ -84,31 +159,22 @@ int grant_password(struct db *db, const char *body, size_t len, uint64_t lifetim
 		reply_error(ret, 400, "invalid_grant");
 		goto out;
 	}
-
-	r = token_generate(token);
+	r = issue(db, username, lt, now_ms, ret);
 	if (r < 0)
 		goto server_error;
-	r = token_hash(token, token_sha);
-	if (r < 0)
-		goto server_error;
-	r = db_token_add(db, token_sha, username, now_ms, now_ms + lifetime_s * 1000);
-	if (r < 0)
-		goto server_error;
-	r = db_counter_add(db, DB_COUNTER_TOKENS_ISSUED, 1);
-	if (r < 0)
-		goto server_error;
-	ret->status = 200;
-	(void)snprintf(ret->body, sizeof(ret->body),
-		       "{\"access_token\":\"%s\",\"token_type\":\"bearer\",\"expires_in\":%" PRIu64
-		       "}",
-		       token, lifetime_s);
-	r = 0;
 	goto out;
 
 server_error:
 	reply_error(ret, 500, "server_error");
 out:
 	OPENSSL_cleanse(password, sizeof(password));
-	OPENSSL_cleanse(token, sizeof(token));
 	return r < 0 ? r : 0;
+}
+
+int grant_password(struct db *db, const char *body, size_t len, uint64_t lifetime_s,
+		   uint64_t now_ms, struct grant_reply *ret)
+{
+	const struct grant_lifetimes lt = {.access_s = lifetime_s, .refresh_s = 0};
+
+	return grant_token(db, body, len, &lt, now_ms, ret);
 }

@@ -1,5 +1,5 @@
-/* POST /token: the OAuth 2.0 resource owner password grant (RFC 6749 4.3), without I/O
- * beyond the database. */
+/* POST /token: the OAuth 2.0 resource owner password grant (RFC 6749 4.3) and the refresh
+ * grant (RFC 6749 6), without I/O beyond the database. */
 #ifndef SRVMON_SERVER_GRANT_H
 #define SRVMON_SERVER_GRANT_H
 
@@ -10,7 +10,7 @@ struct db;
 
 struct grant_reply {
 	unsigned int status; /* HTTP status: 200, 400 or 500 */
-	char body[256];	     /* JSON */
+	char body[320];	     /* JSON */
 };
 
 /* Longest client_id accepted. */
@@ -24,5 +24,20 @@ struct grant_reply {
  */
 int grant_password(struct db *db, const char *body, size_t len, uint64_t lifetime_s,
 		   uint64_t now_ms, struct grant_reply *ret);
+
+struct grant_lifetimes {
+	uint64_t access_s;  /* access tokens */
+	uint64_t refresh_s; /* refresh tokens; 0: none issued, the refresh grant is refused */
+};
+
+/*
+ * grant_password() plus refresh tokens: a successful password grant also returns a
+ * refresh_token (stored as its SHA-256, valid refresh_s); grant_type=refresh_token
+ * with a stored, unexpired one returns a new access token and a new refresh token and
+ * deletes the used one (single use, rotation). An unknown, used or expired refresh
+ * token is 400 invalid_grant. Same return convention as grant_password().
+ */
+int grant_token(struct db *db, const char *body, size_t len, const struct grant_lifetimes *lt,
+		uint64_t now_ms, struct grant_reply *ret);
 
 #endif

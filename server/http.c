@@ -5,7 +5,9 @@
 #include "form.h"
 #include "grant.h"
 #include "ingest.h"
+#include "ratelimit.h"
 #include "record_line.h"
+#include "speedtest_http.h"
 #include "token.h"
 
 #include <errno.h>
@@ -28,6 +30,7 @@ struct server {
 	struct lws_vhost *vhost;
 	struct server_opts opts;
 	struct lws_protocols protocols[2];
+	struct ratelimit *token_rl; /* NULL: no limit on POST /token */
 };
 
 enum http_phase {
@@ -43,12 +46,14 @@ struct session {
 	enum http_phase phase;
 	bool body_too_large;
 	bool bad_ctype;
+	uint64_t retry_after_s; /* nonzero: POST /token over the rate limit, reply 429 */
 	size_t body_len;
 	char *body; /* FORM_MAX_BODY + 1 */
 	unsigned int status;
 	char reply[320];
 	size_t reply_len;
 	bool no_store;
+	struct speedtest_http *st; /* a speed-test request (speedtest_http.c) */
 
 	/* WebSocket */
 	bool ws_authed;
@@ -93,7 +98,9 @@ static void session_reset_http(struct session *ss)
 	ss->body_len = 0;
 	ss->body_too_large = false;
 	ss->bad_ctype = false;
+	ss->retry_after_s = 0;
 	ss->phase = HTTP_IDLE;
+	speedtest_http_free(&ss->st);
 }
 
 static void session_free(struct session *ss)
@@ -120,6 +127,17 @@ static int http_reply(struct lws *wsi, struct session *ss, unsigned int status, 
 	return 0;
 }
 
+/* RFC 6585 4: a 429 says when to come back. */
+static int http_retry_after(struct lws *wsi, uint64_t seconds, unsigned char **p,
+			    unsigned char *end)
+{
+	char v[24];
+	int n = snprintf(v, sizeof(v), "%" PRIu64, seconds);
+
+	return lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_RETRY_AFTER,
+					    (const unsigned char *)v, n, p, end);
+}
+
 static int http_writeable(struct lws *wsi, struct session *ss)
 {
 	unsigned char buf[LWS_PRE + 512];
@@ -135,6 +153,8 @@ static int http_writeable(struct lws *wsi, struct session *ss)
 		if (ss->no_store &&
 		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 						 (const unsigned char *)"no-store", 8, &p, end))
+			return -1;
+		if (ss->status == 429 && http_retry_after(wsi, ss->retry_after_s, &p, end))
 			return -1;
 		if (lws_finalize_write_http_header(wsi, start, &p, end))
 			return -1;
@@ -153,7 +173,28 @@ static int http_writeable(struct lws *wsi, struct session *ss)
 	return 0;
 }
 
-static int http_request(struct lws *wsi, struct session *ss, const char *uri)
+/* Takes one request from the client address's bucket; sets ss->retry_after_s when over. */
+static void token_rate_check(struct lws *wsi, struct server *srv, struct session *ss)
+{
+	char addr[RATELIMIT_ADDR_MAX];
+	struct timespec ts;
+	uint64_t retry = 0;
+
+	if (!srv->token_rl)
+		return;
+	if (!lws_get_peer_simple(wsi, addr, sizeof(addr)))
+		(void)snprintf(addr, sizeof(addr), "?");
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ratelimit_take(srv->token_rl, addr,
+			   (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, &retry) < 0) {
+		log_info("POST %s from %s: over the rate limit, 429 (retry after %" PRIu64 " s)",
+			 TOKEN_PATH, addr, retry);
+		ss->retry_after_s = retry;
+	}
+}
+
+static int http_request(struct lws *wsi, struct server *srv, struct session *ss,
+			const char *uri)
 {
 	bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
 	bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
@@ -161,6 +202,8 @@ static int http_request(struct lws *wsi, struct session *ss, const char *uri)
 
 	session_reset_http(ss);
 	ss->no_store = false;
+	if (speedtest_http_match(uri))
+		return speedtest_http_request(wsi, uri, &ss->st);
 	if (strcmp(uri, HEALTH_PATH) == 0) {
 		if (!get)
 			return http_reply(wsi, ss, 405, "{\"error\":\"method not allowed\"}");
@@ -180,6 +223,7 @@ static int http_request(struct lws *wsi, struct session *ss, const char *uri)
 	ss->bad_ctype = lws_hdr_copy(wsi, ctype, sizeof(ctype), WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0 ||
 			strncasecmp(ctype, FORM_CTYPE, strlen(FORM_CTYPE)) != 0 ||
 			(ctype[strlen(FORM_CTYPE)] != '\0' && ctype[strlen(FORM_CTYPE)] != ';');
+	token_rate_check(wsi, srv, ss);
 	ss->body = malloc(FORM_MAX_BODY + 1);
 	if (!ss->body)
 		return -1;
@@ -203,18 +247,21 @@ static int http_body(struct session *ss, const void *in, size_t len)
 
 static int http_body_done(struct lws *wsi, struct server *srv, struct session *ss)
 {
+	const struct grant_lifetimes lt = {.access_s = srv->opts.token_lifetime_s,
+					   .refresh_s = srv->opts.refresh_lifetime_s};
 	struct grant_reply reply;
 	int r;
 
 	if (ss->phase != HTTP_READING_BODY)
 		return 0;
+	if (ss->retry_after_s)
+		return http_reply(wsi, ss, 429, "{\"error\":\"too_many_requests\"}");
 	if (ss->bad_ctype)
 		return http_reply(wsi, ss, 400, "{\"error\":\"invalid_request\"}");
 	if (ss->body_too_large)
 		return http_reply(wsi, ss, 413, "{\"error\":\"invalid_request\"}");
 	ss->body[ss->body_len] = '\0';
-	r = grant_password(srv->opts.db, ss->body, ss->body_len, srv->opts.token_lifetime_s,
-			   now_ms(), &reply);
+	r = grant_token(srv->opts.db, ss->body, ss->body_len, &lt, now_ms(), &reply);
 	if (r < 0)
 		log_err_errno(r, "POST %s: database \"%s\"", TOKEN_PATH, db_errmsg(srv->opts.db));
 	else
@@ -457,12 +504,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
-		return http_request(wsi, ss, in ? (const char *)in : "");
+		return http_request(wsi, srv, ss, in ? (const char *)in : "");
 	case LWS_CALLBACK_HTTP_BODY:
+		if (ss->st)
+			return speedtest_http_body(ss->st, len);
 		return http_body(ss, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (ss->st)
+			return speedtest_http_body_done(wsi, ss->st);
 		return http_body_done(wsi, srv, ss);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (ss->st)
+			return speedtest_http_writeable(wsi, ss->st);
 		return http_writeable(wsi, ss);
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
@@ -500,6 +553,14 @@ struct server *server_new(const struct server_opts *opts)
 		return NULL;
 	}
 	s->opts = *opts;
+	/* 4096 addresses tracked: 300 KiB, whatever the number of clients. */
+	if (opts->token_burst > 0) {
+		s->token_rl = ratelimit_new(opts->token_burst, opts->token_per_minute, 4096);
+		if (!s->token_rl) {
+			free(s);
+			return NULL;
+		}
+	}
 	s->protocols[0] = (struct lws_protocols){
 		/* The first protocol also takes upgrades that name no subprotocol. */
 		.name = "srvmon",
@@ -523,9 +584,15 @@ struct server *server_new(const struct server_opts *opts)
 	if (!strchr(opts->listen, ':'))
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.timeout_secs = 30;
+	if (opts->tls_cert && opts->tls_key) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = opts->tls_cert;
+		info.ssl_private_key_filepath = opts->tls_key;
+	}
 
 	s->ctx = lws_create_context(&info);
 	if (!s->ctx) {
+		ratelimit_free(s->token_rl);
 		free(s);
 		errno = ENOMEM;
 		return NULL;
@@ -533,6 +600,7 @@ struct server *server_new(const struct server_opts *opts)
 	s->vhost = lws_create_vhost(s->ctx, &info);
 	if (!s->vhost) {
 		lws_context_destroy(s->ctx);
+		ratelimit_free(s->token_rl);
 		free(s);
 		/* lws logs the reason (bind or listen failure) but does not return it. */
 		errno = EIO;
@@ -566,5 +634,6 @@ void server_free(struct server *s)
 	if (!s)
 		return;
 	lws_context_destroy(s->ctx);
+	ratelimit_free(s->token_rl);
 	free(s);
 }

@@ -13,8 +13,13 @@ struct server_opts {
 	const char *listen; /* IPv4 or IPv6 address literal */
 	int port;	    /* 0: the kernel picks one, see server_port() */
 	uint64_t token_lifetime_s;
-	FILE *records_out; /* NULL, or where --print-records lines go */
-	struct db *db;	   /* borrowed */
+	uint64_t refresh_lifetime_s; /* 0: no refresh tokens */
+	uint64_t token_burst;	     /* POST /token per client address: burst; 0: no limit */
+	uint64_t token_per_minute;   /* ... and refill rate */
+	FILE *records_out;    /* NULL, or where --print-records lines go */
+	struct db *db;	      /* borrowed */
+	const char *tls_cert; /* PEM certificate chain; with tls_key: serve https/wss only */
+	const char *tls_key;  /* PEM private key */
 };
 
 struct server;

@@ -27,6 +27,8 @@ static struct server *running_server;
 static const char usage_text[] =
 	"Usage:\n"
 	"  srvmon-server serve --db PATH [--listen ADDR] [--port N] [--token-lifetime SECONDS]\n"
+	"                      [--refresh-lifetime SECONDS] [--token-rate BURST/PER_MINUTE]\n"
+	"                      [--tls-cert PEM --tls-key PEM]\n"
 	"                      [--print-records] [--verbose]\n"
 	"  srvmon-server user add NAME --db PATH      (password: one line on stdin)\n"
 	"  srvmon-server query --db PATH [--host ID] [--type T] [-n N] [--json]\n"
@@ -85,6 +87,28 @@ static struct db *open_db(const char *path, bool create)
 	return db;
 }
 
+/* "BURST/PER_MINUTE" (POST /token per client address) or "0" (no limit). */
+static int parse_rate(const char *s, uint64_t *ret_burst, uint64_t *ret_per_minute)
+{
+	const char *slash = strchr(s, '/');
+	char burst[24];
+	int r;
+
+	if (strcmp(s, "0") == 0) {
+		*ret_burst = 0;
+		*ret_per_minute = 0;
+		return 0;
+	}
+	if (!slash || (size_t)(slash - s) >= sizeof(burst))
+		return -EINVAL;
+	memcpy(burst, s, (size_t)(slash - s));
+	burst[slash - s] = '\0';
+	r = parse_u64(burst, 1, 1000000, ret_burst);
+	if (r == 0)
+		r = parse_u64(slash + 1, 1, 6000000, ret_per_minute);
+	return r;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -92,12 +116,21 @@ static int cmd_serve(int argc, char **argv)
 		{"listen", required_argument, NULL, 'l'},
 		{"port", required_argument, NULL, 'p'},
 		{"token-lifetime", required_argument, NULL, 't'},
+		{"refresh-lifetime", required_argument, NULL, 'R'},
+		{"token-rate", required_argument, NULL, 'L'},
 		{"print-records", no_argument, NULL, 'r'},
+		{"tls-cert", required_argument, NULL, 'C'},
+		{"tls-key", required_argument, NULL, 'K'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct server_opts opts = {.listen = "127.0.0.1", .port = 8080, .token_lifetime_s = 3600};
+	struct server_opts opts = {.listen = "127.0.0.1",
+				   .port = 8080,
+				   .token_lifetime_s = 3600,
+				   .refresh_lifetime_s = 30 * 86400,
+				   .token_burst = 20,
+				   .token_per_minute = 60};
 	const char *db_path = NULL;
 	struct server *srv = NULL;
 	struct db *db = NULL;
@@ -129,8 +162,28 @@ static int cmd_serve(int argc, char **argv)
 					optarg);
 			opts.token_lifetime_s = v;
 			break;
+		case 'R':
+			if (parse_u64(optarg, 0, 10 * 365 * 86400ULL, &v) < 0)
+				return usage_error(
+					"--refresh-lifetime: \"%s\" is not 0..315360000 seconds",
+					optarg);
+			opts.refresh_lifetime_s = v;
+			break;
+		case 'L':
+			r = parse_rate(optarg, &opts.token_burst, &opts.token_per_minute);
+			if (r < 0)
+				return usage_error("--token-rate: \"%s\" is not BURST/PER_MINUTE "
+						   "(1..1000000/1..6000000) or 0",
+						   optarg);
+			break;
 		case 'r':
 			opts.records_out = stdout;
+			break;
+		case 'C':
+			opts.tls_cert = optarg;
+			break;
+		case 'K':
+			opts.tls_key = optarg;
 			break;
 		case 'v':
 			log_set_level(LOG_LEVEL_DEBUG);
@@ -142,6 +195,8 @@ static int cmd_serve(int argc, char **argv)
 			return usage_error("%s", "serve: bad option");
 		}
 	}
+	if (!opts.tls_cert != !opts.tls_key)
+		return usage_error("%s", "serve: --tls-cert and --tls-key go together");
 	if (optind != argc)
 		return usage_error("serve: unexpected argument \"%s\"", argv[optind]);
 	if (!db_path)
@@ -172,9 +227,9 @@ static int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr,
-		strchr(opts.listen, ':') ? "listening on http://[%s]:%d\n"
-					 : "listening on http://%s:%d\n",
-		opts.listen, server_port(srv));
+		strchr(opts.listen, ':') ? "listening on %s://[%s]:%d\n"
+					 : "listening on %s://%s:%d\n",
+		opts.tls_cert ? "https" : "http", opts.listen, server_port(srv));
 	fflush(stderr);
 	/* Serve until a signal. */
 	r = server_run(srv, &stop_requested);

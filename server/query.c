@@ -100,7 +100,8 @@ int stats_print(struct db *db, uint64_t now_ms, FILE *out)
 	    add_u64(root, "tokens_issued", st.tokens_issued) < 0 ||
 	    add_u64(root, "tokens_active", st.tokens_active) < 0 ||
 	    add_u64(root, "token_requests", st.token_requests) < 0 ||
-	    add_u64(root, "failed_logins", st.failed_logins) < 0)
+	    add_u64(root, "failed_logins", st.failed_logins) < 0 ||
+	    add_u64(root, "refresh_grants", st.refresh_grants) < 0)
 		goto out;
 	text = cJSON_PrintUnformatted(root);
 	if (!text)

@@ -23,6 +23,12 @@ struct auth {
 	bool valid;
 	uint64_t obtained_ms; /* CLOCK_MONOTONIC */
 	uint64_t requests;
+	uint64_t renew_not_before_ms; /* a renewal failed: not retried before this */
+	/* Credentials refused: one log line per AUTH_REJECT_LOG_WINDOW_MS. */
+	bool rejecting;
+	uint64_t reject_logged_ms;
+	uint64_t rejects_unlogged;
+	uint64_t rejects_total;
 };
 
 static uint64_t mono_ms(void)
@@ -85,7 +91,7 @@ out:
 
 int auth_parse_token_response(const char *body, struct auth_token *ret)
 {
-	const cJSON *access, *type, *expires;
+	const cJSON *access, *type, *expires, *refresh;
 	cJSON *root;
 	uint64_t exp;
 	int r = -EBADMSG;
@@ -106,6 +112,10 @@ int auth_parse_token_response(const char *body, struct auth_token *ret)
 	}
 	memset(ret, 0, sizeof(*ret));
 	memcpy(ret->access_token, access->valuestring, strlen(access->valuestring) + 1);
+	/* An unusable refresh_token is not an error: the password grant still works. */
+	refresh = cJSON_GetObjectItemCaseSensitive(root, "refresh_token");
+	if (cJSON_IsString(refresh) && strlen(refresh->valuestring) < sizeof(ret->refresh_token))
+		memcpy(ret->refresh_token, refresh->valuestring, strlen(refresh->valuestring) + 1);
 	if (cJSON_IsNumber(expires) && expires->valuedouble > 0 && expires->valuedouble < 1e9) {
 		ret->lifetime_ms = (uint64_t)llround(expires->valuedouble * 1000.0);
 	} else if (auth_jwt_exp(ret->access_token, &exp) == 0) {
@@ -169,13 +179,26 @@ static size_t body_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-static char *auth_form_body(CURL *curl, const struct config *cfg)
+/* The form of the password grant, or of the refresh grant when refresh is non-NULL. */
+static char *auth_form_body(CURL *curl, const struct config *cfg, const char *refresh)
 {
-	char *user = curl_easy_escape(curl, cfg->server.client_id, 0);
-	char *pass = curl_easy_escape(curl, cfg->server.password, 0);
+	char *user = NULL;
+	char *pass = NULL;
 	char *form = NULL;
 	size_t len;
 
+	if (refresh) {
+		pass = curl_easy_escape(curl, refresh, 0);
+		if (!pass)
+			goto out;
+		len = strlen("grant_type=refresh_token&refresh_token=") + strlen(pass) + 1;
+		form = malloc(len);
+		if (form)
+			snprintf(form, len, "grant_type=refresh_token&refresh_token=%s", pass);
+		goto out;
+	}
+	user = curl_easy_escape(curl, cfg->server.client_id, 0);
+	pass = curl_easy_escape(curl, cfg->server.password, 0);
 	if (!user || !pass)
 		goto out;
 	len = strlen("grant_type=password&username=&password=") + strlen(user) + strlen(pass) + 1;
@@ -191,7 +214,34 @@ out:
 	return form;
 }
 
-static int auth_fetch(struct auth *a)
+/* Credentials refused: the first refusal, then one line per window with the count. */
+static void auth_log_rejected(struct auth *a, long status, const char *error)
+{
+	uint64_t now = mono_ms();
+
+	a->rejects_total++;
+	if (a->rejecting && now - a->reject_logged_ms < AUTH_REJECT_LOG_WINDOW_MS) {
+		a->rejects_unlogged++;
+		return;
+	}
+	if (!a->rejecting)
+		log_err("token request to %s rejected for client_id '%s': HTTP %ld%s%s; "
+			"retrying with back-off, next report in %ds",
+			a->url, a->cfg->server.client_id, status, error ? " " : "",
+			error ? error : "", AUTH_REJECT_LOG_WINDOW_MS / 1000);
+	else
+		log_err("token request to %s still rejected for client_id '%s': HTTP %ld%s%s "
+			"(%llu refused attempts in the last %llus)",
+			a->url, a->cfg->server.client_id, status, error ? " " : "",
+			error ? error : "", (unsigned long long)a->rejects_unlogged + 1,
+			(unsigned long long)((now - a->reject_logged_ms) / 1000));
+	a->rejecting = true;
+	a->reject_logged_ms = now;
+	a->rejects_unlogged = 0;
+}
+
+/* One token request with the given grant. refresh: NULL for the password grant. */
+static int auth_request(struct auth *a, const char *refresh)
 {
 	const struct config *cfg = a->cfg;
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -211,7 +261,7 @@ static int auth_fetch(struct auth *a)
 		goto out;
 	}
 	body.data[0] = '\0';
-	form = auth_form_body(curl, cfg);
+	form = auth_form_body(curl, cfg, refresh);
 	if (!form) {
 		r = -ENOMEM;
 		goto out;
@@ -228,11 +278,22 @@ static int auth_fetch(struct auth *a)
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
 	if (cfg->server.ca_file && *cfg->server.ca_file)
 		curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->server.ca_file);
+	if (cfg->server.pin_sha256 && *cfg->server.pin_sha256) {
+		char pin[128];
+
+		snprintf(pin, sizeof(pin), "sha256//%s",
+			 strncmp(cfg->server.pin_sha256, "sha256//", 8) == 0
+				 ? cfg->server.pin_sha256 + 8
+				 : cfg->server.pin_sha256);
+		curl_easy_setopt(curl, CURLOPT_PINNEDPUBLICKEY, pin);
+	}
 
 	rc = curl_easy_perform(curl);
 	if (rc != CURLE_OK) {
 		log_err("token request to %s failed: %s", a->url,
 			errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		if (rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+			log_err("the certificate of %s does not match server.pin_sha256", a->url);
 		r = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EHOSTUNREACH;
 		goto out;
 	}
@@ -240,10 +301,14 @@ static int auth_fetch(struct auth *a)
 	if (status == 400 || status == 401 || status == 403) {
 		cJSON *err = cJSON_Parse(body.data);
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(err, "error");
+		const char *why = cJSON_IsString(e) ? e->valuestring : NULL;
 
-		log_err("token request to %s rejected for client_id '%s': HTTP %ld%s%s", a->url,
-			cfg->server.client_id, status, cJSON_IsString(e) ? " " : "",
-			cJSON_IsString(e) ? e->valuestring : "");
+		if (refresh)
+			log_info("refresh token refused by %s (HTTP %ld%s%s); using the password "
+				 "grant",
+				 a->url, status, why ? " " : "", why ? why : "");
+		else
+			auth_log_rejected(a, status, why);
 		cJSON_Delete(err);
 		r = -EACCES;
 		goto out;
@@ -263,8 +328,15 @@ static int auth_fetch(struct auth *a)
 	explicit_bzero(&tok, sizeof(tok));
 	a->valid = true;
 	a->obtained_ms = mono_ms();
-	log_info("token obtained from %s (lifetime %llus)", a->url,
-		 (unsigned long long)(a->token.lifetime_ms / 1000));
+	if (a->rejecting)
+		log_info("credentials accepted by %s again after %llu refused attempts", a->url,
+			 (unsigned long long)a->rejects_total);
+	a->rejecting = false;
+	a->rejects_total = 0;
+	log_info("token obtained from %s with the %s grant (lifetime %llus%s)", a->url,
+		 refresh ? "refresh" : "password",
+		 (unsigned long long)(a->token.lifetime_ms / 1000),
+		 a->token.refresh_token[0] ? ", refresh token offered" : "");
 out:
 	if (form) {
 		explicit_bzero(form, strlen(form));
@@ -275,6 +347,29 @@ out:
 		free(body.data);
 	}
 	curl_easy_cleanup(curl);
+	return r;
+}
+
+/* A new token: the refresh grant when one was offered, else (or when refused) the password
+ * grant. On failure the old token (if any) is kept until it expires or is rejected. */
+static int auth_fetch(struct auth *a)
+{
+	char refresh[sizeof(a->token.refresh_token)];
+	int r;
+
+	memcpy(refresh, a->token.refresh_token, sizeof(refresh));
+	if (refresh[0]) {
+		r = auth_request(a, refresh);
+		if (r != -EACCES)
+			goto out;
+		/* Refused (expired, revoked, already used): it is of no further use. */
+		explicit_bzero(a->token.refresh_token, sizeof(a->token.refresh_token));
+	}
+	r = auth_request(a, NULL);
+out:
+	explicit_bzero(refresh, sizeof(refresh));
+	if (r < 0)
+		a->renew_not_before_ms = mono_ms() + AUTH_RENEW_RETRY_MS;
 	return r;
 }
 
@@ -299,19 +394,28 @@ int auth_get_token(struct auth *a, const char **ret_token)
 	int r;
 
 	if (auth_needs_renewal(a)) {
-		a->valid = false;
 		r = auth_fetch(a);
-		if (r < 0)
-			return r;
+		if (r < 0) {
+			/* Only a token that has not expired yet is still worth offering. */
+			if (!a->valid || (a->token.lifetime_ms != 0 &&
+					  mono_ms() >= a->obtained_ms + a->token.lifetime_ms))
+				return r;
+		}
 	}
 	*ret_token = a->token.access_token;
 	return 0;
 }
 
+bool auth_renewal_due(const struct auth *a)
+{
+	return a->valid && auth_needs_renewal(a) && mono_ms() >= a->renew_not_before_ms;
+}
+
 void auth_invalidate(struct auth *a)
 {
 	a->valid = false;
-	explicit_bzero(&a->token, sizeof(a->token));
+	/* The refresh token stays: it is how the next token is obtained. */
+	explicit_bzero(a->token.access_token, sizeof(a->token.access_token));
 }
 
 uint64_t auth_requests(const struct auth *a)

@@ -12,13 +12,16 @@
 
 #include "bpf/netcount.skel.h"
 #include "log.h"
+#include "peakrate.h"
 
 struct bpf_netcount {
 	struct netcount *skel;
 	int map_fd;
 	int stats_fd;
+	int peaks_fd; /* -1: peak tracking off */
 	int ncpus;
-	void *values; /* ncpus per-CPU values, for lookups */
+	void *values;		       /* ncpus per-CPU values, for lookups */
+	struct srvmon_if_peaks *peaks; /* ncpus of them, for peak lookups */
 };
 
 static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -52,6 +55,7 @@ void bpf_netcount_free(struct bpf_netcount *nc)
 	if (!nc)
 		return;
 	free(nc->values);
+	free(nc->peaks);
 	netcount__destroy(nc->skel); /* detaches, then unloads */
 	free(nc);
 }
@@ -72,6 +76,7 @@ struct bpf_netcount *bpf_netcount_new(const struct bpf_netcount_opts *opts, cons
 		r = -ENOMEM;
 		goto fail;
 	}
+	nc->peaks_fd = -1;
 	step = "libbpf_num_possible_cpus";
 	nc->ncpus = libbpf_num_possible_cpus();
 	if (nc->ncpus <= 0) {
@@ -88,6 +93,13 @@ struct bpf_netcount *bpf_netcount_new(const struct bpf_netcount_opts *opts, cons
 		r = -ENOMEM;
 		goto fail;
 	}
+	if (opts && opts->peak_window_ns) {
+		nc->peaks = calloc((size_t)nc->ncpus, sizeof(*nc->peaks));
+		if (!nc->peaks) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
 
 	/* Open the object. */
 	step = "netcount__open";
@@ -99,7 +111,13 @@ struct bpf_netcount *bpf_netcount_new(const struct bpf_netcount_opts *opts, cons
 	/* Knobs and map size from the caller. */
 	step = "set rodata/map sizes";
 	nc->skel->rodata->netns_filter = opts ? opts->netns_ino : 0;
+	nc->skel->rodata->peak_window_ns = opts ? opts->peak_window_ns : 0;
 	r = bpf_map__set_max_entries(nc->skel->maps.if_counters, entries);
+	if (r < 0)
+		goto fail;
+	r = bpf_map__set_max_entries(nc->skel->maps.if_peaks, opts && opts->peak_entries
+								      ? opts->peak_entries
+								      : BPF_NETCOUNT_DEFAULT_PEAKS);
 	if (r < 0)
 		goto fail;
 	/* Verify and load into the kernel. */
@@ -115,6 +133,8 @@ struct bpf_netcount *bpf_netcount_new(const struct bpf_netcount_opts *opts, cons
 
 	nc->map_fd = bpf_map__fd(nc->skel->maps.if_counters);
 	nc->stats_fd = bpf_map__fd(nc->skel->maps.net_stats);
+	if (nc->peaks)
+		nc->peaks_fd = bpf_map__fd(nc->skel->maps.if_peaks);
 	log_debug("network: BPF counters attached (%u interface slots, netns %u)", entries,
 		  nc->skel->rodata->netns_filter);
 	return nc;
@@ -131,11 +151,9 @@ fail:
 }
 
 static int sum_entry(struct bpf_netcount *nc, const struct srvmon_if_key *key,
-		     struct srvmon_if_counters *ret)
+		     struct srvmon_if_counters *v, struct srvmon_if_counters *ret)
 {
-	const struct srvmon_if_counters *v = nc->values;
-
-	if (bpf_map_lookup_elem(nc->map_fd, key, nc->values) < 0)
+	if (bpf_map_lookup_elem(nc->map_fd, key, v) < 0)
 		return -errno;
 	memset(ret, 0, sizeof(*ret));
 	for (int cpu = 0; cpu < nc->ncpus; cpu++) {
@@ -153,16 +171,21 @@ int bpf_netcount_read(struct bpf_netcount *nc, uint32_t netns_ino, struct bpf_ne
 	struct srvmon_if_key key;
 	struct srvmon_if_key next;
 	const struct srvmon_if_key *prev = NULL;
+	struct srvmon_if_counters *values;
 	bool full = false;
 	size_t n = 0;
+	int r = 0;
 
+	/* Its own buffer: the speed test reads totals from another thread. */
+	values = calloc((size_t)nc->ncpus, sizeof(*values));
+	if (!values)
+		return -ENOMEM;
 	for (;;) {
-		int r;
 
 		if (bpf_map_get_next_key(nc->map_fd, prev, &next) < 0) {
-			if (errno == ENOENT)
-				break; /* end of map */
-			return -errno;
+			if (errno != ENOENT)
+				r = -errno;
+			break; /* else: end of map */
 		}
 		key = next;
 		prev = &key;
@@ -172,14 +195,19 @@ int bpf_netcount_read(struct bpf_netcount *nc, uint32_t netns_ino, struct bpf_ne
 			full = true;
 			continue;
 		}
-		r = sum_entry(nc, &key, &ret[n].c);
-		if (r == -ENOENT)
+		r = sum_entry(nc, &key, values, &ret[n].c);
+		if (r == -ENOENT) {
+			r = 0;
 			continue; /* forgotten meanwhile */
+		}
 		if (r < 0)
-			return r;
+			break;
 		ret[n].key = key;
 		n++;
 	}
+	free(values);
+	if (r < 0)
+		return r;
 	*ret_n = n;
 	return full ? -ENOBUFS : 0;
 }
@@ -203,5 +231,25 @@ int bpf_netcount_stat(struct bpf_netcount *nc, uint32_t idx, uint64_t *ret)
 	for (int cpu = 0; cpu < nc->ncpus; cpu++)
 		sum += v[cpu];
 	*ret = sum;
+	return 0;
+}
+
+int bpf_netcount_add_windows(struct bpf_netcount *nc, const struct srvmon_if_key *key,
+			     uint64_t first_win, uint64_t n, uint64_t *rx, uint64_t *tx)
+{
+	if (nc->peaks_fd < 0 || n > SRVMON_PEAK_SLOTS)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(nc->peaks_fd, key, nc->peaks) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	peakrate_add_windows(nc->peaks, (size_t)nc->ncpus, first_win, n, rx, tx);
+	return 0;
+}
+
+int bpf_netcount_forget_peaks(struct bpf_netcount *nc, const struct srvmon_if_key *key)
+{
+	if (nc->peaks_fd < 0)
+		return 0;
+	if (bpf_map_delete_elem(nc->peaks_fd, key) < 0)
+		return -errno;
 	return 0;
 }

@@ -9,10 +9,13 @@
 #include "srvmon_abi.h"
 
 #define BPF_NETCOUNT_DEFAULT_ENTRIES 1024
+#define BPF_NETCOUNT_DEFAULT_PEAKS   256
 
 struct bpf_netcount_opts {
-	uint32_t max_entries; /* interface slots; 0: BPF_NETCOUNT_DEFAULT_ENTRIES */
-	uint32_t netns_ino;   /* count only this network namespace; 0: all of them */
+	uint32_t max_entries;	 /* interface slots; 0: BPF_NETCOUNT_DEFAULT_ENTRIES */
+	uint32_t netns_ino;	 /* count only this network namespace; 0: all of them */
+	uint64_t peak_window_ns; /* per-window byte counts for peak rates; 0: off */
+	uint32_t peak_entries;	 /* interfaces with peak slots; 0: BPF_NETCOUNT_DEFAULT_PEAKS */
 };
 
 /* One interface's counters, summed over CPUs. */
@@ -40,6 +43,15 @@ int bpf_netcount_read(struct bpf_netcount *nc, uint32_t netns_ino, struct bpf_ne
 int bpf_netcount_forget(struct bpf_netcount *nc, const struct srvmon_if_key *key);
 /* Sums the per-CPU diagnostic counter idx (SRVMON_NET_STAT_*). Returns 0 or -errno. */
 int bpf_netcount_stat(struct bpf_netcount *nc, uint32_t idx, uint64_t *ret);
+/*
+ * Adds one interface's bytes per window, summed over CPUs, for windows first_win ..
+ * first_win + n - 1 (n <= SRVMON_PEAK_SLOTS) to rx[0..n) and tx[0..n). An interface
+ * without peak slots yet adds nothing. Returns 0 or -errno (-EINVAL: peaks off or n too big).
+ */
+int bpf_netcount_add_windows(struct bpf_netcount *nc, const struct srvmon_if_key *key,
+			     uint64_t first_win, uint64_t n, uint64_t *rx, uint64_t *tx);
+/* Forgets an interface's peak slots. Returns 0 or -errno. */
+int bpf_netcount_forget_peaks(struct bpf_netcount *nc, const struct srvmon_if_key *key);
 void bpf_netcount_free(struct bpf_netcount *nc);
 
 /* The inode of the caller's network namespace, as the kernel's ns.inum. 0 or -errno. */

@@ -134,8 +134,35 @@ static const struct value_rule rule_host_id = {check_host_id, "up to 127 of A-Z 
 static const struct value_rule rule_ifname = {check_ifname, "interface names"};
 static const struct value_rule rule_url = {check_url, "http:// or https:// URL"};
 
+/* Speed-test servers may live under a path (https://host/backend). */
+static const char *check_speedtest_url(const char *v)
+{
+	if (strncasecmp(v, "http://", 7) != 0 && strncasecmp(v, "https://", 8) != 0)
+		return "scheme must be http:// or https://";
+	for (const char *p = v; *p; p++) {
+		if (isspace((unsigned char)*p) || *p == '?' || *p == '#')
+			return "must be a base URL without spaces, query or fragment";
+	}
+	return NULL;
+}
+
+static const struct value_rule rule_speedtest_url = {check_speedtest_url,
+						     "http:// or https:// base URLs"};
+
 static const char *const collector_choices[] = {"auto", "bpf", "procfs", NULL};
+static const char *const spool_fsync_choices[] = {"always", "interval", "never", NULL};
 static const char *const log_level_choices[] = {"error", "warning", "info", "debug", NULL};
+
+static const char *check_comm(const char *v)
+{
+	if (strlen(v) > 15)
+		return "process names (comm) have at most 15 characters";
+	return NULL;
+}
+
+static const struct value_rule rule_comm = {check_comm, "process names, up to 15 characters"};
+static const struct value_rule rule_glob = {check_abs_path, "absolute path globs (fnmatch)"};
+static const char *const history_filter_choices[] = {"all", "login", NULL};
 
 /* The single source of truth for every key; docs/configuration.md is generated from it. */
 static const struct config_key config_keys[] = {
@@ -172,6 +199,13 @@ static const struct config_key config_keys[] = {
 	 "Longest wait between reconnect attempts (back-off cap)."},
 	{"server", "ping_interval", KEY_DURATION, CFG_OFF(server.ping_interval_ms), 1000,
 	 3600 * 1000ULL, "30s", NULL, NULL, "WebSocket keep-alive ping interval."},
+	{"server", "allow_insecure", KEY_BOOL, CFG_OFF(server.allow_insecure), 0, 0, "false", NULL,
+	 NULL,
+	 "Allow sending the password over plain http:// to a host that is not loopback "
+	 "(refused otherwise)."},
+	{"server", "pin_sha256", KEY_STRING, CFG_OFF(server.pin_sha256), 0, 0, "", NULL, NULL,
+	 "Base64 SHA-256 of the server certificate's public key (SubjectPublicKeyInfo, as curl's "
+	 "--pinnedpubkey sha256//); when set, any other key is refused (docs/reliability.md)."},
 
 	{"agent", "host_id", KEY_STRING, CFG_OFF(agent.host_id), 0, 0, "", NULL, &rule_host_id,
 	 "Name this host reports as; unset: /etc/machine-id."},
@@ -183,6 +217,22 @@ static const struct config_key config_keys[] = {
 	 MS_PER_DAY, "60s", NULL, NULL, "Interval of the agent status record."},
 	{"agent", "queue_max", KEY_UINT, CFG_OFF(agent.queue_max), 10, 10000000, "10000", NULL,
 	 NULL, "Records kept in memory while the server is unreachable; the oldest are dropped."},
+
+	{"spool", "dir", KEY_STRING, CFG_OFF(spool.dir), 0, 0, "", NULL, &rule_path_optional,
+	 "Directory of the on-disk queue of undelivered records; unset: state_dir/spool "
+	 "(/var/lib/srvmon/spool). If it cannot be opened, records wait in memory "
+	 "(agent.queue_max)."},
+	{"spool", "max_size", KEY_UINT, CFG_OFF(spool.max_size), 16384, 1ULL << 40, "268435456",
+	 NULL, NULL,
+	 "Bytes the spool may use (default 256 MiB); when full, the oldest records are dropped "
+	 "and counted in status events_lost and spool_dropped."},
+	{"spool", "fsync", KEY_ENUM, CFG_OFF(spool.fsync), 0, 0, "interval", spool_fsync_choices,
+	 NULL,
+	 "When spooled records are forced to disk: always (every record), interval (at most "
+	 "every fsync_interval), never (kernel writeback). A killed agent loses nothing in "
+	 "any mode; this bounds the loss on power failure."},
+	{"spool", "fsync_interval", KEY_DURATION, CFG_OFF(spool.fsync_interval_ms), 10, MS_PER_DAY,
+	 "1s", NULL, NULL, "Longest time between two fdatasync of the spool (fsync = interval)."},
 
 	{"resources", "enabled", KEY_BOOL, CFG_OFF(resources.enabled), 0, 0, "true", NULL, NULL,
 	 "Collect CPU, memory and disk usage."},
@@ -203,6 +253,60 @@ static const struct config_key config_keys[] = {
 	 "Interfaces to report; unset: the interfaces that carry a default route."},
 	{"network", "exclude", KEY_LIST, CFG_OFF(network.exclude), 0, 64, "lo", NULL, &rule_ifname,
 	 "Interfaces never reported."},
+	{"network", "peak_window", KEY_DURATION, CFG_OFF(network.peak_window_ms), 10, 10000,
+	 "100ms", NULL, NULL,
+	 "Window of rx_peak_rate/tx_peak_rate: the highest rate over windows this long inside "
+	 "each interval (BPF collector only; widened to interval/120 for long intervals)."},
+
+	{"speedtest", "enabled", KEY_BOOL, CFG_OFF(speedtest.enabled), 0, 0, "false", NULL, NULL,
+	 "Run periodic active speed tests (HTTP, LibreSpeed protocol)."},
+	{"speedtest", "interval", KEY_DURATION, CFG_OFF(speedtest.interval_ms), 60000, MS_PER_DAY,
+	 "1h", NULL, NULL, "Time between the end of one speed test and the start of the next."},
+	{"speedtest", "jitter", KEY_DURATION, CFG_OFF(speedtest.jitter_ms), 0, MS_PER_DAY, "5m",
+	 NULL, NULL, "Random extra delay, uniform in [0, jitter], added to every interval."},
+	{"speedtest", "servers", KEY_LIST, CFG_OFF(speedtest.servers), 0, 16, "", NULL,
+	 &rule_speedtest_url,
+	 "LibreSpeed server base URLs, tried in turn; unset: the monitoring server."},
+	{"speedtest", "streams", KEY_UINT, CFG_OFF(speedtest.streams), 1, 32, "4", NULL, NULL,
+	 "Parallel HTTP streams per direction."},
+	{"speedtest", "max_duration", KEY_DURATION, CFG_OFF(speedtest.max_duration_ms), 1000, 60000,
+	 "5s", NULL, NULL,
+	 "Longest measurement per direction; it stops earlier once the rate is stable."},
+	{"speedtest", "max_megabytes", KEY_UINT, CFG_OFF(speedtest.max_megabytes), 1, 100000, "250",
+	 NULL, NULL, "Byte cap per test, both directions together, in MB (10^6 bytes)."},
+	{"speedtest", "timeout", KEY_DURATION, CFG_OFF(speedtest.timeout_ms), 1000, 600000, "5s",
+	 NULL, NULL,
+	 "A connection that cannot be made, or no byte moving, for this long fails the test."},
+
+	{"history", "enabled", KEY_BOOL, CFG_OFF(history.enabled), 0, 0, "true", NULL, NULL,
+	 "Capture every exec in the kernel and ship it as an exec record (docs/history.md)."},
+	{"history", "argv_max", KEY_UINT, CFG_OFF(history.argv_max), 4096, 131072, "32768", NULL,
+	 NULL,
+	 "Bytes of arguments kept per exec; longer command lines are cut at an argument "
+	 "boundary and flagged argv_truncated."},
+	{"history", "ringbuf_size", KEY_UINT, CFG_OFF(history.ringbuf_size), 65536, 1ULL << 30,
+	 "8388608", NULL, NULL,
+	 "Bytes of the kernel ring buffer holding execs not yet read (rounded up to a power "
+	 "of 2); when it is full, execs are counted as lost."},
+	{"history", "filter", KEY_ENUM, CFG_OFF(history.filter), 0, 0, "all",
+	 history_filter_choices, NULL,
+	 "all: every exec; login: only processes of a login session (login uid set)."},
+	{"history", "min_uid", KEY_UINT, CFG_OFF(history.min_uid), 0, 4294967295ULL, "0", NULL,
+	 NULL, "Execs by users with a lower uid are not recorded (filtered in the kernel)."},
+	{"history", "exclude_comm", KEY_LIST, CFG_OFF(history.exclude_comm), 0, 64, "", NULL,
+	 &rule_comm, "Process names (comm after the exec) never recorded (in the kernel)."},
+	{"history", "exclude_path", KEY_LIST, CFG_OFF(history.exclude_path), 0, 64, "", NULL,
+	 &rule_glob, "Executed paths never recorded, as shell globs such as /usr/lib/*/*."},
+	{"history", "failed", KEY_BOOL, CFG_OFF(history.failed), 0, 0, "true", NULL, NULL,
+	 "Also record execs that failed (ret = -errno)."},
+	{"history", "trail", KEY_BOOL, CFG_OFF(history.trail), 0, 0, "true", NULL, NULL,
+	 "Also append exec records to a local JSON-lines file (srvmon-agent history reads it)."},
+	{"history", "trail_path", KEY_STRING, CFG_OFF(history.trail_path), 0, 0,
+	 "/var/log/srvmon/exec.jsonl", NULL, &rule_path, "The local trail file."},
+	{"history", "trail_max_size", KEY_UINT, CFG_OFF(history.trail_max_size), 65536, 1ULL << 40,
+	 "67108864", NULL, NULL, "Bytes of the trail file before it is rotated."},
+	{"history", "trail_rotations", KEY_UINT, CFG_OFF(history.trail_rotations), 0, 100, "4",
+	 NULL, NULL, "Rotated trail files kept (trail_path.1 is the newest)."},
 };
 
 #define N_KEYS ARRAY_SIZE(config_keys)

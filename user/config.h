@@ -31,6 +31,8 @@ struct config_server {
 	uint64_t connect_timeout_ms;
 	uint64_t reconnect_max_ms; /* backoff cap, default 60 s */
 	uint64_t ping_interval_ms;
+	bool allow_insecure; /* send the password over plain http to a non-loopback host */
+	char *pin_sha256;    /* base64 SHA-256 of the server's public key (SPKI); empty: none */
 };
 
 struct config_agent {
@@ -43,7 +45,7 @@ struct config_agent {
 
 struct config_resources {
 	bool enabled;
-	uint64_t interval_ms; /* default 10 s */
+	uint64_t interval_ms;  /* default 10 s */
 	struct strlist mounts; /* default "/" */
 };
 
@@ -53,6 +55,40 @@ struct config_network {
 	char *collector;	/* auto | bpf | procfs */
 	struct strlist include; /* empty: interfaces carrying a default route */
 	struct strlist exclude;
+	uint64_t peak_window_ms; /* window of rx/tx_peak_rate, default 100 ms */
+};
+
+struct config_speedtest {
+	bool enabled;
+	uint64_t interval_ms;	  /* default 1 h */
+	uint64_t jitter_ms;	  /* random extra delay in [0, jitter] before each test */
+	struct strlist servers;	  /* LibreSpeed base URLs; empty: the monitoring server */
+	uint64_t streams;	  /* parallel HTTP streams, default 4 */
+	uint64_t max_duration_ms; /* per direction, default 5 s */
+	uint64_t max_megabytes;	  /* bytes per test (both directions), default 250 MB */
+	uint64_t timeout_ms;	  /* no progress for this long: the test fails */
+};
+
+struct config_spool {
+	char *dir;		    /* empty: state_dir/spool */
+	uint64_t max_size;	    /* bytes, default 256 MiB */
+	char *fsync;		    /* always | interval | never */
+	uint64_t fsync_interval_ms; /* default 1 s */
+};
+
+struct config_history {
+	bool enabled;
+	uint64_t argv_max;     /* bytes of argv per exec, default 32 KiB */
+	uint64_t ringbuf_size; /* bytes of the kernel ring buffer */
+	char *filter;	       /* all | login */
+	uint64_t min_uid;
+	struct strlist exclude_comm; /* exact comm names, filtered in the kernel */
+	struct strlist exclude_path; /* fnmatch globs on the executed path */
+	bool failed;		     /* record failed execs too */
+	bool trail;		     /* local JSON-lines trail */
+	char *trail_path;
+	uint64_t trail_max_size;
+	uint64_t trail_rotations;
 };
 
 struct config {
@@ -61,6 +97,9 @@ struct config {
 	struct config_agent agent;
 	struct config_resources resources;
 	struct config_network network;
+	struct config_spool spool;
+	struct config_speedtest speedtest;
+	struct config_history history;
 
 	/* derived by config_load() */
 	char *base_url; /* scheme://host:port, no trailing slash */

@@ -1,6 +1,8 @@
 /* srvmon-agent: samples this host and ships the records to a monitoring API. */
 #include "auth.h"
 #include "config.h"
+#include "exec_collector.h"
+#include "history_cli.h"
 #include "identity.h"
 #include "log.h"
 #include "message.h"
@@ -9,6 +11,10 @@
 #include "resources.h"
 #include "runner.h"
 #include "seqstore.h"
+#include "speedtest_cli.h"
+#include "speedtest_module.h"
+#include "spool.h"
+#include "tlspin.h"
 #include "transport.h"
 
 #include "srvmon_version.h"
@@ -24,7 +30,7 @@
 #include <string.h>
 #include <time.h>
 
-enum module_id { MOD_RESOURCES, MOD_NETWORK, MOD_COUNT };
+enum module_id { MOD_RESOURCES, MOD_NETWORK, MOD_HISTORY, MOD_SPEEDTEST, MOD_COUNT };
 
 struct module_slot {
 	const char *name;
@@ -38,10 +44,13 @@ struct agent {
 	struct host_identity id;
 	struct seqstore *seq;
 	struct outbox *ob;
+	struct spool *spool;
 	struct auth *auth;
 	struct transport *tr;
 	struct resources_collector *res;
 	struct network_collector *net;
+	struct exec_collector *exec;
+	struct speedtest_module *speedtest;
 	struct module_slot mods[MOD_COUNT];
 	uint64_t next_status_ms;
 };
@@ -112,6 +121,9 @@ static cJSON *agent_status(struct agent *a)
 		struct module_slot *m = &a->mods[i];
 		int err = m->runner ? runner_last_error(m->runner) : 0;
 
+		if (i == MOD_SPEEDTEST && a->speedtest)
+			err = speedtest_module_last_error(a->speedtest);
+
 		s.modules[i].name = m->name;
 		s.modules[i].state = m->state;
 		s.modules[i].detail = m->detail[0] ? m->detail : NULL;
@@ -123,7 +135,8 @@ static cJSON *agent_status(struct agent *a)
 	s.n_modules = MOD_COUNT;
 	if (a->ob)
 		outbox_stats(a->ob, &st);
-	s.events_lost = st.dropped;
+	s.events_lost = st.dropped + exec_collector_lost(a->exec); /* + execs lost in the kernel */
+	s.spool_dropped = st.spool_dropped;
 	s.reconnects = a->tr ? transport_reconnects(a->tr) : 0;
 	return message_status(&s, message_now_ms());
 }
@@ -141,6 +154,7 @@ static void on_tick(void *arg)
 {
 	struct agent *a = arg;
 
+	outbox_sync(a->ob);
 	if (mono_ms() < a->next_status_ms)
 		return;
 	a->next_status_ms = mono_ms() + a->cfg.agent.status_interval_ms;
@@ -152,6 +166,8 @@ static void modules_init(struct agent *a)
 {
 	a->mods[MOD_RESOURCES] = (struct module_slot){.name = "resources", .state = "disabled"};
 	a->mods[MOD_NETWORK] = (struct module_slot){.name = "network", .state = "disabled"};
+	a->mods[MOD_HISTORY] = (struct module_slot){.name = "history", .state = "disabled"};
+	a->mods[MOD_SPEEDTEST] = (struct module_slot){.name = "speedtest", .state = "disabled"};
 
 	if (a->cfg.resources.enabled) {
 		a->res = resources_new(&a->cfg);
@@ -179,12 +195,72 @@ static void modules_init(struct agent *a)
 	}
 }
 
+/* The exec history (daemon only: it needs the outbox). Half of the queue at most. */
+static void history_init(struct agent *a)
+{
+	const char *step = "?";
+
+	if (!a->cfg.history.enabled || !a->ob)
+		return;
+	a->exec = exec_collector_new(&a->cfg, a->ob, a->cfg.agent.queue_max / 2, &step);
+	if (a->exec) {
+		a->mods[MOD_HISTORY].state = "running";
+		return;
+	}
+	log_err_errno(-errno, "history module failed to start (%s), disabled", step);
+	a->mods[MOD_HISTORY].state = "failed";
+	snprintf(a->mods[MOD_HISTORY].detail, sizeof(a->mods[0].detail), "%s: %s", step,
+		 strerror(errno));
+}
+
+static int speedtest_submit(void *arg, const struct speedtest_result *r)
+{
+	struct agent *a = arg;
+
+	return outbox_submit(a->ob, message_speedtest(r));
+}
+
+static int speedtest_host_bytes(void *arg, uint64_t *ret_rx, uint64_t *ret_tx)
+{
+	struct agent *a = arg;
+
+	return network_host_bytes(a->net, ret_rx, ret_tx);
+}
+
+/* Periodic speed tests on their own thread (daemon only); signals blocked like the others. */
+static void speedtest_start(struct agent *a)
+{
+	sigset_t block, old;
+
+	if (!a->cfg.speedtest.enabled)
+		return;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	a->speedtest = speedtest_module_start(&a->cfg, a->cfg.base_url, speedtest_submit, a,
+					      speedtest_host_bytes, a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (a->speedtest) {
+		a->mods[MOD_SPEEDTEST].state = "running";
+		return;
+	}
+	log_err_errno(-errno, "speedtest module failed to start, disabled");
+	a->mods[MOD_SPEEDTEST].state = "failed";
+	snprintf(a->mods[MOD_SPEEDTEST].detail, sizeof(a->mods[0].detail), "%s", strerror(errno));
+}
+
 static void modules_fini(struct agent *a)
 {
+	/* First: its test reads the network collector's counters. */
+	speedtest_module_stop(a->speedtest);
+	a->speedtest = NULL;
 	for (int i = MOD_COUNT - 1; i >= 0; i--) {
 		runner_stop(a->mods[i].runner);
 		a->mods[i].runner = NULL;
 	}
+	exec_collector_free(a->exec);
+	a->exec = NULL;
 	network_free(a->net);
 	a->net = NULL;
 	resources_free(a->res);
@@ -206,9 +282,14 @@ static int modules_start(struct agent *a)
 	if (a->net)
 		a->mods[MOD_NETWORK].runner =
 			runner_start("network", a->cfg.network.interval_ms, network_tick, a);
+	if (a->exec && exec_collector_start(a->exec) < 0) {
+		a->mods[MOD_HISTORY].state = "failed";
+		snprintf(a->mods[MOD_HISTORY].detail, sizeof(a->mods[0].detail), "no thread");
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	for (int i = 0; i < MOD_COUNT; i++) {
-		if (strcmp(a->mods[i].state, "running") == 0 && !a->mods[i].runner) {
+		if (i != MOD_HISTORY && strcmp(a->mods[i].state, "running") == 0 &&
+		    !a->mods[i].runner) {
 			a->mods[i].state = "failed";
 			snprintf(a->mods[i].detail, sizeof(a->mods[i].detail), "no thread");
 		}
@@ -273,6 +354,39 @@ static int run_once(struct agent *a)
 	return rc;
 }
 
+/* The on-disk spool behind the outbox; without it records wait in memory (logged). */
+static void spool_start(struct agent *a)
+{
+	const struct config_spool *c = &a->cfg.spool;
+	struct spool_options opt = {.max_bytes = c->max_size,
+				    .fsync_interval_ms = c->fsync_interval_ms};
+	struct spool_stats st;
+	char dir[4096];
+
+	if (c->dir && *c->dir)
+		snprintf(dir, sizeof(dir), "%s", c->dir);
+	else
+		snprintf(dir, sizeof(dir), "%s/spool", a->cfg.agent.state_dir);
+	if (strcmp(c->fsync, "always") == 0)
+		opt.fsync = SPOOL_FSYNC_ALWAYS;
+	else if (strcmp(c->fsync, "never") == 0)
+		opt.fsync = SPOOL_FSYNC_NEVER;
+	else
+		opt.fsync = SPOOL_FSYNC_INTERVAL;
+	a->spool = spool_open(dir, &opt);
+	if (!a->spool) {
+		log_warn_errno(-errno,
+			       "cannot open the spool '%s': records wait in memory only "
+			       "(agent.queue_max), lost if the agent stops",
+			       dir);
+		return;
+	}
+	spool_stats(a->spool, &st);
+	log_info("spool '%s': %llu undelivered records (%llu bytes) to replay", dir,
+		 (unsigned long long)st.records, (unsigned long long)st.bytes);
+	outbox_use_spool(a->ob, a->spool);
+}
+
 static int run_daemon(struct agent *a)
 {
 	int rc = 1;
@@ -288,6 +402,7 @@ static int run_daemon(struct agent *a)
 		log_err("cannot allocate the outbox");
 		goto out;
 	}
+	spool_start(a);
 	/* Step 2: authentication and transport. */
 	a->auth = auth_new(&a->cfg);
 	if (!a->auth) {
@@ -300,7 +415,9 @@ static int run_daemon(struct agent *a)
 	outbox_set_notify(a->ob, transport_wake, a->tr);
 	/* Step 3: the collectors, each on its own thread. */
 	modules_init(a);
+	history_init(a);
 	modules_start(a);
+	speedtest_start(a);
 	log_info("srvmon-agent %s started: host_id %s, server %s", SRVMON_VERSION, a->id.host_id,
 		 transport_url(a->tr));
 	/* Step 4: the event loop, until SIGINT/SIGTERM. */
@@ -314,6 +431,7 @@ out:
 	transport_free(a->tr);
 	auth_free(a->auth);
 	outbox_free(a->ob);
+	spool_close(a->spool);
 	seqstore_close(a->seq);
 	return rc;
 }
@@ -326,6 +444,10 @@ static void usage(FILE *out)
 		"monitoring API over an authenticated WebSocket.\n\n"
 		"  -c, --config PATH     configuration file (default " CONFIG_DEFAULT_PATH ")\n"
 		"      --check-config    validate the configuration, print it (secrets masked)\n"
+		"  history [--user U] [--since 1h] [-n N] [--json]\n"
+		"                        recent commands from the local trail\n"
+		"  speedtest [--server URL] [--json]\n"
+		"                        run one speed test now and print the result\n"
 		"      --once            sample every enabled module once, print the JSON\n"
 		"                        messages on stdout, no server needed\n"
 		"      --config-reference  print the configuration key reference (Markdown)\n"
@@ -359,6 +481,10 @@ int main(int argc, char **argv)
 	int opt, r;
 
 	log_init("srvmon-agent");
+	if (argc > 1 && strcmp(argv[1], "history") == 0)
+		return history_cli_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "speedtest") == 0)
+		return speedtest_cli_main(argc - 1, argv + 1);
 	while ((opt = getopt_long(argc, argv, "c:vVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -419,6 +545,15 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* The password never crosses a network in clear unless the operator says so. */
+	if (!once && !a->cfg.server.tls && !a->cfg.server.allow_insecure &&
+	    !host_is_loopback(a->cfg.server.server_address)) {
+		log_err("%s: refusing to send the password over plain http:// to '%s': use tls = "
+			"true (https://), or set server.allow_insecure = true",
+			config_path, a->cfg.server.server_address);
+		rc = EX_CONFIG_STATUS;
+		goto out;
+	}
 	r = identity_read(&a->cfg, &a->id);
 	if (r < 0) {
 		log_err_errno(

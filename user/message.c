@@ -1,12 +1,16 @@
 #include "message.h"
 
+#include "exec_record.h"
+#include "exec_text.h"
 #include "identity.h"
 #include "network.h"
 #include "resources.h"
+#include "speedtest.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -173,7 +177,7 @@ err:
 	return NULL;
 }
 
-static int add_iface(cJSON *ifaces, const struct net_iface_sample *is)
+static int add_iface(cJSON *ifaces, const struct net_iface_sample *is, bool peaks)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -188,6 +192,9 @@ static int add_iface(cJSON *ifaces, const struct net_iface_sample *is)
 	    message_add_u64(o, "tx_packets", is->tx_packets) < 0 ||
 	    add_rate(o, "rx_rate", is->rx_rate) < 0 || add_rate(o, "tx_rate", is->tx_rate) < 0 ||
 	    !cJSON_AddBoolToObject(o, "in_total", is->in_total))
+		return -ENOMEM;
+	if (peaks && (add_rate(o, "rx_peak_rate", is->rx_peak_rate) < 0 ||
+		      add_rate(o, "tx_peak_rate", is->tx_peak_rate) < 0))
 		return -ENOMEM;
 	return 0;
 }
@@ -208,11 +215,16 @@ cJSON *message_network(const struct net_sample *s)
 	    add_rate(msg, "download_rate", s->download_rate) < 0 ||
 	    message_add_u64(msg, "interval_ms", s->interval_ms) < 0)
 		goto err;
+	/* Peaks come from the in-kernel windows only (BPF collector). */
+	if (s->peak_window_ms && (add_rate(msg, "rx_peak_rate", s->rx_peak_rate) < 0 ||
+				  add_rate(msg, "tx_peak_rate", s->tx_peak_rate) < 0 ||
+				  message_add_u64(msg, "peak_window_ms", s->peak_window_ms) < 0))
+		goto err;
 	ifaces = cJSON_AddArrayToObject(msg, "interfaces");
 	if (!ifaces)
 		goto err;
 	for (size_t i = 0; i < s->n_ifaces; i++) {
-		if (add_iface(ifaces, &s->ifaces[i]) < 0)
+		if (add_iface(ifaces, &s->ifaces[i], s->peak_window_ms != 0) < 0)
 			goto err;
 	}
 	return msg;
@@ -254,7 +266,54 @@ cJSON *message_status(const struct status_info *s, uint64_t ts_ms)
 			goto err;
 	}
 	if (message_add_u64(msg, "events_lost", s->events_lost) < 0 ||
-	    message_add_u64(msg, "reconnects", s->reconnects) < 0)
+	    message_add_u64(msg, "reconnects", s->reconnects) < 0 ||
+	    message_add_u64(msg, "spool_dropped", s->spool_dropped) < 0)
+		goto err;
+	return msg;
+
+err:
+	cJSON_Delete(msg);
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* Milliseconds with two decimals, as cpu_percent. */
+static int add_ms(cJSON *obj, const char *name, double ms)
+{
+	if (!isfinite(ms) || ms < 0)
+		ms = 0;
+	if (!cJSON_AddNumberToObject(obj, name, round(ms * 100.0) / 100.0))
+		return -ENOMEM;
+	return 0;
+}
+
+cJSON *message_speedtest(const struct speedtest_result *r)
+{
+	cJSON *msg = message_new("speedtest", r->ts_ms);
+
+	if (!msg)
+		goto err;
+	if (add_fixed_string(msg, "server", r->server, sizeof(r->server)) < 0 ||
+	    message_add_u64(msg, "duration_ms", r->duration_ms) < 0 ||
+	    message_add_u64(msg, "streams", r->streams) < 0 ||
+	    message_add_u64(msg, "bytes_down", r->bytes_down) < 0 ||
+	    message_add_u64(msg, "bytes_up", r->bytes_up) < 0)
+		goto err;
+	if (r->host_valid && (message_add_u64(msg, "host_rx_bytes", r->host_rx_bytes) < 0 ||
+			      message_add_u64(msg, "host_tx_bytes", r->host_tx_bytes) < 0))
+		goto err;
+	if (r->error[0]) {
+		if (add_fixed_string(msg, "error", r->error, sizeof(r->error)) < 0)
+			goto err;
+		return msg;
+	}
+	if (add_rate(msg, "download_rate", r->download_rate) < 0 ||
+	    add_rate(msg, "upload_rate", r->upload_rate) < 0 ||
+	    add_ms(msg, "latency_ms", r->latency_ms) < 0 ||
+	    add_ms(msg, "jitter_ms", r->jitter_ms) < 0 ||
+	    add_string(msg, "stop_down", r->stop_down) < 0 ||
+	    add_string(msg, "stop_up", r->stop_up) < 0 ||
+	    !cJSON_AddBoolToObject(msg, "capped", r->capped))
 		goto err;
 	return msg;
 
@@ -291,4 +350,118 @@ uint64_t message_now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A string member from bytes that may not be UTF-8 (repaired with U+FFFD). */
+static int add_bytes(cJSON *obj, const char *name, const char *s, size_t n)
+{
+	struct sbuf b = {0};
+	int r;
+
+	r = utf8_repair(&b, s, n);
+	if (r == 0 && !cJSON_AddStringToObject(obj, name, b.s ? b.s : ""))
+		r = -ENOMEM;
+	sbuf_free(&b);
+	return r;
+}
+
+/* An id that is -1 when unset (0xffffffff in the kernel). */
+static int add_id(cJSON *obj, const char *name, uint32_t v)
+{
+	if (v == 0xffffffffu)
+		return cJSON_AddNumberToObject(obj, name, -1) ? 0 : -ENOMEM;
+	return message_add_u64(obj, name, v);
+}
+
+/* argv as strings; when one is not UTF-8, argv_b64 carries every argument's exact bytes. */
+static int add_argv(cJSON *msg, const struct exec_event *e)
+{
+	cJSON *argv, *b64 = NULL;
+	const char *a;
+	size_t off = 0, n;
+	bool exact = true;
+
+	argv = cJSON_AddArrayToObject(msg, "argv");
+	if (!argv)
+		return -ENOMEM;
+	while (exec_event_next_arg(e, &off, &a, &n)) {
+		struct sbuf b = {0};
+		cJSON *item;
+
+		if (utf8_repair(&b, a, n) < 0)
+			return -ENOMEM;
+		item = cJSON_CreateString(b.s ? b.s : "");
+		sbuf_free(&b);
+		if (!item || !cJSON_AddItemToArray(argv, item)) {
+			cJSON_Delete(item);
+			return -ENOMEM;
+		}
+		if (!utf8_valid(a, n))
+			exact = false;
+	}
+	if (exact)
+		return 0;
+	b64 = cJSON_AddArrayToObject(msg, "argv_b64");
+	if (!b64)
+		return -ENOMEM;
+	off = 0;
+	while (exec_event_next_arg(e, &off, &a, &n)) {
+		struct sbuf b = {0};
+		cJSON *item;
+
+		if (base64_add(&b, a, n) < 0)
+			return -ENOMEM;
+		item = cJSON_CreateString(b.s ? b.s : "");
+		sbuf_free(&b);
+		if (!item || !cJSON_AddItemToArray(b64, item)) {
+			cJSON_Delete(item);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+cJSON *message_exec(const struct exec_event *e)
+{
+	cJSON *msg = message_new("exec", e->ts_ms);
+	int r = 0;
+
+	if (!msg)
+		return NULL;
+	r |= message_add_u64(msg, "mono_ns", e->mono_ns);
+	r |= message_add_u64(msg, "pid", e->pid);
+	r |= message_add_u64(msg, "ppid", e->ppid);
+	r |= message_add_u64(msg, "tid", e->tid);
+	r |= message_add_u64(msg, "uid", e->uid);
+	r |= message_add_u64(msg, "gid", e->gid);
+	r |= message_add_u64(msg, "euid", e->euid);
+	r |= add_string(msg, "user", e->user);
+	r |= add_id(msg, "auid", e->auid);
+	r |= add_id(msg, "sessionid", e->sessionid);
+	r |= add_string(msg, "tty", e->tty);
+	r |= add_bytes(msg, "cwd", e->cwd, strlen(e->cwd));
+	r |= add_bytes(msg, "filename", e->filename, e->filename_len);
+	if (!utf8_valid(e->filename, e->filename_len)) {
+		struct sbuf b = {0};
+
+		r |= base64_add(&b, e->filename, e->filename_len);
+		r |= add_string(msg, "filename_b64", b.s);
+		sbuf_free(&b);
+	}
+	r |= add_bytes(msg, "comm", e->comm, strlen(e->comm));
+	r |= message_add_u64(msg, "cgroup_id", e->cgroup_id);
+	r |= add_bytes(msg, "cgroup", e->cgroup, strlen(e->cgroup));
+	r |= add_string(msg, "container_id", e->container_id);
+	r |= add_argv(msg, e);
+	if (!cJSON_AddBoolToObject(msg, "argv_truncated", e->argv_truncated))
+		r = -ENOMEM;
+	r |= message_add_u64(msg, "argv_size", e->argv_total);
+	if (!cJSON_AddNumberToObject(msg, "ret", e->ret))
+		r = -ENOMEM;
+	if (r) {
+		cJSON_Delete(msg);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return msg;
 }

@@ -9,6 +9,8 @@
 struct host_identity;
 struct resources_sample;
 struct net_sample;
+struct speedtest_result;
+struct exec_event;
 
 struct module_state {
 	const char *name;   /* "resources", "network" */
@@ -21,6 +23,7 @@ struct status_info {
 	struct module_state modules[8];
 	uint64_t events_lost; /* records dropped before delivery */
 	uint64_t reconnects;
+	uint64_t spool_dropped; /* of events_lost: evicted from a full spool or not writable */
 };
 
 struct hello_info {
@@ -37,6 +40,9 @@ cJSON *message_hello(const struct hello_info *h, uint64_t ts_ms);
 cJSON *message_resources(const struct resources_sample *s);
 cJSON *message_network(const struct net_sample *s);
 cJSON *message_status(const struct status_info *s, uint64_t ts_ms);
+cJSON *message_speedtest(const struct speedtest_result *r);
+/* An exec record (docs/protocol.md "exec"); e->user may be NULL. */
+cJSON *message_exec(const struct exec_event *e);
 
 /* Adds an exact unsigned 64-bit integer member (cJSON numbers are doubles). 0 or -ENOMEM. */
 int message_add_u64(cJSON *obj, const char *name, uint64_t v);

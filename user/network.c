@@ -12,6 +12,7 @@
 #include "defroute.h"
 #include "log.h"
 #include "netrate.h"
+#include "peakrate.h"
 #include "procnetdev.h"
 
 /* Interfaces looked at per sample; NET_MAX_IFACES of them are reported. */
@@ -37,8 +38,16 @@ struct network_collector {
 	struct net_counters *cur;	    /* NET_GATHER_MAX */
 	struct netrate_result *res;	    /* NET_GATHER_MAX */
 	struct bpf_netcount_entry *entries; /* NET_GATHER_MAX, BPF only */
-	struct net_counters *base;	    /* NET_GATHER_MAX, procfs only: first sight */
-	struct net_counters *next_base;	    /* NET_GATHER_MAX, procfs only: being built */
+	struct srvmon_if_key *keys;	    /* NET_GATHER_MAX, BPF only: key of cur[i] */
+	uint64_t peak_window_ns;	    /* 0: no peaks (procfs) */
+	uint64_t next_win;		    /* first window not yet harvested */
+	uint64_t *win_rx;		    /* SRVMON_PEAK_SLOTS: one interface's windows */
+	uint64_t *win_tx;
+	uint64_t *sum_rx; /* SRVMON_PEAK_SLOTS: the in_total interfaces' windows */
+	uint64_t *sum_tx;
+	bool warned_peaks;
+	struct net_counters *base;	/* NET_GATHER_MAX, procfs only: first sight */
+	struct net_counters *next_base; /* NET_GATHER_MAX, procfs only: being built */
 	size_t n_base;
 	uint64_t last_mono_ms;
 	int last_err; /* of the previous sample, to log a failure once */
@@ -121,6 +130,8 @@ static int gather_bpf(struct network_collector *nc, size_t *ret_n)
 
 		memset(c, 0, sizeof(*c));
 		strncpy(c->name, it->if_name, sizeof(c->name) - 1);
+		nc->keys[n - 1] =
+			(struct srvmon_if_key){.ifindex = it->if_index, .netns_ino = nc->netns_ino};
 		for (size_t i = 0; i < n_entries; i++) {
 			if (nc->entries[i].key.ifindex != it->if_index)
 				continue;
@@ -138,8 +149,10 @@ static int gather_bpf(struct network_collector *nc, size_t *ret_n)
 		r = 0;
 	/* Slots of deleted interfaces: free them so the map does not fill up. */
 	for (size_t i = 0; i < n_entries && r == 0; i++) {
-		if (nc->entries[i].key.ifindex != 0)
+		if (nc->entries[i].key.ifindex != 0) {
 			bpf_netcount_forget(nc->bpf, &nc->entries[i].key);
+			bpf_netcount_forget_peaks(nc->bpf, &nc->entries[i].key);
+		}
 	}
 	if_freenameindex(ifs);
 	*ret_n = n;
@@ -219,15 +232,57 @@ static bool in_total(const struct network_collector *nc, const struct defroute_s
 	return strcmp(name, "lo") != 0;
 }
 
-static void fill_sample(struct network_collector *nc, size_t n, const struct defroute_set *routes,
-			struct net_sample *ret)
+/*
+ * Interface i's peaks over the windows of range r into *ret_rx and *ret_tx; its windows are
+ * added to the sum of the in_total interfaces when total. A read failure leaves 0 (the
+ * cumulative figures are unaffected) and is logged once.
+ */
+static void iface_peaks(struct network_collector *nc, size_t i, const struct peak_range *r,
+			bool total, double *ret_rx, double *ret_tx)
 {
+	int err;
+
+	*ret_rx = 0;
+	*ret_tx = 0;
+	if (!nc->peak_window_ns || r->n == 0)
+		return;
+	memset(nc->win_rx, 0, r->n * sizeof(*nc->win_rx));
+	memset(nc->win_tx, 0, r->n * sizeof(*nc->win_tx));
+	err = bpf_netcount_add_windows(nc->bpf, &nc->keys[i], r->first, r->n, nc->win_rx,
+				       nc->win_tx);
+	if (err < 0) {
+		if (!nc->warned_peaks)
+			log_warn_errno(err,
+				       "network: reading peak windows of \"%s\" failed, "
+				       "reporting peak 0",
+				       nc->cur[i].name);
+		nc->warned_peaks = true;
+		return;
+	}
+	*ret_rx = peakrate_max(nc->win_rx, r->n, nc->peak_window_ns);
+	*ret_tx = peakrate_max(nc->win_tx, r->n, nc->peak_window_ns);
+	if (!total)
+		return;
+	for (uint64_t w = 0; w < r->n; w++) {
+		nc->sum_rx[w] += nc->win_rx[w];
+		nc->sum_tx[w] += nc->win_tx[w];
+	}
+}
+
+static void fill_sample(struct network_collector *nc, size_t n, const struct defroute_set *routes,
+			const struct peak_range *range, struct net_sample *ret)
+{
+	if (nc->peak_window_ns) {
+		memset(nc->sum_rx, 0, SRVMON_PEAK_SLOTS * sizeof(*nc->sum_rx));
+		memset(nc->sum_tx, 0, SRVMON_PEAK_SLOTS * sizeof(*nc->sum_tx));
+	}
 	/* Two passes: interfaces in the total are reported first, should there be
 	 * more than NET_MAX_IFACES. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < n; i++) {
 			const struct net_counters *c = &nc->cur[i];
 			struct net_iface_sample *s;
+			double peak_rx, peak_tx;
 			bool total;
 
 			if (patterns_match(&nc->exclude, c->name))
@@ -239,6 +294,11 @@ static void fill_sample(struct network_collector *nc, size_t n, const struct def
 				ret->upload_rate += nc->res[i].tx_rate;
 				ret->download_rate += nc->res[i].rx_rate;
 			}
+			/* Interfaces new in this interval have no honest peak either. */
+			if (nc->res[i].baseline)
+				peak_rx = peak_tx = 0;
+			else
+				iface_peaks(nc, i, range, total, &peak_rx, &peak_tx);
 			if (ret->n_ifaces >= NET_MAX_IFACES)
 				continue;
 			s = &ret->ifaces[ret->n_ifaces++];
@@ -249,20 +309,31 @@ static void fill_sample(struct network_collector *nc, size_t n, const struct def
 			s->tx_packets = c->tx_packets;
 			s->rx_rate = nc->res[i].rx_rate;
 			s->tx_rate = nc->res[i].tx_rate;
+			s->rx_peak_rate = peak_rx;
+			s->tx_peak_rate = peak_tx;
 			s->in_total = total;
 		}
+	}
+	if (nc->peak_window_ns) {
+		ret->peak_window_ms = nc->peak_window_ns / 1000000u;
+		ret->rx_peak_rate = peakrate_max(nc->sum_rx, range->n, nc->peak_window_ns);
+		ret->tx_peak_rate = peakrate_max(nc->sum_tx, range->n, nc->peak_window_ns);
 	}
 }
 
 int network_sample(struct network_collector *nc, struct net_sample *ret)
 {
 	struct defroute_set routes = {0};
+	struct peak_range range = {0};
+	struct timespec ts;
 	uint64_t now;
 	size_t n = 0;
 	int r;
 
 	if (!nc || !ret)
 		return -EINVAL;
+	/* The counters are read at the start of gather(): the interval ends here. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	r = gather(nc, &n);
 	if (r < 0) {
 		if (r != nc->last_err)
@@ -272,7 +343,13 @@ int network_sample(struct network_collector *nc, struct net_sample *ret)
 		return r;
 	}
 	nc->last_err = 0;
-	now = clock_ms(CLOCK_MONOTONIC);
+	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	if (nc->peak_window_ns) {
+		peakrate_range(nc->next_win,
+			       (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec,
+			       nc->peak_window_ns, &range);
+		nc->next_win = range.first + range.n;
+	}
 	r = netrate_update(nc->rate, nc->cur, n, now - nc->last_mono_ms, nc->res);
 	if (r < 0)
 		return r;
@@ -292,7 +369,42 @@ int network_sample(struct network_collector *nc, struct net_sample *ret)
 	ret->ts_ms = clock_ms(CLOCK_REALTIME);
 	ret->interval_ms = now - nc->last_mono_ms;
 	nc->last_mono_ms = now;
-	fill_sample(nc, n, &routes, ret);
+	fill_sample(nc, n, &routes, &range, ret);
+	return 0;
+}
+
+int network_host_bytes(struct network_collector *nc, uint64_t *ret_rx, uint64_t *ret_tx)
+{
+	struct defroute_set routes = {0};
+	struct bpf_netcount_entry *e;
+	uint64_t rx = 0, tx = 0;
+	size_t n = 0;
+	int r;
+
+	if (!nc || !nc->bpf)
+		return -EOPNOTSUPP;
+	e = calloc(NET_GATHER_MAX, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	r = bpf_netcount_read(nc->bpf, nc->netns_ino, e, NET_GATHER_MAX, &n);
+	if (r == -ENOBUFS)
+		r = 0;
+	if (r == 0 && defroute_read(NULL, NULL, &routes) < 0)
+		routes.n = 0;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		char name[IF_NAMESIZE];
+
+		if (!if_indextoname(e[i].key.ifindex, name) || patterns_match(&nc->exclude, name) ||
+		    !in_total(nc, &routes, name))
+			continue;
+		rx += e[i].c.rx_bytes;
+		tx += e[i].c.tx_bytes;
+	}
+	free(e);
+	if (r < 0)
+		return r;
+	*ret_rx = rx;
+	*ret_tx = tx;
 	return 0;
 }
 
@@ -312,6 +424,11 @@ void network_free(struct network_collector *nc)
 	free(nc->cur);
 	free(nc->res);
 	free(nc->entries);
+	free(nc->keys);
+	free(nc->win_rx);
+	free(nc->win_tx);
+	free(nc->sum_rx);
+	free(nc->sum_tx);
 	free(nc->base);
 	free(nc->next_base);
 	free(nc);
@@ -360,6 +477,10 @@ struct network_collector *network_new(const struct config *cfg)
 		if (r == 0) {
 			/* Only our namespace: container hosts have many others. */
 			opts.netns_ino = nc->netns_ino;
+			opts.peak_window_ns =
+				peakrate_effective_window_ms(cfg->network.peak_window_ms,
+							     cfg->network.interval_ms) *
+				1000000u;
 			nc->bpf = bpf_netcount_new(&opts, &step);
 			r = nc->bpf ? 0 : -errno;
 		} else {
@@ -377,10 +498,25 @@ struct network_collector *network_new(const struct config *cfg)
 	}
 	if (nc->bpf) {
 		nc->entries = calloc(NET_GATHER_MAX, sizeof(*nc->entries));
-		if (!nc->entries) {
+		nc->keys = calloc(NET_GATHER_MAX, sizeof(*nc->keys));
+		nc->win_rx = calloc(SRVMON_PEAK_SLOTS, sizeof(*nc->win_rx));
+		nc->win_tx = calloc(SRVMON_PEAK_SLOTS, sizeof(*nc->win_tx));
+		nc->sum_rx = calloc(SRVMON_PEAK_SLOTS, sizeof(*nc->sum_rx));
+		nc->sum_tx = calloc(SRVMON_PEAK_SLOTS, sizeof(*nc->sum_tx));
+		if (!nc->entries || !nc->keys || !nc->win_rx || !nc->win_tx || !nc->sum_rx ||
+		    !nc->sum_tx) {
 			r = -ENOMEM;
 			goto fail;
 		}
+		nc->peak_window_ns = peakrate_effective_window_ms(cfg->network.peak_window_ms,
+								  cfg->network.interval_ms) *
+				     1000000u;
+		if (nc->peak_window_ns != cfg->network.peak_window_ms * 1000000u)
+			log_warn("network: peak_window %llu ms is too short for interval %llu ms, "
+				 "using %llu ms",
+				 (unsigned long long)cfg->network.peak_window_ms,
+				 (unsigned long long)cfg->network.interval_ms,
+				 (unsigned long long)(nc->peak_window_ns / 1000000u));
 	} else {
 		nc->base = calloc(NET_GATHER_MAX, sizeof(*nc->base));
 		nc->next_base = calloc(NET_GATHER_MAX, sizeof(*nc->next_base));
@@ -391,6 +527,7 @@ struct network_collector *network_new(const struct config *cfg)
 	}
 
 	/* Baseline: the first network_sample() has rates over a real interval. */
+	nc->last_mono_ms = clock_ms(CLOCK_MONOTONIC);
 	r = gather(nc, &n);
 	if (r < 0) {
 		log_err_errno(r, "network: reading counters from %s failed",
@@ -400,7 +537,13 @@ struct network_collector *network_new(const struct config *cfg)
 	r = netrate_update(nc->rate, nc->cur, n, 0, nc->res);
 	if (r < 0)
 		goto fail;
-	nc->last_mono_ms = clock_ms(CLOCK_MONOTONIC);
+	if (nc->peak_window_ns) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		nc->next_win = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) /
+			       nc->peak_window_ns;
+	}
 	log_info("network: collecting with %s", network_collector_name(nc));
 	return nc;
 

@@ -19,6 +19,8 @@ struct net_iface_sample {
 	uint64_t tx_packets;
 	double rx_rate; /* bits/s over the interval */
 	double tx_rate;
+	double rx_peak_rate; /* bits/s, highest window of peak_window_ms in the interval */
+	double tx_peak_rate;
 	bool in_total; /* counted in upload_rate/download_rate */
 };
 
@@ -27,6 +29,11 @@ struct net_sample {
 	uint64_t interval_ms; /* measured on CLOCK_MONOTONIC */
 	double upload_rate;   /* bits/s, sum of tx_rate over in_total interfaces */
 	double download_rate;
+	/* Peaks of the in_total interfaces' summed traffic; valid when peak_window_ms > 0
+	 * (the BPF collector), absent otherwise. */
+	uint64_t peak_window_ms;
+	double rx_peak_rate;
+	double tx_peak_rate;
 	size_t n_ifaces;
 	struct net_iface_sample ifaces[NET_MAX_IFACES];
 };
@@ -40,6 +47,12 @@ struct network_collector *network_new(const struct config *cfg);
 int network_sample(struct network_collector *nc, struct net_sample *ret);
 /* "bpf" or "procfs". */
 const char *network_collector_name(const struct network_collector *nc);
+/*
+ * Cumulative link-layer bytes of the interfaces counted in the totals, read straight from
+ * the in-kernel counters; safe to call from another thread than network_sample()'s.
+ * 0, -EOPNOTSUPP (procfs collector) or -errno.
+ */
+int network_host_bytes(struct network_collector *nc, uint64_t *ret_rx, uint64_t *ret_tx);
 void network_free(struct network_collector *nc);
 
 #endif

@@ -3,6 +3,7 @@
 #include "log.h"
 #include "message.h"
 #include "seqstore.h"
+#include "spool.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -22,6 +23,7 @@ struct outbox {
 	pthread_mutex_t lock;
 	char *host_id;
 	struct seqstore *seq;
+	struct spool *spool; /* when set, records live there instead of the list below */
 	uint64_t local_seq;
 	size_t max;
 	struct outbox_item *head; /* oldest */
@@ -66,6 +68,29 @@ void outbox_free(struct outbox *o)
 	pthread_mutex_destroy(&o->lock);
 	free(o->host_id);
 	free(o);
+}
+
+void outbox_use_spool(struct outbox *o, struct spool *sp)
+{
+	pthread_mutex_lock(&o->lock);
+	o->spool = sp;
+	pthread_mutex_unlock(&o->lock);
+}
+
+void outbox_sync(struct outbox *o)
+{
+	pthread_mutex_lock(&o->lock);
+	if (o->spool)
+		spool_sync(o->spool, 0);
+	pthread_mutex_unlock(&o->lock);
+}
+
+static uint64_t spool_records(struct spool *sp)
+{
+	struct spool_stats st;
+
+	spool_stats(sp, &st);
+	return st.records;
 }
 
 void outbox_set_notify(struct outbox *o, void (*fn)(void *arg), void *arg)
@@ -115,6 +140,13 @@ int outbox_submit(struct outbox *o, cJSON *msg)
 		goto out_unlock;
 	}
 	len = strlen(text);
+	if (o->spool) {
+		/* Failures are counted by the spool (stats) and logged there once. */
+		r = spool_append(o->spool, seq, text, len);
+		if (r == 0)
+			o->stats.submitted++;
+		goto out_unlock;
+	}
 	it = malloc(sizeof(*it) + len + 1);
 	if (!it) {
 		r = -ENOMEM;
@@ -152,6 +184,10 @@ int outbox_peek(struct outbox *o, char *buf, size_t len, size_t *ret_len, uint64
 	int r = 0;
 
 	pthread_mutex_lock(&o->lock);
+	if (o->spool) {
+		r = spool_peek(o->spool, buf, len, ret_len, ret_seq);
+		goto out;
+	}
 	for (it = o->head; it && it->sent; it = it->next)
 		;
 	if (!it)
@@ -174,6 +210,8 @@ void outbox_mark_sent(struct outbox *o, uint64_t seq)
 	struct outbox_item *it;
 
 	pthread_mutex_lock(&o->lock);
+	if (o->spool)
+		spool_mark_sent(o->spool, seq);
 	for (it = o->head; it; it = it->next) {
 		if (it->seq == seq) {
 			it->sent = true;
@@ -189,6 +227,12 @@ void outbox_ack(struct outbox *o, uint64_t seq)
 
 	pthread_mutex_lock(&o->lock);
 	o->acks_seen = true;
+	if (o->spool) {
+		uint64_t before = spool_records(o->spool);
+
+		spool_ack(o->spool, seq);
+		o->stats.acked += before - spool_records(o->spool);
+	}
 	/* seq is per agent and increasing in queue order: acked records are a prefix. */
 	while (o->head && o->head->sent && o->head->seq <= seq) {
 		it = o->head;
@@ -208,6 +252,12 @@ void outbox_connection_closed(struct outbox *o)
 	struct outbox_item *it;
 
 	pthread_mutex_lock(&o->lock);
+	if (o->spool) {
+		if (o->acks_seen)
+			spool_rewind(o->spool);
+		else
+			spool_commit_sent(o->spool); /* a server that never acks */
+	}
 	pp = &o->head;
 	while (*pp) {
 		it = *pp;
@@ -233,6 +283,12 @@ size_t outbox_pending(struct outbox *o)
 	size_t n = 0;
 
 	pthread_mutex_lock(&o->lock);
+	if (o->spool) {
+		struct spool_stats st;
+
+		spool_stats(o->spool, &st);
+		n = st.unsent;
+	}
 	for (it = o->head; it; it = it->next)
 		n += !it->sent;
 	pthread_mutex_unlock(&o->lock);
@@ -244,5 +300,14 @@ void outbox_stats(struct outbox *o, struct outbox_stats *ret)
 	pthread_mutex_lock(&o->lock);
 	*ret = o->stats;
 	ret->queued = o->count;
+	if (o->spool) {
+		struct spool_stats st;
+
+		spool_stats(o->spool, &st);
+		ret->queued += st.records;
+		ret->spool_dropped = st.dropped + st.failed;
+		ret->dropped += ret->spool_dropped;
+		ret->spool_bytes = st.bytes;
+	}
 	pthread_mutex_unlock(&o->lock);
 }

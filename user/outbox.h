@@ -17,12 +17,21 @@ struct outbox_stats {
 	uint64_t submitted;
 	uint64_t dropped; /* never delivered: evicted while the queue was full */
 	uint64_t acked;
-	size_t queued; /* records held now (unsent + sent awaiting ack) */
+	size_t queued;		/* records held now (unsent + sent awaiting ack) */
+	uint64_t spool_dropped; /* of dropped: evicted from a full spool or not writable */
+	uint64_t spool_bytes;	/* size of the spool on disk */
 };
 
 /* NULL + errno. seq may be NULL (then seqs count from 1, for --once). */
 struct outbox *outbox_new(const char *host_id, struct seqstore *seq, size_t max);
 void outbox_free(struct outbox *o);
+
+struct spool;
+/* From now on records go through the spool sp (owned by the caller, who closes it
+ * after outbox_free()): crash-safe, bounded by bytes instead of queue_max. */
+void outbox_use_spool(struct outbox *o, struct spool *sp);
+/* Lets the spool fdatasync when its policy says one is due (call every second). */
+void outbox_sync(struct outbox *o);
 
 /* Called (without the lock) after every submit, e.g. to wake the transport. */
 void outbox_set_notify(struct outbox *o, void (*fn)(void *arg), void *arg);

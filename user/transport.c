@@ -6,6 +6,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "server_message.h"
+#include "tlspin.h"
 
 #include <errno.h>
 #include <libwebsockets.h>
@@ -44,6 +45,7 @@ struct transport {
 	struct backoff auth_bo;
 	bool connected;
 	bool ever_connected;
+	bool renewing; /* closing to reconnect with a renewed token: no back-off */
 	uint64_t reconnects;
 	char url[512];
 	char path[8192];
@@ -110,8 +112,11 @@ static void connect_cb(lws_sorted_usec_list_t *sul)
 
 	r = auth_get_token(t->auth, &token);
 	if (r == -EACCES) {
-		/* auth_get_token() logged the URL and user. */
-		schedule_connect(t, backoff_next(&t->auth_bo), "credentials refused");
+		/* auth_get_token() logged the URL and user, once per window: no line here. */
+		uint64_t delay = backoff_next(&t->auth_bo);
+
+		log_debug("credentials refused; next attempt in %.1fs", (double)delay / 1000.0);
+		lws_sul_schedule(t->ctx, 0, &t->sul_connect, connect_cb, (lws_usec_t)delay * 1000);
 		return;
 	}
 	if (r < 0) {
@@ -150,10 +155,32 @@ static void connect_cb(lws_sorted_usec_list_t *sul)
 	}
 }
 
+/*
+ * The server binds a connection to the token it was opened with and closes it (4401)
+ * once that expires. So shortly before expiry a new token is fetched while still
+ * connected, and the connection is closed normally and reopened at once with it;
+ * records written but not acked are written again (the server deduplicates).
+ */
+static void renew_token(struct transport *t)
+{
+	const char *token = NULL;
+
+	if (!t->connected || !t->wsi || t->renewing || !auth_renewal_due(t->auth))
+		return;
+	if (auth_get_token(t->auth, &token) < 0)
+		return; /* logged; the current token is used until it expires */
+	if (auth_renewal_due(t->auth))
+		return; /* the server issued an old token: nothing gained by reconnecting */
+	log_info("token renewed; reconnecting to %s with it", t->url);
+	t->renewing = true;
+	lws_callback_on_writable(t->wsi);
+}
+
 static void tick_cb(lws_sorted_usec_list_t *sul)
 {
 	struct transport *t = lws_container_of(sul, struct transport, sul_tick);
 
+	renew_token(t);
 	if (t->tick)
 		t->tick(t->tick_arg);
 	lws_sul_schedule(t->ctx, 0, &t->sul_tick, tick_cb, (lws_usec_t)t->tick_ms * 1000);
@@ -240,6 +267,25 @@ static int receive(struct transport *t, struct lws *wsi, const void *in, size_t 
 	return 0;
 }
 
+/* Called per certificate of the chain after OpenSSL's own verification: nonzero refuses. */
+static int check_pin(struct transport *t, X509_STORE_CTX *xs, int preverify_ok)
+{
+	const char *pin = t ? t->cfg->server.pin_sha256 : NULL;
+	char actual[TLSPIN_B64_LEN] = "?";
+
+	if (!pin || !*pin || !preverify_ok || X509_STORE_CTX_get_error_depth(xs) != 0)
+		return 0;
+	if (tlspin_of_cert(X509_STORE_CTX_get_current_cert(xs), actual) < 0 ||
+	    !tlspin_match(pin, actual)) {
+		log_err("the certificate of %s has public key sha256 %s, not server.pin_sha256; "
+			"refusing it",
+			t->url, actual);
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
+		return 1;
+	}
+	return 0;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		    size_t len)
 {
@@ -295,11 +341,24 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		t->wsi = NULL;
 		t->connected = false;
 		outbox_connection_closed(t->ob);
+		if (t->renewing) {
+			t->renewing = false;
+			lws_sul_schedule(t->ctx, 0, &t->sul_connect, connect_cb, 1);
+			break;
+		}
 		schedule_connect(t, backoff_next(&t->bo), "connection to %s lost", t->url);
 		break;
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		/* user: the X509_STORE_CTX, len: OpenSSL's preverify_ok */
+		return check_pin(t, user, (int)len);
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		return receive(t, wsi, in, len);
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (t->renewing) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
+					 (unsigned char *)"token renewal", 13);
+			return -1;
+		}
 		return write_one(t, wsi);
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (t && t->connected && t->wsi && outbox_pending(t->ob) > 0)

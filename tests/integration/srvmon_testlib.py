@@ -60,12 +60,15 @@ class Workdir:
 class Server:
     """srvmon-server serve on 127.0.0.1 with its own SQLite database."""
 
-    def __init__(self, work, port=0, token_lifetime=None, extra=()):
+    def __init__(self, work, port=0, token_lifetime=None, extra=(), listen="127.0.0.1",
+                 netns=None):
         self.work = work
         self.db = work.file("srvmon.db")
         self.port = port
         self.token_lifetime = token_lifetime
         self.extra = list(extra)
+        self.listen = listen  # an address inside netns when netns is set
+        self.netns = netns  # run inside this network namespace (ip netns exec)
         self.proc = None
         self.log_path = work.file("server.log")
 
@@ -76,8 +79,10 @@ class Server:
             fail("user add failed: %s %s" % (r.stdout, r.stderr))
 
     def start(self):
-        cmd = [SERVER, "serve", "--db", self.db, "--listen", "127.0.0.1",
+        cmd = [SERVER, "serve", "--db", self.db, "--listen", self.listen,
                "--port", str(self.port)] + self.extra
+        if self.netns:
+            cmd = ["ip", "netns", "exec", self.netns] + cmd
         if self.token_lifetime is not None:
             cmd += ["--token-lifetime", str(self.token_lifetime)]
         self.log = open(self.log_path, "a")
@@ -86,7 +91,8 @@ class Server:
         def listening():
             if self.proc.poll() is not None:
                 fail("srvmon-server exited with %d: %s" % (self.proc.returncode, self.read_log()))
-            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", self.read_log())
+            m = re.search(r"listening on https?://%s:(\d+)" % re.escape(self.listen),
+                          self.read_log())
             return m and int(m.group(1))
 
         self.port = wait_for(listening, 20, "srvmon-server to listen")
@@ -98,7 +104,7 @@ class Server:
 
     @property
     def base_url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "http://%s:%d" % (self.listen, self.port)
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
@@ -144,7 +150,13 @@ def write_config(work, text, name="agent.conf", mode=0o600):
     return path
 
 
-def agent_config(server, client_id="agent1", password="s3cret-pass", extra=""):
+def agent_config(server, client_id="agent1", password="s3cret-pass", extra="", history=None):
+    """history: None keeps the exec history off (it sees every exec on the machine);
+    otherwise the body of a [history] section that enables it."""
+    if history is None:
+        extra += "\n[history]\nenabled = false\n"
+    else:
+        extra += "\n[history]\nenabled = true\n" + history
     return """[server]
 server_address = 127.0.0.1
 server_port = %d
@@ -215,3 +227,35 @@ def meminfo_bytes(key):
 def machine_id():
     with open("/etc/machine-id") as f:
         return f.read().strip()
+
+
+def spool_records(spool_dir):
+    """Seqs of the whole records in an agent's spool directory (user/spool.h format)."""
+    import struct
+    seqs = []
+    try:
+        names = sorted(n for n in os.listdir(spool_dir) if n.endswith(".seg"))
+    except FileNotFoundError:
+        return seqs
+    for name in names:
+        try:
+            with open(os.path.join(spool_dir, name), "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            continue
+        off = 0
+        while off + 16 <= len(data):
+            length, _crc, seq = struct.unpack_from("<IIQ", data, off)
+            if off + 16 + length > len(data):
+                break
+            seqs.append(seq)
+            off += 16 + length
+    acked = 0
+    try:
+        with open(os.path.join(spool_dir, "acked"), "rb") as f:
+            raw = f.read(8)
+            if len(raw) == 8:
+                acked = struct.unpack("<Q", raw)[0]
+    except FileNotFoundError:
+        pass
+    return [s for s in seqs if s > acked]

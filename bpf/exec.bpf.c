@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Command history: one record per exec, built in the kernel.
+ *
+ * Successful execs: tp_btf/sched_process_exec fires in the new image once it is
+ * committed, so argv is read from the new mm (arg_start..arg_end): the arguments the
+ * program really received, after any user-space rewriting race at entry. Covers
+ * execve and execveat (fexecve, container runtimes) alike.
+ * Failed execs: syscalls/sys_enter_execve(at) stash the user pointers per thread;
+ * sys_exit_execve(at) emits a record only when ret < 0 (the successful case was
+ * already recorded at sched_process_exec).
+ * No kprobes or trampolines: this kernel refuses them.
+ *
+ * Records are assembled in a per-CPU scratch slot and copied into the ring buffer
+ * with their real size; submission never wakes the consumer unless the ring is
+ * filling up (wake_bytes): user space drains it on a short timer.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "srvmon_abi.h"
+
+#define DATA_SIZE                                                                                  \
+	(SRVMON_EXEC_ARGV_CAP + SRVMON_EXEC_PATH_MAX + SRVMON_EXEC_CWD_MAX + SRVMON_EXEC_NAME_MAX)
+
+/* Knobs set by the loader before load. */
+const volatile __u32 argv_max = 32768; /* <= SRVMON_EXEC_ARGV_CAP */
+const volatile __u32 min_uid = 0;
+const volatile __u8 login_only = 0;	  /* only processes with a login uid */
+const volatile __u8 capture_failed = 1;	  /* failed execs from the syscall tracepoints */
+const volatile __u8 filter_comm = 0;	  /* consult excluded_comm */
+const volatile __u64 wake_bytes = 262144; /* force a wake-up past this much unread data */
+
+struct exec_buf {
+	struct srvmon_exec_rec rec;
+	char data[DATA_SIZE];
+};
+
+/* Per-CPU scratch: an array indexed by CPU (per-CPU arrays cap values at 32 KiB). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* set to the number of possible CPUs by the loader */
+	__type(key, __u32);
+	__type(value, struct exec_buf);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 * 1024 * 1024); /* set by the loader */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SRVMON_EXEC_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} exec_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct srvmon_comm_key);
+	__type(value, __u8);
+} excluded_comm SEC(".maps");
+
+/* Arguments of an execve(at) in progress, by thread id. */
+struct pending_exec {
+	__u64 filename;
+	__u64 argv;
+	__u32 flags;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct pending_exec);
+} pending SEC(".maps");
+
+/* v clamped to cap in the register the verifier then sees (clang may test a copy). */
+#define CLAMP(v, cap)                                                                              \
+	asm volatile("if %[x] <= %[c] goto +1; %[x] = %[c]" : [x] "+r"(v) : [c] "i"(cap))
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&exec_stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline struct exec_buf *scratch_get(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&scratch, &cpu);
+}
+
+/* Kernel-side filters. Returns 1 when the current task must not be recorded. */
+static __always_inline int filtered(struct task_struct *t, const char *comm)
+{
+	__u32 uid = (__u32)bpf_get_current_uid_gid();
+
+	if (uid < min_uid)
+		return 1;
+	if (login_only && bpf_core_field_exists(t->loginuid) &&
+	    BPF_CORE_READ(t, loginuid.val) == (__u32)-1)
+		return 1;
+	if (filter_comm) {
+		struct srvmon_comm_key key = {};
+
+		__builtin_memcpy(key.comm, comm, sizeof(key.comm));
+		if (bpf_map_lookup_elem(&excluded_comm, &key))
+			return 1;
+	}
+	return 0;
+}
+
+/* Who, where, when: every field but argv, filename and cwd. */
+static __always_inline void fill_identity(struct srvmon_exec_rec *r, struct task_struct *t)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	struct tty_struct *tty;
+	struct kernfs_node *kn;
+
+	r->hdr.type = SRVMON_REC_EXEC;
+	r->hdr.version = SRVMON_EXEC_VERSION;
+	r->mono_ns = bpf_ktime_get_ns();
+	r->cgroup_id = bpf_get_current_cgroup_id();
+	r->pid = pid_tgid >> 32;
+	r->tid = (__u32)pid_tgid;
+	r->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	r->uid = (__u32)uid_gid;
+	r->gid = uid_gid >> 32;
+	r->euid = BPF_CORE_READ(t, cred, euid.val);
+	r->flags = 0;
+	r->ret = 0;
+	/* loginuid/sessionid exist only with CONFIG_AUDIT. */
+	if (bpf_core_field_exists(t->loginuid)) {
+		r->auid = BPF_CORE_READ(t, loginuid.val);
+		r->sessionid = BPF_CORE_READ(t, sessionid);
+	} else {
+		r->auid = (__u32)-1;
+		r->sessionid = (__u32)-1;
+		r->flags |= SRVMON_EXEC_F_NO_AUDIT;
+	}
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+
+	r->tty[0] = '\0';
+	r->tty_index = 0;
+	tty = BPF_CORE_READ(t, signal, tty);
+	if (tty) {
+		struct tty_driver *drv = BPF_CORE_READ(tty, driver);
+
+		r->flags |= SRVMON_EXEC_F_HAS_TTY;
+		r->tty_index = BPF_CORE_READ(tty, index);
+		bpf_probe_read_kernel_str(r->tty, sizeof(r->tty), &tty->name);
+		if (BPF_CORE_READ(drv, type) ==
+			    bpf_core_enum_value(enum tty_driver_type, TTY_DRIVER_TYPE_PTY) &&
+		    BPF_CORE_READ(drv, subtype) ==
+			    bpf_core_enum_value(enum tty_driver_subtype, PTY_TYPE_SLAVE)) {
+			char name[4] = {};
+
+			/* Unix98 slaves live under /dev/pts; BSD ones are ttyp0 and kin. */
+			bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(drv, name));
+			if (name[0] == 'p' && name[1] == 't' && name[2] == 's' && name[3] == '\0')
+				r->flags |= SRVMON_EXEC_F_TTY_PTS;
+		}
+	}
+
+	r->cgroup[0] = '\0';
+	kn = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn);
+	if (kn)
+		bpf_probe_read_kernel_str(r->cgroup, sizeof(r->cgroup), BPF_CORE_READ(kn, name));
+}
+
+/*
+ * The filename at b->data[off], NUL included; returns the new end offset.
+ * user: the string is in user memory (failed execs), else kernel memory.
+ */
+static __always_inline __u32 put_filename(struct exec_buf *b, __u32 off, const char *src, int user)
+{
+	long n;
+
+	if (off > SRVMON_EXEC_ARGV_CAP)
+		return off;
+	if (user)
+		n = bpf_probe_read_user_str(&b->data[off], SRVMON_EXEC_PATH_MAX, src);
+	else
+		n = bpf_probe_read_kernel_str(&b->data[off], SRVMON_EXEC_PATH_MAX, src);
+	if (n <= 0) {
+		b->data[off] = '\0';
+		n = 1;
+		stat_inc(SRVMON_EXEC_STAT_FAULT);
+	} else if (n == SRVMON_EXEC_PATH_MAX) {
+		b->rec.flags |= SRVMON_EXEC_F_PATH_TRUNC;
+	}
+	b->rec.filename_size = n;
+	return off + n;
+}
+
+struct cwd_walk {
+	struct exec_buf *b;
+	struct vfsmount *vm;
+	struct mount *mnt;
+	struct dentry *d;
+	__u32 off;
+	__u32 used;
+	__u32 depth;
+	__u32 done;
+};
+
+/* One step of the walk up from the cwd (a bpf_loop callback). 1 stops the loop. */
+static long cwd_step(__u32 i, void *arg)
+{
+	struct cwd_walk *w = arg;
+	struct vfsmount *vm = w->vm;
+	struct mount *mnt = w->mnt;
+	struct dentry *d = w->d;
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	struct exec_buf *b = w->b;
+	__u32 pos;
+	long n;
+
+	if (d == BPF_CORE_READ(vm, mnt_root)) {
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (up == mnt) {
+			w->done = 1; /* the root of the mount namespace */
+			return 1;
+		}
+		/* Cross to the mount this one sits on. */
+		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = up;
+		w->vm = (void *)up + bpf_core_field_offset(struct mount, mnt);
+		return 0;
+	}
+	if (d == parent) {
+		w->done = 1; /* a detached tree's root */
+		return 1;
+	}
+	if (w->depth >= SRVMON_EXEC_CWD_DEPTH || w->used >= SRVMON_EXEC_CWD_MAX)
+		return 1;
+	pos = w->off + w->used;
+	if (pos > SRVMON_EXEC_ARGV_CAP + SRVMON_EXEC_PATH_MAX + SRVMON_EXEC_CWD_MAX)
+		return 1;
+	n = bpf_probe_read_kernel_str(&b->data[pos], SRVMON_EXEC_NAME_MAX,
+				      BPF_CORE_READ(d, d_name.name));
+	if (n <= 0)
+		return 1;
+	w->used += n;
+	w->depth++;
+	w->d = parent;
+	return 0;
+}
+
+/*
+ * The current working directory, walked up from fs->pwd across mounts to the root of
+ * the mount namespace, at most SRVMON_EXEC_CWD_DEPTH components and
+ * SRVMON_EXEC_CWD_MAX bytes: components leaf first, each NUL-terminated. Returns the
+ * new end offset.
+ */
+static __always_inline __u32 put_cwd(struct exec_buf *b, __u32 off, struct task_struct *t)
+{
+	struct fs_struct *fs = BPF_CORE_READ(t, fs);
+	struct cwd_walk w = {.b = b, .off = off};
+
+	w.vm = BPF_CORE_READ(fs, pwd.mnt);
+	w.d = BPF_CORE_READ(fs, pwd.dentry);
+	w.mnt = (void *)w.vm - bpf_core_field_offset(struct mount, mnt);
+	if (off <= SRVMON_EXEC_ARGV_CAP + SRVMON_EXEC_PATH_MAX)
+		bpf_loop(SRVMON_EXEC_CWD_DEPTH + 8, cwd_step, &w, 0);
+	if (!w.done)
+		b->rec.flags |= SRVMON_EXEC_F_CWD_TRUNC;
+	b->rec.cwd_size = w.used;
+	b->rec.cwd_depth = w.depth;
+	return off + w.used;
+}
+
+static __always_inline void submit(struct exec_buf *b, __u32 end)
+{
+	__u64 size = sizeof(b->rec) + (__u64)end;
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (size > sizeof(*b))
+		size = sizeof(*b);
+	b->rec.hdr.size = size;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size > wake_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&events, b, size, flags) < 0) {
+		stat_inc(SRVMON_EXEC_STAT_LOST);
+		return;
+	}
+	stat_inc(SRVMON_EXEC_STAT_EMITTED);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_ok, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct exec_buf *b;
+	__u64 start, end_arg, len;
+	__u32 total, off;
+
+	b = scratch_get();
+	if (!b)
+		return 0;
+	fill_identity(&b->rec, t);
+	if (filtered(t, b->rec.comm)) {
+		stat_inc(SRVMON_EXEC_STAT_FILTERED);
+		return 0;
+	}
+
+	start = BPF_CORE_READ(t, mm, arg_start);
+	end_arg = BPF_CORE_READ(t, mm, arg_end);
+	total = end_arg > start ? (__u32)(end_arg - start) : 0;
+	len = total;
+	if (len > argv_max) {
+		len = argv_max;
+		b->rec.flags |= SRVMON_EXEC_F_ARGV_TRUNC;
+		stat_inc(SRVMON_EXEC_STAT_TRUNC);
+	}
+	CLAMP(len, SRVMON_EXEC_ARGV_CAP);
+	/* The new image's argument pages were just written by exec: they are present. */
+	if (len && bpf_probe_read_user(b->data, len, (void *)start) < 0) {
+		b->rec.flags |= SRVMON_EXEC_F_ARGV_FAULT;
+		stat_inc(SRVMON_EXEC_STAT_FAULT);
+		len = 0;
+	}
+	b->rec.argv_size = len;
+	b->rec.argv_total = total;
+	off = put_filename(b, len, BPF_CORE_READ(bprm, filename), 0);
+	off = put_cwd(b, off, t);
+	submit(b, off);
+	return 0;
+}
+
+static __always_inline int on_enter(__u64 filename, __u64 argv, __u32 flags)
+{
+	struct pending_exec pe = {.filename = filename, .argv = argv, .flags = flags};
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (!capture_failed)
+		return 0;
+	bpf_map_update_elem(&pending, &tid, &pe, BPF_ANY);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_execve")
+int exec_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_enter(ctx->args[0], ctx->args[1], 0);
+}
+
+SEC("tp/syscalls/sys_enter_execveat")
+int execat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_enter(ctx->args[1], ctx->args[2], SRVMON_EXEC_F_EXECVEAT);
+}
+
+/* argv of a failed exec, read from the caller's memory, cut at an argument boundary. */
+static __always_inline __u32 put_user_argv(struct exec_buf *b, __u64 argv)
+{
+	__u32 off = 0;
+
+	for (int i = 0; i < SRVMON_EXEC_FAIL_ARGS; i++) {
+		__u64 p = 0;
+		long n;
+
+		if (bpf_probe_read_user(&p, sizeof(p), (void *)(argv + i * sizeof(__u64))) < 0 ||
+		    !p)
+			return off;
+		if (off > SRVMON_EXEC_ARGV_CAP)
+			break;
+		n = bpf_probe_read_user_str(&b->data[off], SRVMON_EXEC_PATH_MAX, (void *)p);
+		if (n <= 0) {
+			/* A page not faulted in yet (we cannot fault here): say argv is cut. */
+			b->rec.flags |= SRVMON_EXEC_F_ARGV_FAULT;
+			stat_inc(SRVMON_EXEC_STAT_FAULT);
+			break;
+		}
+		if (off + n > argv_max)
+			break;
+		off += n;
+	}
+	b->rec.flags |= SRVMON_EXEC_F_ARGV_TRUNC;
+	stat_inc(SRVMON_EXEC_STAT_TRUNC);
+	return off;
+}
+
+static __always_inline int on_exit(long ret)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_exec *pe;
+	struct exec_buf *b;
+	__u32 off;
+
+	pe = bpf_map_lookup_elem(&pending, &tid);
+	if (!pe)
+		return 0;
+	if (ret >= 0)
+		goto out; /* recorded at sched_process_exec */
+	b = scratch_get();
+	if (!b)
+		goto out;
+	fill_identity(&b->rec, t);
+	if (filtered(t, b->rec.comm)) {
+		stat_inc(SRVMON_EXEC_STAT_FILTERED);
+		goto out;
+	}
+	b->rec.ret = (__s32)ret;
+	b->rec.flags |= SRVMON_EXEC_F_FAILED | pe->flags;
+	off = put_user_argv(b, pe->argv);
+	b->rec.argv_size = off;
+	b->rec.argv_total = off;
+	off = put_filename(b, off, (const char *)pe->filename, 1);
+	off = put_cwd(b, off, t);
+	submit(b, off);
+out:
+	bpf_map_delete_elem(&pending, &tid);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_execve")
+int exec_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_execveat")
+int execat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit(ctx->ret);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

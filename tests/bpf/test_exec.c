@@ -1,0 +1,366 @@
+/*
+ * Loads the real exec programs, runs real execs (successful, failed, through an fd,
+ * as another user, with a login uid) and checks the records field by field, the
+ * truncation at argv_max and the kernel-side filters and counters.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bpf_exec.h"
+#include "exec_record.h"
+
+#define DEADLINE_MS 10000
+#define MAX_KEPT    64
+
+struct capture {
+	char marker[64];
+	void *recs[MAX_KEPT];
+	size_t sizes[MAX_KEPT];
+	size_t n;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Keeps the records that carry this test's marker. */
+static void on_record(void *arg, const void *data, size_t size)
+{
+	struct capture *c = arg;
+
+	if (c->n >= MAX_KEPT || !memmem(data, size, c->marker, strlen(c->marker)))
+		return;
+	c->recs[c->n] = malloc(size);
+	assert_non_null(c->recs[c->n]);
+	memcpy(c->recs[c->n], data, size);
+	c->sizes[c->n++] = size;
+}
+
+static void capture_clear(struct capture *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->recs[i]);
+	c->n = 0;
+}
+
+static struct bpf_exec *load(struct capture *c, struct bpf_exec_opts *o)
+{
+	const char *step = "?";
+	struct bpf_exec *e;
+
+	snprintf(c->marker, sizeof(c->marker), "srvmon-bpf-test-%d-%llu", getpid(),
+		 (unsigned long long)now_ms());
+	if (!o->argv_max)
+		o->argv_max = 32768;
+	if (!o->ringbuf_size)
+		o->ringbuf_size = 1 << 20;
+	e = bpf_exec_new(o, on_record, c, &step, NULL);
+	if (!e)
+		fail_msg("bpf_exec_new failed at %s: %s", step, strerror(errno));
+	return e;
+}
+
+enum how { HOW_EXECVE, HOW_EXECVEAT_FD };
+
+struct spawn_opts {
+	enum how how;
+	uid_t uid;	      /* 0: stay root */
+	const char *loginuid; /* written to /proc/self/loginuid first */
+};
+
+/* Forks, execs path with argv in the child, waits. Returns the child's pid. */
+static pid_t spawn(const char *path, char *const argv[], const struct spawn_opts *o)
+{
+	static char *const envp[] = {"PATH=/usr/bin:/bin", NULL};
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		if (null >= 0)
+			dup2(null, STDOUT_FILENO);
+		if (o && o->loginuid) {
+			int fd = open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
+
+			if (fd < 0 || write(fd, o->loginuid, strlen(o->loginuid)) < 0)
+				_exit(126);
+			close(fd);
+		}
+		if (o && o->uid && (setgid(o->uid) < 0 || setuid(o->uid) < 0))
+			_exit(125);
+		if (o && o->how == HOW_EXECVEAT_FD) {
+			int fd = open(path, O_RDONLY); /* no O_CLOEXEC: fexecve of a script */
+
+			syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+		} else {
+			execve(path, argv, envp);
+		}
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return pid;
+}
+
+/* Drains until n records with the marker arrived (or the deadline). */
+static void wait_records(struct bpf_exec *e, struct capture *c, size_t n)
+{
+	uint64_t deadline = now_ms() + DEADLINE_MS;
+
+	while (c->n < n && now_ms() < deadline)
+		assert_true(bpf_exec_poll(e, 50) >= 0);
+	if (c->n < n)
+		fail_msg("%zu of %zu exec records after %d ms", c->n, n, DEADLINE_MS);
+}
+
+static void decode(struct capture *c, size_t i, struct exec_event *ev)
+{
+	assert_int_equal(exec_record_decode(c->recs[i], c->sizes[i], 0, ev), 0);
+}
+
+static void assert_argv(const struct exec_event *ev, char *const argv[])
+{
+	size_t off = 0, n, i = 0;
+	const char *a;
+
+	while (exec_event_next_arg(ev, &off, &a, &n)) {
+		if (!argv[i] || n != strlen(argv[i]))
+			fprintf(stderr, "argv[%zu]: got '%.*s'\n", i, (int)n, a);
+		assert_non_null(argv[i]);
+		assert_int_equal(n, strlen(argv[i]));
+		assert_memory_equal(a, argv[i], n);
+		i++;
+	}
+	if (argv[i])
+		fprintf(stderr, "argv: %zu arguments, %zu bytes, missing '%s'\n", ev->argc,
+			ev->argv_len, argv[i]);
+	assert_null(argv[i]);
+	assert_int_equal(ev->argc, i);
+}
+
+static void test_exec_fields(void **state)
+{
+	struct bpf_exec_opts o = {.capture_failed = true};
+	struct capture c = {0};
+	struct bpf_exec *e = load(&c, &o);
+	char cwd[4096];
+	char *argv[] = {"/bin/true",
+			c.marker,
+			"two words",
+			"",
+			"tab\there",
+			"\xff\xfe raw",
+			"\xc3\xa9\xe6\x97\xa5",
+			NULL};
+	struct exec_event ev;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	pid = spawn("/bin/true", argv, NULL);
+	wait_records(e, &c, 1);
+	decode(&c, 0, &ev);
+	assert_int_equal(ev.pid, pid);
+	assert_int_equal(ev.ppid, getpid());
+	assert_int_equal(ev.uid, 0);
+	assert_int_equal(ev.ret, 0);
+	assert_false(ev.argv_truncated);
+	assert_string_equal(ev.comm, "true");
+	assert_string_equal(ev.filename, "/bin/true");
+	assert_string_equal(ev.cwd, cwd);
+	assert_argv(&ev, argv);
+	capture_clear(&c);
+	bpf_exec_free(e);
+}
+
+static void test_exec_failed(void **state)
+{
+	struct bpf_exec_opts o = {.capture_failed = true};
+	struct capture c = {0};
+	struct bpf_exec *e = load(&c, &o);
+	char path[128];
+	/* On the heap, as a shell builds them: a non-sleepable program cannot fault in
+	 * file-backed pages (string literals) the child has not touched (docs/history.md). */
+	char *xy = strdup("x y");
+	char *argv[] = {path, c.marker, xy, NULL};
+	struct exec_event ev;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/nonexistent/%s", c.marker);
+	spawn(path, argv, NULL);
+	wait_records(e, &c, 1);
+	decode(&c, 0, &ev);
+	assert_int_equal(ev.ret, -ENOENT);
+	assert_true(ev.flags & SRVMON_EXEC_F_FAILED);
+	assert_string_equal(ev.filename, path);
+	assert_argv(&ev, argv);
+	free(xy);
+	capture_clear(&c);
+	bpf_exec_free(e);
+}
+
+static void test_execveat_fd(void **state)
+{
+	struct bpf_exec_opts o = {.capture_failed = true};
+	struct spawn_opts so = {.how = HOW_EXECVEAT_FD};
+	struct capture c = {0};
+	struct bpf_exec *e = load(&c, &o);
+	char *argv[] = {"true-by-fd", c.marker, "fd", NULL};
+	struct exec_event ev;
+
+	(void)state;
+	spawn("/bin/true", argv, &so);
+	wait_records(e, &c, 1);
+	decode(&c, 0, &ev);
+	assert_int_equal(ev.ret, 0);
+	assert_argv(&ev, argv);
+	assert_true(strncmp(ev.filename, "/dev/fd/", 8) == 0);
+	capture_clear(&c);
+	bpf_exec_free(e);
+}
+
+static void test_truncation(void **state)
+{
+	struct bpf_exec_opts o = {.argv_max = 4096};
+	struct capture c = {0};
+	struct bpf_exec *e = load(&c, &o);
+	static char big[10][1001];
+	char *argv[13] = {"/bin/true", c.marker};
+	uint64_t st[SRVMON_EXEC_STAT_MAX];
+	size_t total = strlen("/bin/true") + 1 + strlen(c.marker) + 1;
+	struct exec_event ev;
+	size_t off = 0, n;
+	const char *a;
+
+	(void)state;
+	for (int i = 0; i < 10; i++) {
+		memset(big[i], 'a' + i, 1000);
+		argv[2 + i] = big[i];
+		total += 1001;
+	}
+	spawn("/bin/true", argv, NULL);
+	wait_records(e, &c, 1);
+	decode(&c, 0, &ev);
+	assert_true(ev.argv_truncated);
+	assert_int_equal(ev.argv_total, total);
+	/* Cut at an argument boundary: every argument kept is whole. */
+	assert_true(ev.argv_len <= 4096);
+	assert_int_equal(ev.argv[ev.argv_len - 1], '\0');
+	{
+		size_t kept = 0, expect = 0;
+
+		for (size_t i = 0; argv[i] && kept + strlen(argv[i]) + 1 <= 4096; i++) {
+			kept += strlen(argv[i]) + 1;
+			expect++;
+		}
+		assert_int_equal(ev.argc, expect);
+		assert_int_equal(ev.argv_len, kept);
+	}
+	for (size_t i = 0; exec_event_next_arg(&ev, &off, &a, &n); i++) {
+		assert_int_equal(n, strlen(argv[i]));
+		assert_memory_equal(a, argv[i], n);
+	}
+	assert_int_equal(bpf_exec_stats(e, st), 0);
+	assert_true(st[SRVMON_EXEC_STAT_TRUNC] >= 1);
+	assert_true(st[SRVMON_EXEC_STAT_EMITTED] >= 1);
+	capture_clear(&c);
+	bpf_exec_free(e);
+}
+
+static void test_filters(void **state)
+{
+	static const char *const excl[] = {"true"};
+	struct bpf_exec_opts o = {.exclude_comm = excl, .n_exclude_comm = 1, .min_uid = 1000};
+	struct spawn_opts nobody = {.uid = 65534};
+	struct capture c = {0};
+	struct bpf_exec *e = load(&c, &o);
+	char *t_argv[] = {"/bin/true", c.marker, NULL};
+	char *root_argv[] = {"/bin/echo", c.marker, "root", NULL};
+	char *user_argv[] = {"/bin/echo", c.marker, "nobody", NULL};
+	uint64_t st[SRVMON_EXEC_STAT_MAX];
+	struct exec_event ev;
+
+	(void)state;
+	spawn("/bin/true", t_argv, &nobody);	/* excluded comm */
+	spawn("/bin/echo", root_argv, NULL);	/* uid 0 < min_uid */
+	spawn("/bin/echo", user_argv, &nobody); /* the one recorded */
+	wait_records(e, &c, 1);
+	/* Records arrive in order: the filtered ones would be in front of it. */
+	assert_int_equal(c.n, 1);
+	decode(&c, 0, &ev);
+	assert_int_equal(ev.uid, 65534);
+	assert_string_equal(ev.comm, "echo");
+	assert_int_equal(bpf_exec_stats(e, st), 0);
+	assert_true(st[SRVMON_EXEC_STAT_FILTERED] >= 2);
+	capture_clear(&c);
+	bpf_exec_free(e);
+}
+
+static void test_login_filter(void **state)
+{
+	struct bpf_exec_opts o = {.login_only = true};
+	struct spawn_opts login = {.loginuid = "4242"};
+	struct capture c = {0};
+	struct bpf_exec *e = load(&c, &o);
+	char *no_argv[] = {"/bin/echo", c.marker, "no-login", NULL};
+	char *yes_argv[] = {"/bin/echo", c.marker, "login", NULL};
+	struct exec_event ev;
+	char self[32] = "";
+	int fd;
+
+	(void)state;
+	/* Only meaningful when this process has no login uid itself. */
+	fd = open("/proc/self/loginuid", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, self, sizeof(self) - 1);
+
+		self[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	if (strcmp(self, "4294967295") != 0) {
+		bpf_exec_free(e);
+		skip();
+	}
+	spawn("/bin/echo", no_argv, NULL);
+	spawn("/bin/echo", yes_argv, &login);
+	wait_records(e, &c, 1);
+	assert_int_equal(c.n, 1);
+	decode(&c, 0, &ev);
+	assert_int_equal(ev.auid, 4242);
+	assert_argv(&ev, yes_argv);
+	capture_clear(&c);
+	bpf_exec_free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exec_fields), cmocka_unit_test(test_exec_failed),
+		cmocka_unit_test(test_execveat_fd), cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_filters),	    cmocka_unit_test(test_login_filter),
+	};
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_exec needs root (BPF), skipping\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

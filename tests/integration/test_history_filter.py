@@ -1,0 +1,67 @@
+"""Exec history filters: login sessions only, excluded comm (in the kernel) and
+excluded path globs (in the agent) are not shipped; the rest is."""
+import os
+import subprocess
+import sys
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, wait_for,  # noqa: E402
+                            write_config)
+
+MARK = "srvmon-filter-" + uuid.uuid4().hex[:12]
+
+
+def login(uid):
+    def pre():
+        with open("/proc/self/loginuid", "w") as f:
+            f.write(str(uid))
+    return pre
+
+
+def main():
+    with open("/proc/self/loginuid") as f:
+        if f.read().strip() != "4294967295":
+            print("SKIP: this test process already has a login uid")
+            sys.exit(0)
+    work = Workdir()
+    server = Server(work)
+    agent = None
+    try:
+        server.add_user("agent1", "s3cret-pass")
+        server.start()
+        hist = ("filter = login\nexclude_comm = echo\nexclude_path = /usr/bin/print*\n"
+                "trail = false\n")
+        agent = Agent(work, write_config(work, agent_config(server, history=hist))).start()
+        wait_for(lambda: any(m.get("modules", {}).get("history", {}).get("state") == "running"
+                             for m in server.records("status")), 30, "history module running")
+        out = subprocess.DEVNULL
+        subprocess.run(["/bin/true", MARK, "no-login"], stdout=out, timeout=30)
+        subprocess.run(["/bin/echo", MARK, "comm"], stdout=out, preexec_fn=login(4242),
+                       timeout=30)
+        subprocess.run(["/usr/bin/printf", MARK], stdout=out, preexec_fn=login(4242),
+                       timeout=30)
+        subprocess.run(["/bin/true", MARK, "login"], stdout=out, preexec_fn=login(4242),
+                       timeout=30)
+        subprocess.run(["/bin/true", MARK, "last"], stdout=out, preexec_fn=login(4243),
+                       timeout=30)
+
+        def mine():
+            recs = [r for r in server.records("exec") if MARK in r["argv"]]
+            return recs if any(r["argv"][-1] == "last" for r in recs) else None
+
+        recs = wait_for(mine, 30, "the last exec record")
+        tags = [r["argv"][-1] if r["argv"][-1] != MARK else "printf" for r in recs]
+        check(tags == ["login", "last"], "only login-session execs not excluded: %s" % tags)
+        check(recs[0]["auid"] == 4242 and recs[1]["auid"] == 4243, "auid is the login uid")
+        check(all(r["ret"] == 0 for r in recs), "ret 0")
+        check(agent.stop() == 0, "agent exits 0")
+        agent = None
+    finally:
+        if agent:
+            agent.stop()
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

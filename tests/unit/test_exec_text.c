@@ -1,0 +1,101 @@
+/* UTF-8, base64 and shell quoting of the command history (user/exec_text.c). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "exec_text.h"
+
+static void test_utf8_valid(void **state)
+{
+	(void)state;
+	assert_true(utf8_valid("", 0));
+	assert_true(utf8_valid("caf\xc3\xa9 \xe6\x97\xa5\xf0\x9f\x98\x80", 13));
+	assert_false(utf8_valid("\xff", 1));
+	assert_false(utf8_valid("\xc0\xaf", 2));	 /* overlong */
+	assert_false(utf8_valid("\xed\xa0\x80", 3));	 /* surrogate */
+	assert_false(utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+	assert_false(utf8_valid("\xe6\x97", 2));	 /* cut short */
+}
+
+static void test_utf8_repair(void **state)
+{
+	struct sbuf b = {0};
+
+	(void)state;
+	assert_int_equal(utf8_repair(&b,
+				     "a\xff"
+				     "b\xc3\xa9",
+				     5),
+			 0);
+	assert_string_equal(b.s, "a\xef\xbf\xbd"
+				 "b\xc3\xa9");
+	sbuf_free(&b);
+}
+
+static void test_base64(void **state)
+{
+	static const char *const cases[][2] = {
+		{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
+	};
+	struct sbuf b = {0};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(base64_add(&b, cases[i][0], strlen(cases[i][0])), 0);
+		assert_string_equal(b.s ? b.s : "", cases[i][1]);
+		sbuf_free(&b);
+		assert_int_equal(base64_decode_add(&b, cases[i][1]), 0);
+		assert_int_equal(b.len, strlen(cases[i][0]));
+		if (b.len)
+			assert_memory_equal(b.s, cases[i][0], b.len);
+		sbuf_free(&b);
+	}
+	assert_int_equal(base64_add(&b, "\xff\x00\x80", 3), 0);
+	assert_string_equal(b.s, "/wCA");
+	sbuf_free(&b);
+	assert_int_equal(base64_decode_add(&b, "Zg="), -EINVAL);
+	assert_int_equal(base64_decode_add(&b, "Z!=="), -EINVAL);
+	sbuf_free(&b);
+}
+
+static void test_shell_quote(void **state)
+{
+	static const char *const cases[][2] = {
+		{"ls", "ls"},
+		{"/usr/bin/x-y_z.1", "/usr/bin/x-y_z.1"},
+		{"", "''"},
+		{"a b", "'a b'"},
+		{"it's", "'it'\\''s'"},
+		{"$HOME", "'$HOME'"},
+		{"caf\xc3\xa9", "'caf\xc3\xa9'"},
+		{"a\nb", "$'a\\nb'"},
+		{"t\tq'\\", "$'t\\tq\\'\\\\'"},
+		{"\xff\x01", "$'\\xff\\x01'"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sbuf b = {0};
+
+		assert_int_equal(shell_quote_add(&b, cases[i][0], strlen(cases[i][0])), 0);
+		assert_string_equal(b.s, cases[i][1]);
+		sbuf_free(&b);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_utf8_valid),
+		cmocka_unit_test(test_utf8_repair),
+		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_shell_quote),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,238 @@
+#include "bpf_exec.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "bpf/exec.skel.h"
+#include "log.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+
+struct bpf_exec {
+	struct exec *skel;
+	struct ring_buffer *rb;
+	int stats_fd;
+	int ncpus;
+	uint64_t *values;
+	bpf_exec_record_fn fn;
+	void *arg;
+};
+
+static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t len;
+
+	(void)level;
+	if (log_get_level() < LOG_LEVEL_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = strlen(line);
+	if (len > 0 && line[len - 1] == '\n')
+		line[len - 1] = '\0';
+	log_debug("libbpf: %s", line);
+	return 0;
+}
+
+/* The syscall tracepoints are found through tracefs, not mounted at boot here. */
+static int tracefs_ensure(void)
+{
+	if (access(TRACEFS "/events/syscalls", F_OK) == 0)
+		return 0;
+	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL) < 0 && errno != EBUSY)
+		return -errno;
+	return access(TRACEFS "/events/syscalls", F_OK) == 0 ? 0 : -ENOENT;
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct bpf_exec *e = ctx;
+	const struct srvmon_rec_hdr *h = data;
+
+	/* Every record's size is checked before it is used. */
+	if (size < sizeof(*h) || h->size > size) {
+		log_debug("exec: ring-buffer sample of %zu bytes malformed, ignoring", size);
+		return 0;
+	}
+	e->fn(e->arg, data, h->size);
+	return 0;
+}
+
+void bpf_exec_free(struct bpf_exec *e)
+{
+	if (!e)
+		return;
+	ring_buffer__free(e->rb);
+	exec__destroy(e->skel); /* detaches, then unloads */
+	free(e->values);
+	free(e);
+}
+
+/* Attaches the failed-exec pair; 0 or -errno (then none of the four is attached). */
+static int attach_failed(struct bpf_exec *e)
+{
+	struct bpf_program *progs[] = {e->skel->progs.exec_enter, e->skel->progs.execat_enter,
+				       e->skel->progs.exec_exit, e->skel->progs.execat_exit};
+	struct bpf_link **links[] = {&e->skel->links.exec_enter, &e->skel->links.execat_enter,
+				     &e->skel->links.exec_exit, &e->skel->links.execat_exit};
+	int r = tracefs_ensure();
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		*links[i] = bpf_program__attach(progs[i]);
+		if (!*links[i]) {
+			r = -errno;
+			for (size_t j = 0; j <= i; j++) {
+				bpf_link__destroy(*links[j]);
+				*links[j] = NULL;
+			}
+			return r;
+		}
+	}
+	return 0;
+}
+
+struct bpf_exec *bpf_exec_new(const struct bpf_exec_opts *opts, bpf_exec_record_fn fn, void *arg,
+			      const char **ret_step, bool *ret_failed_off)
+{
+	const char *step = "calloc";
+	struct bpf_exec *e;
+	int r;
+
+	libbpf_set_print(libbpf_to_log);
+	if (ret_failed_off)
+		*ret_failed_off = false;
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	e->fn = fn;
+	e->arg = arg;
+	step = "libbpf_num_possible_cpus";
+	e->ncpus = libbpf_num_possible_cpus();
+	if (e->ncpus <= 0) {
+		r = e->ncpus < 0 ? e->ncpus : -EINVAL;
+		goto fail;
+	}
+	e->values = calloc((size_t)e->ncpus, sizeof(uint64_t));
+	if (!e->values) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	/* Open the object. */
+	step = "exec__open";
+	e->skel = exec__open();
+	if (!e->skel) {
+		r = -errno;
+		goto fail;
+	}
+	/* Knobs and map sizes from the configuration. */
+	step = "set rodata/map sizes";
+	r = -EINVAL;
+	if (opts->argv_max == 0 || opts->argv_max > SRVMON_EXEC_ARGV_CAP)
+		goto fail;
+	e->skel->rodata->argv_max = opts->argv_max;
+	e->skel->rodata->min_uid = opts->min_uid;
+	e->skel->rodata->login_only = opts->login_only;
+	e->skel->rodata->capture_failed = opts->capture_failed;
+	e->skel->rodata->filter_comm = opts->n_exclude_comm > 0;
+	/* Wake the consumer early only when a quarter of the ring is unread. */
+	e->skel->rodata->wake_bytes = opts->ringbuf_size / 4;
+	r = bpf_map__set_max_entries(e->skel->maps.events, opts->ringbuf_size);
+	if (r < 0)
+		goto fail;
+	r = bpf_map__set_max_entries(e->skel->maps.scratch, (uint32_t)e->ncpus);
+	if (r < 0)
+		goto fail;
+	/* Verify and load into the kernel. */
+	step = "exec__load";
+	r = exec__load(e->skel);
+	if (r < 0)
+		goto fail;
+	step = "exclude_comm map";
+	for (size_t i = 0; i < opts->n_exclude_comm; i++) {
+		struct srvmon_comm_key key = {0};
+		__u8 one = 1;
+
+		strncpy(key.comm, opts->exclude_comm[i], sizeof(key.comm) - 1);
+		r = bpf_map__update_elem(e->skel->maps.excluded_comm, &key, sizeof(key), &one,
+					 sizeof(one), BPF_ANY);
+		if (r < 0)
+			goto fail;
+	}
+	/* Attach: sched_process_exec, then the failed-exec syscall pair. */
+	step = "attach tp_btf/sched_process_exec";
+	e->skel->links.exec_ok = bpf_program__attach(e->skel->progs.exec_ok);
+	if (!e->skel->links.exec_ok) {
+		r = -errno;
+		goto fail;
+	}
+	if (opts->capture_failed) {
+		r = attach_failed(e);
+		if (r < 0) {
+			log_debug("exec: syscall tracepoints not attached: %s", strerror(-r));
+			if (ret_failed_off)
+				*ret_failed_off = true;
+		}
+	}
+	/* The consumer. */
+	step = "ring_buffer__new";
+	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.events), on_sample, e, NULL);
+	if (!e->rb) {
+		r = -errno;
+		goto fail;
+	}
+	e->stats_fd = bpf_map__fd(e->skel->maps.exec_stats);
+	return e;
+
+fail:
+	if (r >= 0)
+		r = -EINVAL;
+	if (ret_step)
+		*ret_step = step;
+	bpf_exec_free(e);
+	errno = -r;
+	return NULL;
+}
+
+int bpf_exec_poll(struct bpf_exec *e, int timeout_ms)
+{
+	int n, m;
+
+	/* Submissions do not wake us (BPF_RB_NO_WAKEUP) unless the ring fills up. */
+	n = ring_buffer__poll(e->rb, timeout_ms);
+	if (n < 0 && n != -EINTR)
+		return n;
+	m = ring_buffer__consume(e->rb);
+	if (m < 0)
+		return m;
+	return (n > 0 ? n : 0) + m;
+}
+
+int bpf_exec_stats(struct bpf_exec *e, uint64_t *ret)
+{
+	for (__u32 idx = 0; idx < SRVMON_EXEC_STAT_MAX; idx++) {
+		uint64_t sum = 0;
+
+		if (bpf_map_lookup_elem(e->stats_fd, &idx, e->values) < 0)
+			return -errno;
+		for (int cpu = 0; cpu < e->ncpus; cpu++)
+			sum += e->values[cpu];
+		ret[idx] = sum;
+	}
+	return 0;
+}
+
+int bpf_exec_prog_fd(struct bpf_exec *e)
+{
+	return bpf_program__fd(e->skel->progs.exec_ok);
+}

@@ -1,0 +1,45 @@
+/* Loader and ring-buffer consumer of the exec capture (bpf/exec.bpf.c). */
+#ifndef SRVMON_BPF_EXEC_H
+#define SRVMON_BPF_EXEC_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "srvmon_abi.h"
+
+struct bpf_exec_opts {
+	uint32_t argv_max;		 /* argv bytes per exec, <= SRVMON_EXEC_ARGV_CAP */
+	uint32_t ringbuf_size;		 /* bytes, a power of 2 >= page size */
+	uint32_t min_uid;		 /* execs by lower uids are not recorded */
+	bool login_only;		 /* only processes with a login uid (auid) */
+	bool capture_failed;		 /* failed execs (needs the syscall tracepoints) */
+	const char *const *exclude_comm; /* n_exclude_comm exact comm names */
+	size_t n_exclude_comm;
+};
+
+/* Called for each record, with its size checked against the header. */
+typedef void (*bpf_exec_record_fn)(void *arg, const void *data, size_t size);
+
+struct bpf_exec;
+
+/*
+ * Opens, configures, loads and attaches the exec programs and creates the ring-buffer
+ * consumer. Failed execs need tracefs: it is mounted on /sys/kernel/tracing when
+ * missing; if those tracepoints cannot be attached, successful execs are still
+ * captured and *ret_failed_off (if not NULL) is set. On failure returns NULL, sets
+ * errno and *ret_step to the step that failed.
+ */
+struct bpf_exec *bpf_exec_new(const struct bpf_exec_opts *opts, bpf_exec_record_fn fn, void *arg,
+			      const char **ret_step, bool *ret_failed_off);
+/* Waits up to timeout_ms for a forced wake-up, then consumes everything in the ring.
+ * Returns the number of records consumed or -errno. */
+int bpf_exec_poll(struct bpf_exec *e, int timeout_ms);
+/* Sums the per-CPU counters SRVMON_EXEC_STAT_* into ret[SRVMON_EXEC_STAT_MAX]. 0/-errno. */
+int bpf_exec_stats(struct bpf_exec *e, uint64_t *ret);
+/* The fd of the sched_process_exec program, for bpf_stats (benchmarks). */
+int bpf_exec_prog_fd(struct bpf_exec *e);
+void bpf_exec_free(struct bpf_exec *e);
+
+#endif

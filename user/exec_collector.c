@@ -1,0 +1,332 @@
+#include "exec_collector.h"
+
+#include "bpf_exec.h"
+#include "config.h"
+#include "exec_record.h"
+#include "exec_trail.h"
+#include "exec_users.h"
+#include "log.h"
+#include "message.h"
+#include "outbox.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LOSS_LOG_INTERVAL_MS 60000 /* at most one loss warning a minute */
+#define USER_CACHE_TTL_MS    60000
+
+struct exec_collector {
+	struct bpf_exec *bpf;
+	struct exec_users *users;
+	struct exec_trail *trail;
+	struct outbox *ob;
+	const struct strlist *exclude_path;
+	char *trail_path;
+	size_t backlog_max;
+	int64_t real_minus_mono_ns;
+
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t lock; /* stop flag, stats */
+	pthread_cond_t cond;
+	bool stop;
+	struct exec_collector_stats st;
+	uint64_t lost_logged;
+	uint64_t next_loss_log_ms;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t real_minus_mono(void)
+{
+	struct timespec real;
+	uint64_t m = mono_ns();
+
+	clock_gettime(CLOCK_REALTIME, &real);
+	return (int64_t)((uint64_t)real.tv_sec * 1000000000u + (uint64_t)real.tv_nsec) - (int64_t)m;
+}
+
+static bool path_excluded(const struct exec_collector *c, const struct exec_event *e)
+{
+	char full[PATH_MAX];
+	const char *path = e->filename;
+
+	if (!c->exclude_path || c->exclude_path->n == 0)
+		return false;
+	/* A relative path is matched as resolved against the cwd. */
+	if (path[0] != '/' &&
+	    snprintf(full, sizeof(full), "%s/%s", e->cwd, path) < (int)sizeof(full))
+		path = full;
+	for (size_t i = 0; i < c->exclude_path->n; i++) {
+		if (fnmatch(c->exclude_path->items[i], path, 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void count(struct exec_collector *c, uint64_t *counter)
+{
+	pthread_mutex_lock(&c->lock);
+	(*counter)++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void on_record(void *arg, const void *data, size_t size)
+{
+	struct exec_collector *c = arg;
+	struct exec_event e;
+	cJSON *msg;
+	int r;
+
+	r = exec_record_decode(data, size, c->real_minus_mono_ns, &e);
+	if (r < 0) {
+		count(c, &c->st.malformed);
+		log_debug("exec: record of %zu bytes malformed (%s), ignoring", size, strerror(-r));
+		return;
+	}
+	if (path_excluded(c, &e)) {
+		count(c, &c->st.excluded);
+		return;
+	}
+	e.user = exec_users_name(c->users, e.uid, e.mono_ns / 1000000u);
+	msg = message_exec(&e);
+	if (!msg) {
+		count(c, &c->st.malformed);
+		return;
+	}
+	if (c->trail) {
+		char *text = cJSON_PrintUnformatted(msg);
+
+		r = text ? exec_trail_write(c->trail, text, strlen(text)) : -ENOMEM;
+		cJSON_free(text);
+		if (r < 0)
+			count(c, &c->st.trail_errors);
+		if (r < 0 && c->st.trail_errors == 1)
+			log_warn_errno(r, "exec: cannot write the trail '%s', continuing",
+				       c->trail_path);
+	}
+	if (c->ob) {
+		outbox_submit(c->ob, msg);
+		count(c, &c->st.shipped);
+	} else {
+		cJSON_Delete(msg);
+	}
+}
+
+struct exec_collector *exec_collector_new(const struct config *cfg, struct outbox *ob,
+					  size_t backlog_max, const char **ret_step)
+{
+	const struct config_history *h = &cfg->history;
+	struct bpf_exec_opts o = {0};
+	const char *step = "calloc";
+	struct exec_collector *c;
+	bool failed_off = false;
+	uint64_t rb = 4096;
+	int r;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	c->ob = ob;
+	c->backlog_max = backlog_max;
+	c->exclude_path = &h->exclude_path;
+	c->real_minus_mono_ns = real_minus_mono();
+	c->users = exec_users_new(USER_CACHE_TTL_MS);
+	if (!c->users) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (h->trail) {
+		step = "open trail";
+		c->trail_path = strdup(h->trail_path);
+		if (!c->trail_path) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		c->trail = exec_trail_open(h->trail_path, h->trail_max_size,
+					   (unsigned)h->trail_rotations);
+		if (!c->trail) {
+			r = -errno;
+			log_warn_errno(r, "exec: cannot open the trail '%s', continuing without it",
+				       h->trail_path);
+		}
+	}
+	while (rb < h->ringbuf_size)
+		rb <<= 1;
+	o.argv_max = (uint32_t)h->argv_max;
+	o.ringbuf_size = (uint32_t)rb;
+	o.min_uid = (uint32_t)h->min_uid;
+	o.login_only = strcmp(h->filter, "login") == 0;
+	o.capture_failed = h->failed;
+	o.exclude_comm = (const char *const *)h->exclude_comm.items;
+	o.n_exclude_comm = h->exclude_comm.n;
+	c->bpf = bpf_exec_new(&o, on_record, c, &step, &failed_off);
+	if (!c->bpf) {
+		r = -errno;
+		goto fail;
+	}
+	if (failed_off)
+		log_warn("exec: syscall tracepoints unavailable (tracefs), failed execs are not "
+			 "recorded");
+	return c;
+fail:
+	if (ret_step)
+		*ret_step = step;
+	exec_collector_free(c);
+	errno = -r;
+	return NULL;
+}
+
+/* Reports new kernel-side losses, at most once a minute. Called on the drain thread. */
+static void check_loss(struct exec_collector *c)
+{
+	uint64_t k[SRVMON_EXEC_STAT_MAX];
+	uint64_t now = mono_ns() / 1000000u;
+
+	if (bpf_exec_stats(c->bpf, k) < 0)
+		return;
+	pthread_mutex_lock(&c->lock);
+	memcpy(c->st.kernel, k, sizeof(k));
+	pthread_mutex_unlock(&c->lock);
+	if (k[SRVMON_EXEC_STAT_LOST] > c->lost_logged && now >= c->next_loss_log_ms) {
+		log_warn("exec: %llu exec records lost in the kernel (ring buffer full; raise "
+			 "history.ringbuf_size), %llu in total",
+			 (unsigned long long)(k[SRVMON_EXEC_STAT_LOST] - c->lost_logged),
+			 (unsigned long long)k[SRVMON_EXEC_STAT_LOST]);
+		c->lost_logged = k[SRVMON_EXEC_STAT_LOST];
+		c->next_loss_log_ms = now + LOSS_LOG_INTERVAL_MS;
+	}
+}
+
+int exec_collector_drain(struct exec_collector *c, int timeout_ms)
+{
+	int n;
+
+	c->real_minus_mono_ns = real_minus_mono();
+	n = bpf_exec_poll(c->bpf, timeout_ms);
+	check_loss(c);
+	return n;
+}
+
+/* Waits up to ms for a stop request. Returns true when asked to stop. */
+static bool wait_stop(struct exec_collector *c, unsigned ms)
+{
+	struct timespec until;
+	bool stop;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += (long)ms * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&c->lock);
+	while (!c->stop && pthread_cond_timedwait(&c->cond, &c->lock, &until) != ETIMEDOUT)
+		;
+	stop = c->stop;
+	pthread_mutex_unlock(&c->lock);
+	return stop;
+}
+
+static bool stop_requested(struct exec_collector *c)
+{
+	bool stop;
+
+	pthread_mutex_lock(&c->lock);
+	stop = c->stop;
+	pthread_mutex_unlock(&c->lock);
+	return stop;
+}
+
+static void *drain_thread(void *arg)
+{
+	struct exec_collector *c = arg;
+
+	while (!stop_requested(c)) {
+		/* Backpressure: a burst waits in the kernel ring, not in our memory. */
+		if (c->ob && c->backlog_max && outbox_pending(c->ob) >= c->backlog_max) {
+			check_loss(c);
+			if (wait_stop(c, EXEC_DRAIN_INTERVAL_MS))
+				break;
+			continue;
+		}
+		if (exec_collector_drain(c, EXEC_DRAIN_INTERVAL_MS) < 0 &&
+		    wait_stop(c, EXEC_DRAIN_INTERVAL_MS))
+			break;
+	}
+	return NULL;
+}
+
+int exec_collector_start(struct exec_collector *c)
+{
+	pthread_condattr_t attr;
+	int r;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_destroy(&c->cond);
+	pthread_cond_init(&c->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	r = pthread_create(&c->thread, NULL, drain_thread, c);
+	if (r)
+		return -r;
+	c->running = true;
+	return 0;
+}
+
+uint64_t exec_collector_lost(struct exec_collector *c)
+{
+	uint64_t lost;
+
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	lost = c->st.kernel[SRVMON_EXEC_STAT_LOST];
+	pthread_mutex_unlock(&c->lock);
+	return lost;
+}
+
+void exec_collector_stats(struct exec_collector *c, struct exec_collector_stats *ret)
+{
+	pthread_mutex_lock(&c->lock);
+	*ret = c->st;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void exec_collector_free(struct exec_collector *c)
+{
+	if (!c)
+		return;
+	if (c->running) {
+		pthread_mutex_lock(&c->lock);
+		c->stop = true;
+		pthread_cond_signal(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(c->thread, NULL);
+	}
+	if (c->bpf)
+		exec_collector_drain(c, 0); /* what is in the ring still goes out */
+	bpf_exec_free(c->bpf);
+	exec_trail_close(c->trail);
+	exec_users_free(c->users);
+	free(c->trail_path);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}

@@ -1,0 +1,45 @@
+/*
+ * The history module: drains the exec ring buffer on its own thread on a short timer
+ * (never one wake-up per exec), turns each record into an exec message and hands it
+ * to the outbox and the local trail.
+ */
+#ifndef SRVMON_EXEC_COLLECTOR_H
+#define SRVMON_EXEC_COLLECTOR_H
+
+#include <linux/types.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "srvmon_abi.h"
+
+struct config;
+struct outbox;
+struct exec_collector;
+
+#define EXEC_DRAIN_INTERVAL_MS 50
+
+struct exec_collector_stats {
+	uint64_t kernel[SRVMON_EXEC_STAT_MAX]; /* summed over CPUs */
+	uint64_t shipped;		       /* records handed to the outbox */
+	uint64_t excluded;		       /* dropped by exclude_path */
+	uint64_t malformed;		       /* records that failed to decode */
+	uint64_t trail_errors;
+};
+
+/* Loads the BPF programs and opens the trail. backlog_max: the drain pauses while
+ * the outbox holds this many unsent records, so a burst waits in the kernel ring
+ * (and is counted as lost there when it overflows) instead of in memory.
+ * NULL + errno; *ret_step names the failing step. */
+struct exec_collector *exec_collector_new(const struct config *cfg, struct outbox *ob,
+					  size_t backlog_max, const char **ret_step);
+/* Starts the drain thread. 0 or -errno. */
+int exec_collector_start(struct exec_collector *c);
+/* Records lost in the kernel (ring buffer full). */
+uint64_t exec_collector_lost(struct exec_collector *c);
+void exec_collector_stats(struct exec_collector *c, struct exec_collector_stats *ret);
+/* Drains once (no thread): for tests. Returns records consumed or -errno. */
+int exec_collector_drain(struct exec_collector *c, int timeout_ms);
+/* Stops the thread (if any) after a last drain, unloads the programs. */
+void exec_collector_free(struct exec_collector *c);
+
+#endif

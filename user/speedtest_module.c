@@ -1,0 +1,191 @@
+#include "speedtest_module.h"
+
+#include "config.h"
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+struct speedtest_module {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;	     /* under lock */
+	volatile int cancel; /* read by the running test */
+	int last_error;	     /* under lock */
+	char **servers;
+	size_t n_servers;
+	struct speedtest_opts opts;
+	uint64_t interval_ms;
+	uint64_t jitter_ms;
+	speedtest_submit_fn submit;
+	void *submit_arg;
+};
+
+uint64_t speedtest_next_delay_ms(uint64_t interval_ms, uint64_t jitter_ms, uint64_t rnd)
+{
+	return interval_ms + (jitter_ms ? rnd % (jitter_ms + 1) : 0);
+}
+
+static uint64_t random_u64(void)
+{
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+		v = (uint64_t)time(NULL) * 2654435761u;
+	return v;
+}
+
+/* Waits ms or until stopped. Returns true when stopped. */
+static bool wait_or_stop(struct speedtest_module *m, uint64_t ms)
+{
+	struct timespec until;
+	bool stop;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(ms / 1000);
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&m->lock);
+	while (!m->stop && pthread_cond_timedwait(&m->cond, &m->lock, &until) != ETIMEDOUT)
+		;
+	stop = m->stop;
+	pthread_mutex_unlock(&m->lock);
+	return stop;
+}
+
+static void *thread_main(void *arg)
+{
+	struct speedtest_module *m = arg;
+	struct speedtest_result *res = malloc(sizeof(*res));
+	uint64_t delay = speedtest_next_delay_ms(0, m->jitter_ms, random_u64());
+
+	for (size_t k = 0; res && !wait_or_stop(m, delay); k++) {
+		int r;
+
+		m->opts.server = m->servers[k % m->n_servers];
+		log_info("speedtest: testing against \"%s\"", m->opts.server);
+		r = speedtest_run(&m->opts, res);
+		if (r == 0 && __atomic_load_n(&m->cancel, __ATOMIC_RELAXED))
+			break; /* stopping: no record of a test cut short by us */
+		if (r < 0)
+			log_err_errno(r, "speedtest: test against \"%s\" could not run",
+				      m->opts.server);
+		else if (res->error[0])
+			log_warn("speedtest: test against \"%s\" failed: %s", m->opts.server,
+				 res->error);
+		if (r == 0)
+			r = m->submit(m->submit_arg, res);
+		pthread_mutex_lock(&m->lock);
+		m->last_error = r < 0 ? r : res->error[0] ? -EIO : 0;
+		pthread_mutex_unlock(&m->lock);
+		delay = speedtest_next_delay_ms(m->interval_ms, m->jitter_ms, random_u64());
+	}
+	free(res);
+	return NULL;
+}
+
+static void module_free(struct speedtest_module *m)
+{
+	for (size_t i = 0; i < m->n_servers; i++)
+		free(m->servers[i]);
+	free(m->servers);
+	pthread_cond_destroy(&m->cond);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+struct speedtest_module *speedtest_module_start(const struct config *cfg,
+						const char *default_server,
+						speedtest_submit_fn submit, void *submit_arg,
+						speedtest_host_bytes_fn host_bytes, void *host_arg)
+{
+	const struct config_speedtest *c = &cfg->speedtest;
+	struct speedtest_module *m;
+	pthread_condattr_t ca;
+	size_t n = c->servers.n ? c->servers.n : 1;
+	int r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	m->servers = calloc(n, sizeof(*m->servers));
+	if (!m->servers) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *s = c->servers.n ? c->servers.items[i] : default_server;
+		size_t len = strlen(s ? s : "");
+
+		/* "https://host/" and "https://host" name the same server. */
+		while (len > 0 && s[len - 1] == '/')
+			len--;
+		m->servers[i] = strndup(s ? s : "", len);
+		if (!m->servers[i]) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		m->n_servers++;
+	}
+	m->opts = (struct speedtest_opts){
+		.streams = (unsigned)c->streams,
+		.max_duration_ms = c->max_duration_ms,
+		.byte_cap = c->max_megabytes * 1000000u,
+		.timeout_ms = c->timeout_ms,
+		.cancel = &m->cancel,
+		.host_bytes = host_bytes,
+		.host_arg = host_arg,
+	};
+	m->interval_ms = c->interval_ms;
+	m->jitter_ms = c->jitter_ms;
+	m->submit = submit;
+	m->submit_arg = submit_arg;
+	r = -pthread_create(&m->thread, NULL, thread_main, m);
+	if (r < 0)
+		goto fail;
+	return m;
+
+fail:
+	module_free(m);
+	errno = -r;
+	return NULL;
+}
+
+int speedtest_module_last_error(struct speedtest_module *m)
+{
+	int r;
+
+	pthread_mutex_lock(&m->lock);
+	r = m->last_error;
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+void speedtest_module_stop(struct speedtest_module *m)
+{
+	if (!m)
+		return;
+	__atomic_store_n(&m->cancel, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&m->lock);
+	m->stop = true;
+	pthread_cond_signal(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	pthread_join(m->thread, NULL);
+	module_free(m);
+}
