@@ -105,8 +105,7 @@ static __always_inline int filtered(struct task_struct *t, const char *comm)
 
 	if (uid < min_uid)
 		return 1;
-	if (login_only && bpf_core_field_exists(t->loginuid) &&
-	    BPF_CORE_READ(t, loginuid.val) == (__u32)-1)
+	if (login_only && bpf_core_field_exists(t->loginuid) && t->loginuid.val == (__u32)-1)
 		return 1;
 	if (filter_comm) {
 		struct srvmon_comm_key key = {};
@@ -132,16 +131,16 @@ static __always_inline void fill_identity(struct srvmon_exec_rec *r, struct task
 	r->cgroup_id = bpf_get_current_cgroup_id();
 	r->pid = pid_tgid >> 32;
 	r->tid = (__u32)pid_tgid;
-	r->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	r->ppid = t->real_parent->tgid;
 	r->uid = (__u32)uid_gid;
 	r->gid = uid_gid >> 32;
-	r->euid = BPF_CORE_READ(t, cred, euid.val);
+	r->euid = t->cred->euid.val;
 	r->flags = 0;
 	r->ret = 0;
 	/* loginuid/sessionid exist only with CONFIG_AUDIT. */
 	if (bpf_core_field_exists(t->loginuid)) {
-		r->auid = BPF_CORE_READ(t, loginuid.val);
-		r->sessionid = BPF_CORE_READ(t, sessionid);
+		r->auid = t->loginuid.val;
+		r->sessionid = t->sessionid;
 	} else {
 		r->auid = (__u32)-1;
 		r->sessionid = (__u32)-1;
@@ -151,30 +150,28 @@ static __always_inline void fill_identity(struct srvmon_exec_rec *r, struct task
 
 	r->tty[0] = '\0';
 	r->tty_index = 0;
-	tty = BPF_CORE_READ(t, signal, tty);
+	tty = t->signal->tty;
 	if (tty) {
-		struct tty_driver *drv = BPF_CORE_READ(tty, driver);
+		struct tty_driver *drv = tty->driver;
 
 		r->flags |= SRVMON_EXEC_F_HAS_TTY;
-		r->tty_index = BPF_CORE_READ(tty, index);
+		r->tty_index = tty->index;
 		bpf_probe_read_kernel_str(r->tty, sizeof(r->tty), &tty->name);
-		if (BPF_CORE_READ(drv, type) ==
-			    bpf_core_enum_value(enum tty_driver_type, TTY_DRIVER_TYPE_PTY) &&
-		    BPF_CORE_READ(drv, subtype) ==
-			    bpf_core_enum_value(enum tty_driver_subtype, PTY_TYPE_SLAVE)) {
+		if (drv->type == bpf_core_enum_value(enum tty_driver_type, TTY_DRIVER_TYPE_PTY) &&
+		    drv->subtype == bpf_core_enum_value(enum tty_driver_subtype, PTY_TYPE_SLAVE)) {
 			char name[4] = {};
 
 			/* Unix98 slaves live under /dev/pts; BSD ones are ttyp0 and kin. */
-			bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(drv, name));
+			bpf_probe_read_kernel_str(name, sizeof(name), drv->name);
 			if (name[0] == 'p' && name[1] == 't' && name[2] == 's' && name[3] == '\0')
 				r->flags |= SRVMON_EXEC_F_TTY_PTS;
 		}
 	}
 
 	r->cgroup[0] = '\0';
-	kn = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn);
+	kn = t->cgroups->dfl_cgrp->kn;
 	if (kn)
-		bpf_probe_read_kernel_str(r->cgroup, sizeof(r->cgroup), BPF_CORE_READ(kn, name));
+		bpf_probe_read_kernel_str(r->cgroup, sizeof(r->cgroup), kn->name);
 }
 
 /*
@@ -204,9 +201,9 @@ static __always_inline __u32 put_filename(struct exec_buf *b, __u32 off, const c
 
 struct cwd_walk {
 	struct exec_buf *b;
-	struct vfsmount *vm;
 	struct mount *mnt;
 	struct dentry *d;
+	struct dentry *root; /* of the current mount */
 	__u32 off;
 	__u32 used;
 	__u32 depth;
@@ -217,7 +214,6 @@ struct cwd_walk {
 static long cwd_step(__u32 i, void *arg)
 {
 	struct cwd_walk *w = arg;
-	struct vfsmount *vm = w->vm;
 	struct mount *mnt = w->mnt;
 	struct dentry *d = w->d;
 	struct dentry *parent = BPF_CORE_READ(d, d_parent);
@@ -225,7 +221,7 @@ static long cwd_step(__u32 i, void *arg)
 	__u32 pos;
 	long n;
 
-	if (d == BPF_CORE_READ(vm, mnt_root)) {
+	if (d == w->root) {
 		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
 
 		if (up == mnt) {
@@ -235,7 +231,7 @@ static long cwd_step(__u32 i, void *arg)
 		/* Cross to the mount this one sits on. */
 		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
 		w->mnt = up;
-		w->vm = (void *)up + bpf_core_field_offset(struct mount, mnt);
+		w->root = BPF_CORE_READ(up, mnt.mnt_root);
 		return 0;
 	}
 	if (d == parent) {
@@ -265,12 +261,14 @@ static long cwd_step(__u32 i, void *arg)
  */
 static __always_inline __u32 put_cwd(struct exec_buf *b, __u32 off, struct task_struct *t)
 {
-	struct fs_struct *fs = BPF_CORE_READ(t, fs);
+	struct fs_struct *fs = t->fs;
+	struct vfsmount *vm = fs->pwd.mnt;
 	struct cwd_walk w = {.b = b, .off = off};
 
-	w.vm = BPF_CORE_READ(fs, pwd.mnt);
-	w.d = BPF_CORE_READ(fs, pwd.dentry);
-	w.mnt = (void *)w.vm - bpf_core_field_offset(struct mount, mnt);
+	w.d = fs->pwd.dentry;
+	w.root = vm->mnt_root;
+	/* container_of(vm, struct mount, mnt), read with probes from here on */
+	w.mnt = (void *)((unsigned long)vm - bpf_core_field_offset(struct mount, mnt));
 	if (off <= SRVMON_EXEC_ARGV_CAP + SRVMON_EXEC_PATH_MAX)
 		bpf_loop(SRVMON_EXEC_CWD_DEPTH + 8, cwd_step, &w, 0);
 	if (!w.done)
@@ -314,8 +312,8 @@ int BPF_PROG(exec_ok, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	}
 
-	start = BPF_CORE_READ(t, mm, arg_start);
-	end_arg = BPF_CORE_READ(t, mm, arg_end);
+	start = t->mm->arg_start;
+	end_arg = t->mm->arg_end;
 	total = end_arg > start ? (__u32)(end_arg - start) : 0;
 	len = total;
 	if (len > argv_max) {
@@ -332,7 +330,7 @@ int BPF_PROG(exec_ok, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	}
 	b->rec.argv_size = len;
 	b->rec.argv_total = total;
-	off = put_filename(b, len, BPF_CORE_READ(bprm, filename), 0);
+	off = put_filename(b, len, bprm->filename, 0);
 	off = put_cwd(b, off, t);
 	submit(b, off);
 	return 0;

@@ -10,6 +10,7 @@ clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
 libcurl4-openssl-dev libwebsockets-dev libssl-dev libcjson-dev
 libinih-dev libsqlite3-dev sqlite3 libargon2-dev libsystemd-dev
 libcmocka-dev iproute2 iputils-ping procps python3 util-linux
+valgrind libclang-rt-14-dev
 "
 
 # --bench: also the peer tools the benchmarks measure against.

@@ -455,7 +455,6 @@ int db_stats_read(struct db *db, uint64_t now_ms, struct db_stats *ret)
 	if (r == 0)
 		r = query_u64(db, counter_sql, DB_COUNTER_FAILED_LOGINS, 0, &ret->failed_logins);
 	if (r == 0)
-		r = query_u64(db, counter_sql, DB_COUNTER_REFRESH_GRANTS, 0,
-			      &ret->refresh_grants);
+		r = query_u64(db, counter_sql, DB_COUNTER_REFRESH_GRANTS, 0, &ret->refresh_grants);
 	return r;
 }

@@ -186,15 +186,15 @@ static void token_rate_check(struct lws *wsi, struct server *srv, struct session
 		(void)snprintf(addr, sizeof(addr), "?");
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (ratelimit_take(srv->token_rl, addr,
-			   (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, &retry) < 0) {
+			   (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
+			   &retry) < 0) {
 		log_info("POST %s from %s: over the rate limit, 429 (retry after %" PRIu64 " s)",
 			 TOKEN_PATH, addr, retry);
 		ss->retry_after_s = retry;
 	}
 }
 
-static int http_request(struct lws *wsi, struct server *srv, struct session *ss,
-			const char *uri)
+static int http_request(struct lws *wsi, struct server *srv, struct session *ss, const char *uri)
 {
 	bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
 	bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
@@ -553,7 +553,7 @@ struct server *server_new(const struct server_opts *opts)
 		return NULL;
 	}
 	s->opts = *opts;
-	/* 4096 addresses tracked: 300 KiB, whatever the number of clients. */
+	/* 4096 addresses tracked: 350 KiB, whatever the number of clients. */
 	if (opts->token_burst > 0) {
 		s->token_rl = ratelimit_new(opts->token_burst, opts->token_per_minute, 4096);
 		if (!s->token_rl) {

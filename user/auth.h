@@ -11,7 +11,7 @@ struct config;
 
 struct auth_token {
 	char access_token[4096];
-	uint64_t lifetime_ms; /* from expires_in, else the JWT exp, else 0 (unknown) */
+	uint64_t lifetime_ms;	  /* from expires_in, else the JWT exp, else 0 (unknown) */
 	char refresh_token[1024]; /* empty: none offered (or too long to keep) */
 };
 

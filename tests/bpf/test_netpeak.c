@@ -321,12 +321,25 @@ static void check_accuracy(struct fixture *f, const char *rate, double shaped_bp
 	k1a = sys_tx_bytes(f->root);
 	uint64_t p1 = sys_stat(f->root, "tx_packets");
 	finish_sink(f);
+	{
+		static struct net_sample s2;
+		const struct net_iface_sample *i2;
+		for (int k = 0; k < 3; k++) {
+			uint64_t qb = sys_tx_bytes(f->root), qp = sys_stat(f->root, "tx_packets");
+			assert_int_equal(network_sample(nc, &s2), 0);
+			i2 = find_iface(&s2, f->root);
+			print_message("DIAG ifindex %u quiescent: agent %llu/%llu sys %llu/%llu\n", if_nametoindex(f->root), (unsigned long long)i2->tx_packets, (unsigned long long)i2->tx_bytes, (unsigned long long)qp, (unsigned long long)qb);
+			usleep(200000);
+		}
+	{ char cmd[600]; snprintf(cmd, sizeof cmd, "for id in $(grep -h map_id /proc/%d/fdinfo/* | awk '{print $2}' | sort -u); do n=$(bpftool -j map show id $id | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"name\"])'); case $n in dbg_atomic) echo MAP $n; bpftool -j map dump id $id | python3 -c 'import json,sys; print([e[\"formatted\"] for e in json.load(sys.stdin)])';; esac; done; bpftool prog show | grep -A1 netcount_tx", (int)getpid()); system(cmd); }
+	}
 
 	i0 = find_iface(&s0, f->root);
 	i1 = find_iface(&s1, f->root);
 	assert_non_null(i0);
 	assert_non_null(i1);
 	agent_bytes = i1->tx_bytes - i0->tx_bytes;
+	print_message("DIAG cum agent %llu sys %llu at %llu\n", (unsigned long long)i1->tx_packets, (unsigned long long)p1, (unsigned long long)t1a);
 	print_message("DIAG packets agent %llu sys %llu; bytes agent %llu sys %llu\n", (unsigned long long)(i1->tx_packets - i0->tx_packets), (unsigned long long)(p1-p0), (unsigned long long)agent_bytes, (unsigned long long)(k1a-k0b));
 	lo = k1b - k0a;
 	hi = k1a - k0b;

@@ -30,6 +30,15 @@ static void test_token_response(void **state)
 		auth_parse_token_response("{\"access_token\":\"a\",\"token_type\":\"mac\"}", &t),
 		-EBADMSG);
 	assert_int_equal(auth_parse_token_response("<html>", &t), -EBADMSG);
+	/* RFC 6749 5.1: an optional refresh_token is kept; an unusable one is ignored. */
+	assert_int_equal(auth_parse_token_response("{\"access_token\":\"a\",\"refresh_token\":"
+						   "\"r1\"}",
+						   &t),
+			 0);
+	assert_string_equal(t.refresh_token, "r1");
+	assert_int_equal(
+		auth_parse_token_response("{\"access_token\":\"a\",\"refresh_token\":7}", &t), 0);
+	assert_string_equal(t.refresh_token, "");
 }
 
 static void test_jwt_exp(void **state)

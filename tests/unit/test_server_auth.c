@@ -173,6 +173,78 @@ static void test_grant(void **state)
 	assert_true(st.accounts == 1);
 }
 
+/* Extracts the 64-hex value of "name":"..." from a reply body. */
+static void body_token(const char *body, const char *name, char ret[TOKEN_HEX_LEN + 1])
+{
+	char key[64];
+	const char *p;
+
+	snprintf(key, sizeof(key), "\"%s\":\"", name);
+	p = strstr(body, key);
+	assert_non_null(p);
+	memcpy(ret, p + strlen(key), TOKEN_HEX_LEN);
+	ret[TOKEN_HEX_LEN] = '\0';
+	assert_true(token_is_wellformed(ret));
+}
+
+static void test_refresh_grant(void **state)
+{
+	struct fixture *f = *state;
+	static const char good[] = "grant_type=password&username=alice&password=pw+one";
+	const struct grant_lifetimes lt = {.access_s = 60, .refresh_s = 600};
+	char refresh[TOKEN_HEX_LEN + 1], refresh2[TOKEN_HEX_LEN + 1];
+	char access[TOKEN_HEX_LEN + 1];
+	char sha[TOKEN_HASH_HEX_LEN + 1];
+	char form[160];
+	char account[64];
+	uint64_t expires;
+	struct grant_reply r;
+	struct db_stats st;
+
+	/* Without refresh lifetime: no refresh_token offered, the grant is unsupported. */
+	assert_int_equal(grant_password(f->db, good, strlen(good), 60, 1000, &r), 0);
+	assert_null(strstr(r.body, "refresh_token"));
+
+	assert_int_equal(grant_token(f->db, good, strlen(good), &lt, 1000, &r), 0);
+	assert_int_equal(r.status, 200);
+	body_token(r.body, "refresh_token", refresh);
+	/* Only the hash is stored: the refresh token is not an access token. */
+	assert_int_equal(token_hash(refresh, sha), 0);
+	assert_int_equal(db_token_lookup(f->db, sha, account, sizeof(account), &expires), -ENOENT);
+
+	snprintf(form, sizeof(form), "grant_type=refresh_token&refresh_token=%s", refresh);
+	assert_int_equal(grant_password(f->db, form, strlen(form), 60, 2000, &r), 0);
+	assert_string_equal(r.body, "{\"error\":\"unsupported_grant_type\"}");
+	assert_int_equal(grant_token(f->db, form, strlen(form), &lt, 2000, &r), 0);
+	assert_int_equal(r.status, 200);
+	body_token(r.body, "access_token", access);
+	body_token(r.body, "refresh_token", refresh2);
+	assert_string_not_equal(refresh, refresh2);
+	assert_int_equal(token_hash(access, sha), 0);
+	assert_int_equal(db_token_lookup(f->db, sha, account, sizeof(account), &expires), 0);
+	assert_string_equal(account, "alice");
+	assert_true(expires == 2000 + 60 * 1000);
+	/* Single use: the same refresh token again is refused. */
+	assert_int_equal(grant_token(f->db, form, strlen(form), &lt, 3000, &r), 0);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(r.body, "{\"error\":\"invalid_grant\"}");
+	/* Expired: refused. */
+	snprintf(form, sizeof(form), "grant_type=refresh_token&refresh_token=%s", refresh2);
+	assert_int_equal(grant_token(f->db, form, strlen(form), &lt, 2000 + 601000, &r), 0);
+	assert_string_equal(r.body, "{\"error\":\"invalid_grant\"}");
+	/* Malformed or missing. */
+	assert_int_equal(
+		grant_token(f->db, "grant_type=refresh_token&refresh_token=xyz", 42, &lt, 3000, &r),
+		0);
+	assert_string_equal(r.body, "{\"error\":\"invalid_grant\"}");
+	assert_int_equal(grant_token(f->db, "grant_type=refresh_token", 24, &lt, 3000, &r), 0);
+	assert_string_equal(r.body, "{\"error\":\"invalid_request\"}");
+
+	assert_int_equal(db_stats_read(f->db, 3000, &st), 0);
+	assert_true(st.refresh_grants == 1);
+	assert_true(st.tokens_issued == 3);
+}
+
 static void test_records(void **state)
 {
 	struct fixture *f = *state;
@@ -213,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_password),
 		cmocka_unit_test(test_token),
 		cmocka_unit_test_setup_teardown(test_grant, setup_db, teardown_db),
+		cmocka_unit_test_setup_teardown(test_refresh_grant, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_records, setup_db, teardown_db),
 	};
 

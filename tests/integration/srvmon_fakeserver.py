@@ -1,0 +1,262 @@
+"""A misbehaving monitoring server for the agent's bad-input tests, on 127.0.0.1 only.
+
+Plain sockets and threads from the standard library: an HTTP token endpoint and a
+WebSocket (RFC 6455) endpoint whose behaviour the test chooses per connection. Every
+socket and thread is closed by stop().
+"""
+import base64
+import os
+import hashlib
+import json
+import socket
+import struct
+import threading
+import time
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def frame(opcode, payload):
+    """A server->client frame (unmasked, FIN set)."""
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", 0x80 | opcode, n)
+    elif n < 65536:
+        head = struct.pack("!BBH", 0x80 | opcode, 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+    return head + payload
+
+
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("peer closed")
+        buf += chunk
+    return buf
+
+
+def read_frame(sock):
+    """One client->server frame: (opcode, payload)."""
+    b0, b1 = recv_exact(sock, 2)
+    n = b1 & 0x7F
+    if n == 126:
+        n = struct.unpack("!H", recv_exact(sock, 2))[0]
+    elif n == 127:
+        n = struct.unpack("!Q", recv_exact(sock, 8))[0]
+    mask = recv_exact(sock, 4) if b1 & 0x80 else b"\0\0\0\0"
+    data = bytearray(recv_exact(sock, n))
+    for i in range(n):
+        data[i] ^= mask[i % 4]
+    return b0 & 0x0F, bytes(data)
+
+
+class FakeServer:
+    """modes: list of WebSocket behaviours, one per connection in order (the last repeats):
+      "sink"           read and count frames, answer pings, never ack
+      "garbage"        send invalid JSON, an unknown type, a binary frame, a JSON array,
+                       then sink until 5 more text frames came, then close (1001)
+      "oversize"       send a text frame of 1 MiB + 1 byte, then sink
+      "never_read"     complete the handshake, then never read the socket again
+      "close_4401"     close at once with code 4401 (token expired)
+    token_hang: indexes (from 0) of the token requests left unanswered (kept open)."""
+
+    def __init__(self, modes, token_hang=(), port=0):
+        self.modes = list(modes)
+        self.token_hang = set(token_hang)
+        self.lock = threading.Lock()
+        self.frames = []  # (connection index, text) of every text frame received
+        self.ws_connections = 0
+        self.token_requests = 0
+        self.events = []  # (connection index, what) for the test's assertions
+        self.socks = []
+        self.threads = []
+        self.stopping = False
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", port))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+
+    def start(self):
+        t = threading.Thread(target=self._accept_loop, daemon=True)
+        t.start()
+        self.threads.append(t)
+        return self
+
+    def stop(self):
+        self.stopping = True
+        try:
+            self.lsock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.lsock.close()
+        with self.lock:
+            socks = list(self.socks)
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+        for t in self.threads:
+            t.join(timeout=10)
+
+    def count_frames(self, conn=None):
+        with self.lock:
+            return len([f for f in self.frames if conn is None or f[0] == conn])
+
+    def _accept_loop(self):
+        while not self.stopping:
+            try:
+                sock, _ = self.lsock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.socks.append(sock)
+            t = threading.Thread(target=self._serve, args=(sock,), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _serve(self, sock):
+        try:
+            self._serve_one(sock)
+        except (ConnectionError, OSError, ValueError):
+            pass
+
+    def _read_request(self, sock):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("closed before the headers")
+            data += chunk
+        head, rest = data.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for ln in lines[1:]:
+            k, _, v = ln.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        n = int(headers.get("content-length", "0"))
+        if len(rest) < n:
+            rest += recv_exact(sock, n - len(rest))
+        return lines[0].split(" "), headers, rest
+
+    def _serve_one(self, sock):
+        (method, path, _), headers, _body = self._read_request(sock)
+        if method == "POST" and path == "/token":
+            with self.lock:
+                hang = self.token_requests in self.token_hang
+                self.token_requests += 1
+                if hang:
+                    self.events.append((self.ws_connections, "token_hang"))
+            if hang:
+                while not self.stopping:  # never answer; the agent must time out
+                    time.sleep(0.1)
+                return
+            body = json.dumps({"access_token": "fake-token", "token_type": "bearer",
+                               "expires_in": 3600}).encode()
+            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+            return
+        if path != "/ws" or "sec-websocket-key" not in headers:
+            sock.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+            return
+        accept = base64.b64encode(hashlib.sha1(
+            (headers["sec-websocket-key"] + WS_GUID).encode()).digest()).decode()
+        with self.lock:
+            idx = self.ws_connections
+            self.ws_connections += 1
+            mode = self.modes[min(idx, len(self.modes) - 1)]
+            self.events.append((idx, "open " + mode))
+        if mode == "never_read":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        proto = headers.get("sec-websocket-protocol")
+        sock.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n"
+                      % (accept, "Sec-WebSocket-Protocol: %s\r\n" % proto.split(",")[0].strip()
+                         if proto else "")).encode())
+        if mode == "never_read":
+            while not self.stopping:
+                time.sleep(0.1)
+            return
+        if mode == "close_4401":
+            sock.sendall(frame(0x8, struct.pack("!H", 4401) + b"token expired"))
+            time.sleep(0.5)
+            return
+        if mode == "garbage":
+            sock.sendall(frame(0x1, b"{not json"))
+            sock.sendall(frame(0x1, b'{"type":"surprise","seq":1}'))
+            sock.sendall(frame(0x2, b"\x00\x01\x02binary"))
+            sock.sendall(frame(0x1, b"[1,2,3]"))
+        if mode == "oversize":
+            sock.sendall(frame(0x1, b'"' + b"x" * (1024 * 1024 - 1) + b'"'))
+        got = 0
+        while not self.stopping:
+            if mode == "garbage" and got >= 5:
+                sock.sendall(frame(0x8, struct.pack("!H", 1001)))
+                with self.lock:
+                    self.events.append((idx, "closed by server"))
+                return
+            op, data = read_frame(sock)
+            if op == 0x9:
+                sock.sendall(frame(0xA, data))
+            elif op == 0x8:
+                code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None
+                with self.lock:
+                    self.events.append((idx, "close %s" % code))
+                sock.sendall(frame(0x8, data[:2]))
+                return
+            elif op == 0x1:
+                got += 1
+                with self.lock:
+                    self.frames.append((idx, data.decode("utf-8", "replace")))
+
+
+class WsClient:
+    """A minimal WebSocket client (RFC 6455) for feeding srvmon-server bad input."""
+
+    def __init__(self, port, token=None, path="/ws", timeout=10):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+               % (path, port, key))
+        if token is not None:
+            req += "Authorization: Bearer %s\r\n" % token
+        self.sock.sendall((req + "\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(1)
+            if not chunk:
+                break
+            head += chunk
+        self.status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/1.") else 0
+
+    def send(self, payload, opcode=0x1):
+        if isinstance(payload, str):
+            payload = payload.encode()
+        mask = os.urandom(4)
+        n = len(payload)
+        if n < 126:
+            head = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
+        elif n < 65536:
+            head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
+        else:
+            head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
+        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload)) if n < 65536 else \
+            (int.from_bytes(payload, "big") ^ int.from_bytes(mask * (n // 4) + mask[:n % 4],
+                                                            "big")).to_bytes(n, "big")
+        self.sock.sendall(head + mask + body)
+
+    def recv(self):
+        """(opcode, payload); for a close frame the payload is the close code (int)."""
+        op, data = read_frame(self.sock)
+        if op == 0x8:
+            return op, struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None
+        return op, data
+
+    def close(self):
+        self.sock.close()
