@@ -16,11 +16,11 @@ if [ "${SRVMON_SKIP_SANITIZE:-0}" != 1 ]; then
 	cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DSRVMON_SANITIZE=ON >/dev/null
 	cmake --build build-sanitize -j"$(nproc)" >/dev/null
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --test-dir build-sanitize --output-on-failure --timeout 600 "$@"
+		ctest --test-dir build-sanitize -j2 --output-on-failure --timeout 600 "$@"
 fi
 
 echo "== pass 2: release build =="
 BUILD=${BUILD:-build}
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j"$(nproc)"
-ctest --test-dir "$BUILD" --output-on-failure --timeout 600 "$@"
+ctest --test-dir "$BUILD" -j2 --output-on-failure --timeout 600 "$@"
