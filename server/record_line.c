@@ -163,6 +163,90 @@ static void format_status(struct out *o, const cJSON *root)
 		out_printf(o, " reconnects=%.0f", v);
 }
 
+/* An argument as a shell word: bare when it is plain, else in single quotes. */
+static void out_word(struct out *o, const char *s)
+{
+	bool plain = *s != '\0';
+
+	for (const char *p = s; *p; p++) {
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./"
+			    "=:,+@%",
+			    *p)) {
+			plain = false;
+			break;
+		}
+	}
+	if (plain) {
+		out_clean(o, s, 256);
+		return;
+	}
+	out_printf(o, "'");
+	for (const char *p = s; *p && p - s < 256; p++) {
+		if (*p == '\'')
+			out_printf(o, "'\\''");
+		else
+			out_clean(o, (const char[]){*p, '\0'}, 1);
+	}
+	out_printf(o, "'");
+}
+
+static void format_exec(struct out *o, const cJSON *root)
+{
+	static const char *const keys[] = {"user", "tty", "cwd"};
+	const cJSON *argv = cJSON_GetObjectItemCaseSensitive(root, "argv");
+	const cJSON *arg;
+	double ret;
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *v = get_str(root, keys[i]);
+
+		if (v && *v) {
+			out_printf(o, " %s=", keys[i]);
+			out_clean(o, v, 64);
+		}
+	}
+	if (get_num(root, "ret", &ret) && ret != 0)
+		out_printf(o, " ret=%.0f", ret);
+	out_printf(o, ":");
+	cJSON_ArrayForEach(arg, argv)
+	{
+		if (!cJSON_IsString(arg))
+			continue;
+		if (n++ == 16) {
+			out_printf(o, " \xe2\x80\xa6");
+			break;
+		}
+		out_printf(o, " ");
+		out_word(o, arg->valuestring);
+	}
+}
+
+static void format_speedtest(struct out *o, const cJSON *root)
+{
+	const char *err = get_str(root, "error");
+	char rate[32];
+	double v;
+
+	if (err) {
+		out_printf(o, " error=");
+		out_clean(o, err, 128);
+		return;
+	}
+	if (get_num(root, "download_rate", &v)) {
+		record_line_rate(v, rate, sizeof(rate));
+		out_printf(o, " down=%s", rate);
+	}
+	if (get_num(root, "upload_rate", &v)) {
+		record_line_rate(v, rate, sizeof(rate));
+		out_printf(o, " up=%s", rate);
+	}
+	if (get_num(root, "latency_ms", &v))
+		out_printf(o, " latency=%.1fms", v);
+	if (get_num(root, "duration_ms", &v))
+		out_printf(o, " in %.1fs", v / 1000.0);
+}
+
 size_t record_line_format(const cJSON *root, const char *type, const char *host_id, uint64_t seq,
 			  uint64_t received_ms, char *buf, size_t size)
 {
@@ -189,6 +273,10 @@ size_t record_line_format(const cJSON *root, const char *type, const char *host_
 		format_hello(&o, root);
 	else if (strcmp(type, "status") == 0)
 		format_status(&o, root);
+	else if (strcmp(type, "exec") == 0)
+		format_exec(&o, root);
+	else if (strcmp(type, "speedtest") == 0)
+		format_speedtest(&o, root);
 	else
 		out_printf(&o, " members=%d", cJSON_GetArraySize(root));
 	return o.len;
