@@ -41,6 +41,12 @@ state_dir = $WORK/state
 interval = 1s
 [network]
 interval = 1s
+# The comparison with node_exporter is about the sampling modules: the exec history
+# and speed tests (measured in their own benchmarks) are off here.
+[history]
+enabled = false
+[speedtest]
+enabled = false
 CONF
 build-bench/user/srvmon-agent --config "$WORK/agent.conf" 2>"$WORK/agent.log" &
 AGENT=$!
