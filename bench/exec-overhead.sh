@@ -70,14 +70,14 @@ PY
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-prog_stats() { # "run_time_ns run_cnt" of exec_ok, then of the four failed-exec programs
+prog_stats() { # "run_time_ns run_cnt" of exec_ok, then of the failed-exec programs
 	bpftool prog show -j | python3 -c '
 import json, sys
 t = c = ft = fc = 0
 for p in json.load(sys.stdin):
     if p.get("name") == "exec_ok":
         t += p.get("run_time_ns", 0); c += p.get("run_cnt", 0)
-    if p.get("name") in ("exec_enter", "exec_exit", "execat_enter", "execat_exit"):
+    if p.get("name") in ("exec_exit", "execat_exit"):
         ft += p.get("run_time_ns", 0); fc += p.get("run_cnt", 0)
 print(t, c, ft, fc)'
 }
@@ -141,7 +141,7 @@ print("| execs/s | %.0f | %.0f |" % (n / w0, n / w1))
 print("| loop CPU user+sys per exec (µs) | %.1f | %.1f (%+.1f) |" % (c0 / n * 1e6, c1 / n * 1e6, (c1 - c0) / n * 1e6))
 print("| agent CPU per exec record shipped (µs; %d records a round) | – | %.1f |" % (recs, ag))
 print("| in-kernel time per exec, sched_process_exec (bpf_stats, µs) | – | %.2f |" % (kns / 1000))
-print("| in-kernel time per run, failed-exec syscall tracepoints (µs; 2 runs an exec) | – | %.2f |" % (fns / 1000))
+print("| in-kernel time per run, failed-exec check at sys_exit_execve (µs; 1 run an exec) | – | %.2f |" % (fns / 1000))
 print("| completeness | – | %d of %d records, events_lost %d |" % (got, n * len(agent), lost))
 print("| exec → server latency p50 / p99 (ms) | – | %s / %s |" % (p50, p99))
 PY

@@ -6,9 +6,9 @@
  * committed, so argv is read from the new mm (arg_start..arg_end): the arguments the
  * program really received, after any user-space rewriting race at entry. Covers
  * execve and execveat (fexecve, container runtimes) alike.
- * Failed execs: syscalls/sys_enter_execve(at) stash the user pointers per thread;
- * sys_exit_execve(at) emits a record only when ret < 0 (the successful case was
- * already recorded at sched_process_exec).
+ * Failed execs: sys_exit_execve(at) emits a record only when ret < 0 (the successful
+ * case was already recorded at sched_process_exec), with the arguments read from the
+ * task's saved user registers: no entry program, no per-call map update.
  * No kprobes or trampolines: this kernel refuses them.
  *
  * Records are assembled in a per-CPU scratch slot and copied into the ring buffer
@@ -29,6 +29,7 @@ const volatile __u32 argv_max = 32768; /* <= SRVMON_EXEC_ARGV_CAP */
 const volatile __u32 min_uid = 0;
 const volatile __u8 login_only = 0;	  /* only processes with a login uid */
 const volatile __u8 capture_failed = 1;	  /* failed execs from the syscall tracepoints */
+const volatile __u8 capture_cwd = 1;	  /* walk the cwd up in the kernel */
 const volatile __u8 filter_comm = 0;	  /* consult excluded_comm */
 const volatile __u64 wake_bytes = 262144; /* force a wake-up past this much unread data */
 
@@ -64,20 +65,8 @@ struct {
 	__type(value, __u8);
 } excluded_comm SEC(".maps");
 
-/* Arguments of an execve(at) in progress, by thread id. */
-struct pending_exec {
-	__u64 filename;
-	__u64 argv;
-	__u32 flags;
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, struct pending_exec);
-} pending SEC(".maps");
+/* A pointer read as the BTF type type_id (kernel >= 6.2); loads through it are fault-safe. */
+extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym;
 
 /* v clamped to cap in the register the verifier then sees (clang may test a copy). */
 #define CLAMP(v, cap)                                                                              \
@@ -210,28 +199,35 @@ struct cwd_walk {
 	__u32 done;
 };
 
-/* One step of the walk up from the cwd (a bpf_loop callback). 1 stops the loop. */
+/*
+ * One step of the walk up from the cwd (a bpf_loop callback). 1 stops the loop.
+ * The dentry and mount fields are read with direct (fault-safe) BTF loads, not probe
+ * helpers: one helper call per component (its name) instead of three.
+ */
 static long cwd_step(__u32 i, void *arg)
 {
 	struct cwd_walk *w = arg;
 	struct mount *mnt = w->mnt;
 	struct dentry *d = w->d;
-	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	struct dentry *parent;
 	struct exec_buf *b = w->b;
 	__u32 pos;
 	long n;
 
+	if (!d || !mnt)
+		return 1;
+	parent = d->d_parent;
 	if (d == w->root) {
-		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+		struct mount *up = mnt->mnt_parent;
 
-		if (up == mnt) {
+		if (up == mnt || !up) {
 			w->done = 1; /* the root of the mount namespace */
 			return 1;
 		}
 		/* Cross to the mount this one sits on. */
-		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->d = mnt->mnt_mountpoint;
 		w->mnt = up;
-		w->root = BPF_CORE_READ(up, mnt.mnt_root);
+		w->root = up->mnt.mnt_root;
 		return 0;
 	}
 	if (d == parent) {
@@ -243,8 +239,7 @@ static long cwd_step(__u32 i, void *arg)
 	pos = w->off + w->used;
 	if (pos > SRVMON_EXEC_ARGV_CAP + SRVMON_EXEC_PATH_MAX + SRVMON_EXEC_CWD_MAX)
 		return 1;
-	n = bpf_probe_read_kernel_str(&b->data[pos], SRVMON_EXEC_NAME_MAX,
-				      BPF_CORE_READ(d, d_name.name));
+	n = bpf_probe_read_kernel_str(&b->data[pos], SRVMON_EXEC_NAME_MAX, d->d_name.name);
 	if (n <= 0)
 		return 1;
 	w->used += n;
@@ -265,10 +260,18 @@ static __always_inline __u32 put_cwd(struct exec_buf *b, __u32 off, struct task_
 	struct vfsmount *vm = fs->pwd.mnt;
 	struct cwd_walk w = {.b = b, .off = off};
 
+	if (!capture_cwd) {
+		b->rec.flags |= SRVMON_EXEC_F_NO_CWD;
+		b->rec.cwd_size = 0;
+		b->rec.cwd_depth = 0;
+		return off;
+	}
 	w.d = fs->pwd.dentry;
 	w.root = vm->mnt_root;
-	/* container_of(vm, struct mount, mnt), read with probes from here on */
-	w.mnt = (void *)((unsigned long)vm - bpf_core_field_offset(struct mount, mnt));
+	/* container_of(vm, struct mount, mnt), typed again for direct loads */
+	w.mnt = bpf_rdonly_cast(
+		(void *)((unsigned long)vm - bpf_core_field_offset(struct mount, mnt)),
+		bpf_core_type_id_kernel(struct mount));
 	if (off <= SRVMON_EXEC_ARGV_CAP + SRVMON_EXEC_PATH_MAX)
 		bpf_loop(SRVMON_EXEC_CWD_DEPTH + 8, cwd_step, &w, 0);
 	if (!w.done)
@@ -336,29 +339,6 @@ int BPF_PROG(exec_ok, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	return 0;
 }
 
-static __always_inline int on_enter(__u64 filename, __u64 argv, __u32 flags)
-{
-	struct pending_exec pe = {.filename = filename, .argv = argv, .flags = flags};
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-
-	if (!capture_failed)
-		return 0;
-	bpf_map_update_elem(&pending, &tid, &pe, BPF_ANY);
-	return 0;
-}
-
-SEC("tp/syscalls/sys_enter_execve")
-int exec_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return on_enter(ctx->args[0], ctx->args[1], 0);
-}
-
-SEC("tp/syscalls/sys_enter_execveat")
-int execat_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return on_enter(ctx->args[1], ctx->args[2], SRVMON_EXEC_F_EXECVEAT);
-}
-
 /* argv of a failed exec, read from the caller's memory, cut at an argument boundary. */
 static __always_inline __u32 put_user_argv(struct exec_buf *b, __u64 argv)
 {
@@ -389,50 +369,61 @@ static __always_inline __u32 put_user_argv(struct exec_buf *b, __u64 argv)
 	return off;
 }
 
-static __always_inline int on_exit(long ret)
+/*
+ * A failed exec, at syscall exit. A successful one (ret 0, already recorded at
+ * sched_process_exec) returns at the first test: no map, no entry program. The
+ * arguments are read from the task's saved user registers, which a failed exec leaves
+ * as the caller set them (only the return value register changes).
+ */
+static __always_inline int on_exit(long ret, int at)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_exec *pe;
+	struct task_struct *t;
+	struct pt_regs *regs;
 	struct exec_buf *b;
+	__u64 filename, argv;
 	__u32 off;
 
-	pe = bpf_map_lookup_elem(&pending, &tid);
-	if (!pe)
+	if (ret >= 0 || !capture_failed)
 		return 0;
-	if (ret >= 0)
-		goto out; /* recorded at sched_process_exec */
+	t = bpf_get_current_task_btf();
+	regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	/* execve(filename, argv, envp); execveat(dirfd, filename, argv, envp, flags) */
+	if (at) {
+		filename = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		argv = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	} else {
+		filename = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		argv = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	}
 	b = scratch_get();
 	if (!b)
-		goto out;
+		return 0;
 	fill_identity(&b->rec, t);
 	if (filtered(t, b->rec.comm)) {
 		stat_inc(SRVMON_EXEC_STAT_FILTERED);
-		goto out;
+		return 0;
 	}
 	b->rec.ret = (__s32)ret;
-	b->rec.flags |= SRVMON_EXEC_F_FAILED | pe->flags;
-	off = put_user_argv(b, pe->argv);
+	b->rec.flags |= SRVMON_EXEC_F_FAILED | (at ? SRVMON_EXEC_F_EXECVEAT : 0);
+	off = put_user_argv(b, argv);
 	b->rec.argv_size = off;
 	b->rec.argv_total = off;
-	off = put_filename(b, off, (const char *)pe->filename, 1);
+	off = put_filename(b, off, (const char *)filename, 1);
 	off = put_cwd(b, off, t);
 	submit(b, off);
-out:
-	bpf_map_delete_elem(&pending, &tid);
 	return 0;
 }
 
 SEC("tp/syscalls/sys_exit_execve")
 int exec_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_exit(ctx->ret);
+	return on_exit(ctx->ret, 0);
 }
 
 SEC("tp/syscalls/sys_exit_execveat")
 int execat_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_exit(ctx->ret);
+	return on_exit(ctx->ret, 1);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

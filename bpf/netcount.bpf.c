@@ -52,18 +52,6 @@ struct {
 } net_stats SEC(".maps");
 
 static const struct srvmon_if_peaks zero_peaks;
-__u64 dbg_tx_ok;
-__u64 dbg_tx_null;
-__u64 dbg_tx_bytes;
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, struct srvmon_if_key);
-	__type(value, __u64);
-} dbg_atomic SEC(".maps");
-__u64 dbg_top;
-__u64 dbg_rcbad;
-__u64 dbg_top_bytes;
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -167,33 +155,12 @@ int BPF_PROG(netcount_tx, struct sk_buff *skb, int rc, struct net_device *dev, u
 	struct srvmon_if_key key = {};
 	struct srvmon_if_counters *c;
 
-	if (BPF_CORE_READ(dev, nd_net.net, ns.inum) == netns_filter) {
-		__sync_fetch_and_add(&dbg_top, 1);
-		__sync_fetch_and_add(&dbg_top_bytes, skb_len);
-		if (rc != NETDEV_TX_OK)
-			__sync_fetch_and_add(&dbg_rcbad, 1);
-	}
 	/* skb may already be freed here; only rc, dev and skb_len are safe to use. */
 	if (rc != NETDEV_TX_OK)
 		return 0;
 	c = counters_of(dev, &key);
-	if (!c) {
-		if (netns_filter == 0 || key.netns_ino == netns_filter)
-			__sync_fetch_and_add(&dbg_tx_null, 1);
+	if (!c)
 		return 0;
-	}
-	__sync_fetch_and_add(&dbg_tx_ok, 1);
-	{
-		__u64 *a = bpf_map_lookup_elem(&dbg_atomic, &key);
-		if (!a) {
-			__u64 z = 0;
-			bpf_map_update_elem(&dbg_atomic, &key, &z, BPF_NOEXIST);
-			a = bpf_map_lookup_elem(&dbg_atomic, &key);
-		}
-		if (a)
-			__sync_fetch_and_add(a, 1);
-	}
-	__sync_fetch_and_add(&dbg_tx_bytes, skb_len);
 	c->tx_bytes += skb_len;
 	c->tx_packets += 1;
 	peak_add(&key, 0, skb_len);

@@ -8,7 +8,7 @@ set(SRVMON_CONFDIR ${CMAKE_INSTALL_FULL_SYSCONFDIR}/srvmon)
 set(SRVMON_STATEDIR ${CMAKE_INSTALL_FULL_LOCALSTATEDIR}/lib/srvmon)
 set(SRVMON_LOGDIR ${CMAKE_INSTALL_FULL_LOCALSTATEDIR}/log/srvmon)
 
-install(FILES systemd/srvmon-agent.service systemd/srvmon-server.service
+install(FILES systemd/srvmon-agent.service systemd/srvmon-agent@.service systemd/srvmon-server.service
 	DESTINATION ${SRVMON_UNITDIR})
 install(FILES man/srvmon-agent.8 man/srvmon-server.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 install(FILES man/srvmon-agent.conf.5 DESTINATION ${CMAKE_INSTALL_MANDIR}/man5)

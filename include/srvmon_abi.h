@@ -81,6 +81,7 @@ struct srvmon_rec_hdr {
 #define SRVMON_EXEC_F_TTY_PTS	 0x40 /* tty is a devpts slave: name it pts/<tty_index> */
 #define SRVMON_EXEC_F_HAS_TTY	 0x80
 #define SRVMON_EXEC_F_NO_AUDIT	 0x100 /* kernel without loginuid/sessionid */
+#define SRVMON_EXEC_F_NO_CWD	 0x200 /* cwd not captured (history.cwd = off) */
 
 /*
  * One exec. Followed in the record by argv_size bytes of argv (NUL-separated, as the

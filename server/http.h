@@ -16,10 +16,10 @@ struct server_opts {
 	uint64_t refresh_lifetime_s; /* 0: no refresh tokens */
 	uint64_t token_burst;	     /* POST /token per client address: burst; 0: no limit */
 	uint64_t token_per_minute;   /* ... and refill rate */
-	FILE *records_out;    /* NULL, or where --print-records lines go */
-	struct db *db;	      /* borrowed */
-	const char *tls_cert; /* PEM certificate chain; with tls_key: serve https/wss only */
-	const char *tls_key;  /* PEM private key */
+	FILE *records_out;	     /* NULL, or where --print-records lines go */
+	struct db *db;		     /* borrowed */
+	const char *tls_cert;	     /* PEM certificate chain; with tls_key: serve https/wss only */
+	const char *tls_key;	     /* PEM private key */
 };
 
 struct server;

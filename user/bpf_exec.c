@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bpf/exec.skel.h"
+#include "bpf_pin.h"
 #include "log.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -65,23 +66,25 @@ static int on_sample(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static const char *const pinned_maps[] = {"exec_stats", NULL};
+
 void bpf_exec_free(struct bpf_exec *e)
 {
 	if (!e)
 		return;
 	ring_buffer__free(e->rb);
+	if (e->skel)
+		bpf_pin_remove(e->skel->obj);
 	exec__destroy(e->skel); /* detaches, then unloads */
 	free(e->values);
 	free(e);
 }
 
-/* Attaches the failed-exec pair; 0 or -errno (then none of the four is attached). */
+/* Attaches the failed-exec programs; 0 or -errno (then neither is attached). */
 static int attach_failed(struct bpf_exec *e)
 {
-	struct bpf_program *progs[] = {e->skel->progs.exec_enter, e->skel->progs.execat_enter,
-				       e->skel->progs.exec_exit, e->skel->progs.execat_exit};
-	struct bpf_link **links[] = {&e->skel->links.exec_enter, &e->skel->links.execat_enter,
-				     &e->skel->links.exec_exit, &e->skel->links.execat_exit};
+	struct bpf_program *progs[] = {e->skel->progs.exec_exit, e->skel->progs.execat_exit};
+	struct bpf_link **links[] = {&e->skel->links.exec_exit, &e->skel->links.execat_exit};
 	int r = tracefs_ensure();
 
 	if (r < 0)
@@ -144,6 +147,7 @@ struct bpf_exec *bpf_exec_new(const struct bpf_exec_opts *opts, bpf_exec_record_
 	e->skel->rodata->min_uid = opts->min_uid;
 	e->skel->rodata->login_only = opts->login_only;
 	e->skel->rodata->capture_failed = opts->capture_failed;
+	e->skel->rodata->capture_cwd = opts->capture_cwd;
 	e->skel->rodata->filter_comm = opts->n_exclude_comm > 0;
 	/* Wake the consumer early only when a quarter of the ring is unread. */
 	e->skel->rodata->wake_bytes = opts->ringbuf_size / 4;
@@ -153,6 +157,11 @@ struct bpf_exec *bpf_exec_new(const struct bpf_exec_opts *opts, bpf_exec_record_
 	r = bpf_map__set_max_entries(e->skel->maps.scratch, (uint32_t)e->ncpus);
 	if (r < 0)
 		goto fail;
+	/* Pins for bpftool (the loss counters); without them the agent still runs. */
+	r = bpf_pin_maps(e->skel->obj, opts->pin_dir, pinned_maps);
+	if (r < 0)
+		log_warn_errno(r, "history: cannot pin the BPF maps under '%s', ignoring",
+			       opts->pin_dir);
 	/* Verify and load into the kernel. */
 	step = "exec__load";
 	r = exec__load(e->skel);
@@ -169,7 +178,7 @@ struct bpf_exec *bpf_exec_new(const struct bpf_exec_opts *opts, bpf_exec_record_
 		if (r < 0)
 			goto fail;
 	}
-	/* Attach: sched_process_exec, then the failed-exec syscall pair. */
+	/* Attach: sched_process_exec, then the failed-exec syscall exits. */
 	step = "attach tp_btf/sched_process_exec";
 	e->skel->links.exec_ok = bpf_program__attach(e->skel->progs.exec_ok);
 	if (!e->skel->links.exec_ok) {

@@ -15,8 +15,10 @@ struct bpf_exec_opts {
 	uint32_t min_uid;		 /* execs by lower uids are not recorded */
 	bool login_only;		 /* only processes with a login uid (auid) */
 	bool capture_failed;		 /* failed execs (needs the syscall tracepoints) */
+	bool capture_cwd;		 /* the in-kernel cwd walk (history.cwd = kernel) */
 	const char *const *exclude_comm; /* n_exclude_comm exact comm names */
 	size_t n_exclude_comm;
+	const char *pin_dir; /* pin exec_stats there for bpftool (user/bpf_pin.h); NULL: no */
 };
 
 /* Called for each record, with its size checked against the header. */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "bpf/netcount.skel.h"
+#include "bpf_pin.h"
 #include "log.h"
 #include "peakrate.h"
 
@@ -50,12 +51,17 @@ int bpf_netcount_self_netns(uint32_t *ret_ino)
 	return 0;
 }
 
+/* The maps bpftool users want: per-interface counters and peaks, loss counters. */
+static const char *const pinned_maps[] = {"if_counters", "if_peaks", "net_stats", NULL};
+
 void bpf_netcount_free(struct bpf_netcount *nc)
 {
 	if (!nc)
 		return;
 	free(nc->values);
 	free(nc->peaks);
+	if (nc->skel)
+		bpf_pin_remove(nc->skel->obj);
 	netcount__destroy(nc->skel); /* detaches, then unloads */
 	free(nc);
 }
@@ -120,6 +126,11 @@ struct bpf_netcount *bpf_netcount_new(const struct bpf_netcount_opts *opts, cons
 								      : BPF_NETCOUNT_DEFAULT_PEAKS);
 	if (r < 0)
 		goto fail;
+	/* Pins for bpftool; without them the agent still runs. */
+	r = opts ? bpf_pin_maps(nc->skel->obj, opts->pin_dir, pinned_maps) : 0;
+	if (r < 0)
+		log_warn_errno(r, "network: cannot pin the BPF maps under '%s', ignoring",
+			       opts->pin_dir);
 	/* Verify and load into the kernel. */
 	step = "netcount__load";
 	r = netcount__load(nc->skel);

@@ -149,6 +149,23 @@ static const char *check_speedtest_url(const char *v)
 static const struct value_rule rule_speedtest_url = {check_speedtest_url,
 						     "http:// or https:// base URLs"};
 
+/* host:port or [IPv6]:port (metrics_listen_parse() splits it; this file stays
+ * self-contained for the config fuzz target). */
+static const char *check_listen(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	uint64_t port;
+
+	if (!colon || colon == v || parse_u64(colon + 1, 0, 65535, &port) < 0)
+		return "must be host:port or [IPv6]:port";
+	if (v[0] == '[' ? colon[-1] != ']' || colon - v < 3
+			: memchr(v, ':', (size_t)(colon - v)) != NULL)
+		return "must be host:port or [IPv6]:port";
+	return NULL;
+}
+
+static const struct value_rule rule_listen = {check_listen, "host:port or [IPv6]:port"};
+
 static const char *const collector_choices[] = {"auto", "bpf", "procfs", NULL};
 static const char *const spool_fsync_choices[] = {"always", "interval", "never", NULL};
 static const char *const log_level_choices[] = {"error", "warning", "info", "debug", NULL};
@@ -162,6 +179,7 @@ static const char *check_comm(const char *v)
 
 static const struct value_rule rule_comm = {check_comm, "process names, up to 15 characters"};
 static const struct value_rule rule_glob = {check_abs_path, "absolute path globs (fnmatch)"};
+static const char *const history_cwd_choices[] = {"kernel", "off", NULL};
 static const char *const history_filter_choices[] = {"all", "login", NULL};
 
 /* The single source of truth for every key; docs/configuration.md is generated from it. */
@@ -217,6 +235,10 @@ static const struct config_key config_keys[] = {
 	 MS_PER_DAY, "60s", NULL, NULL, "Interval of the agent status record."},
 	{"agent", "queue_max", KEY_UINT, CFG_OFF(agent.queue_max), 10, 10000000, "10000", NULL,
 	 NULL, "Records kept in memory while the server is unreachable; the oldest are dropped."},
+	{"agent", "bpf_pin_dir", KEY_STRING, CFG_OFF(agent.bpf_pin_dir), 0, 0, "/sys/fs/bpf/srvmon",
+	 NULL, &rule_path_optional,
+	 "Directory under bpffs where the BPF maps are pinned for bpftool (docs/debugging.md); "
+	 "stale pins are replaced on start, all removed on exit. Empty: no pins."},
 
 	{"spool", "dir", KEY_STRING, CFG_OFF(spool.dir), 0, 0, "", NULL, &rule_path_optional,
 	 "Directory of the on-disk queue of undelivered records; unset: state_dir/spool "
@@ -299,6 +321,10 @@ static const struct config_key config_keys[] = {
 	 &rule_glob, "Executed paths never recorded, as shell globs such as /usr/lib/*/*."},
 	{"history", "failed", KEY_BOOL, CFG_OFF(history.failed), 0, 0, "true", NULL, NULL,
 	 "Also record execs that failed (ret = -errno)."},
+	{"history", "cwd", KEY_ENUM, CFG_OFF(history.cwd), 0, 0, "kernel", history_cwd_choices,
+	 NULL,
+	 "kernel: the working directory of every exec, walked up in the kernel (about 2.5 us "
+	 "an exec, docs/history.md); off: cwd is empty, the exec costs less."},
 	{"history", "trail", KEY_BOOL, CFG_OFF(history.trail), 0, 0, "true", NULL, NULL,
 	 "Also append exec records to a local JSON-lines file (srvmon-agent history reads it)."},
 	{"history", "trail_path", KEY_STRING, CFG_OFF(history.trail_path), 0, 0,
@@ -307,6 +333,12 @@ static const struct config_key config_keys[] = {
 	 "67108864", NULL, NULL, "Bytes of the trail file before it is rotated."},
 	{"history", "trail_rotations", KEY_UINT, CFG_OFF(history.trail_rotations), 0, 100, "4",
 	 NULL, NULL, "Rotated trail files kept (trail_path.1 is the newest)."},
+
+	{"metrics", "enabled", KEY_BOOL, CFG_OFF(metrics.enabled), 0, 0, "false", NULL, NULL,
+	 "Serve the figures to Prometheus at http://listen/metrics (OpenMetrics text)."},
+	{"metrics", "listen", KEY_STRING, CFG_OFF(metrics.listen), 0, 0, "127.0.0.1:9469", NULL,
+	 &rule_listen,
+	 "Address of the /metrics endpoint; loopback by default, there is no authentication."},
 };
 
 #define N_KEYS ARRAY_SIZE(config_keys)

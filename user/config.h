@@ -41,6 +41,7 @@ struct config_agent {
 	char *log_level;
 	uint64_t status_interval_ms;
 	uint64_t queue_max; /* records kept in memory while the server is away */
+	char *bpf_pin_dir;  /* BPF maps pinned there for bpftool; empty: not pinned */
 };
 
 struct config_resources {
@@ -85,10 +86,16 @@ struct config_history {
 	struct strlist exclude_comm; /* exact comm names, filtered in the kernel */
 	struct strlist exclude_path; /* fnmatch globs on the executed path */
 	bool failed;		     /* record failed execs too */
+	char *cwd;		     /* kernel | off: the in-kernel cwd walk */
 	bool trail;		     /* local JSON-lines trail */
 	char *trail_path;
 	uint64_t trail_max_size;
 	uint64_t trail_rotations;
+};
+
+struct config_metrics {
+	bool enabled; /* Prometheus /metrics endpoint (user/metrics_http.c) */
+	char *listen; /* host:port, default 127.0.0.1:9469 */
 };
 
 struct config {
@@ -100,6 +107,7 @@ struct config {
 	struct config_spool spool;
 	struct config_speedtest speedtest;
 	struct config_history history;
+	struct config_metrics metrics;
 
 	/* derived by config_load() */
 	char *base_url; /* scheme://host:port, no trailing slash */

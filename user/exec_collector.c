@@ -3,6 +3,7 @@
 #include "bpf_exec.h"
 #include "config.h"
 #include "exec_record.h"
+#include "exec_text.h"
 #include "exec_trail.h"
 #include "exec_users.h"
 #include "log.h"
@@ -22,6 +23,8 @@
 
 #define LOSS_LOG_INTERVAL_MS 60000 /* at most one loss warning a minute */
 #define USER_CACHE_TTL_MS    60000
+#define EXEC_BATCH_MAX	     256	/* records printed before they are handed on */
+#define EXEC_BATCH_BYTES     (1u << 20) /* or this much JSON */
 
 struct exec_collector {
 	struct bpf_exec *bpf;
@@ -41,6 +44,12 @@ struct exec_collector {
 	struct exec_collector_stats st;
 	uint64_t lost_logged;
 	uint64_t next_loss_log_ms;
+
+	/* The records of the current drain, printed, each followed by '\n'. */
+	struct sbuf batch;
+	size_t off[EXEC_BATCH_MAX];
+	size_t n;
+	bool trail_warned;
 };
 
 static uint64_t mono_ns(void)
@@ -85,11 +94,48 @@ static void count(struct exec_collector *c, uint64_t *counter)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* Hands the batch to the trail (one write) and to the outbox (one lock, one wake-up). */
+static void flush(struct exec_collector *c)
+{
+	struct outbox_json recs[EXEC_BATCH_MAX];
+	int r;
+
+	if (c->n == 0)
+		return;
+	if (c->trail) {
+		r = exec_trail_append(c->trail, c->batch.s, c->batch.len);
+		if (r < 0) {
+			pthread_mutex_lock(&c->lock);
+			c->st.trail_errors += c->n;
+			pthread_mutex_unlock(&c->lock);
+			if (!c->trail_warned)
+				log_warn_errno(r, "exec: cannot write the trail '%s', continuing",
+					       c->trail_path);
+			c->trail_warned = true;
+		}
+	}
+	if (c->ob) {
+		for (size_t i = 0; i < c->n; i++) {
+			recs[i].text = c->batch.s + c->off[i];
+			/* Without the newline that ends the trail line. */
+			recs[i].len = (i + 1 < c->n ? c->off[i + 1] : c->batch.len) - c->off[i] - 1;
+		}
+		r = outbox_submit_json(c->ob, recs, c->n);
+		if (r > 0) {
+			pthread_mutex_lock(&c->lock);
+			c->st.shipped += (uint64_t)r;
+			pthread_mutex_unlock(&c->lock);
+		}
+	}
+	c->n = 0;
+	c->batch.len = 0;
+}
+
 static void on_record(void *arg, const void *data, size_t size)
 {
 	struct exec_collector *c = arg;
+	size_t start = c->batch.len;
 	struct exec_event e;
-	cJSON *msg;
 	int r;
 
 	r = exec_record_decode(data, size, c->real_minus_mono_ns, &e);
@@ -103,28 +149,18 @@ static void on_record(void *arg, const void *data, size_t size)
 		return;
 	}
 	e.user = exec_users_name(c->users, e.uid, e.mono_ns / 1000000u);
-	msg = message_exec(&e);
-	if (!msg) {
+	/* Printed once: the same bytes become the trail line and the shipped record. */
+	r = message_exec_json(&e, &c->batch);
+	if (r == 0)
+		r = sbuf_addc(&c->batch, '\n');
+	if (r < 0) {
+		c->batch.len = start;
 		count(c, &c->st.malformed);
 		return;
 	}
-	if (c->trail) {
-		char *text = cJSON_PrintUnformatted(msg);
-
-		r = text ? exec_trail_write(c->trail, text, strlen(text)) : -ENOMEM;
-		cJSON_free(text);
-		if (r < 0)
-			count(c, &c->st.trail_errors);
-		if (r < 0 && c->st.trail_errors == 1)
-			log_warn_errno(r, "exec: cannot write the trail '%s', continuing",
-				       c->trail_path);
-	}
-	if (c->ob) {
-		outbox_submit(c->ob, msg);
-		count(c, &c->st.shipped);
-	} else {
-		cJSON_Delete(msg);
-	}
+	c->off[c->n++] = start;
+	if (c->n == EXEC_BATCH_MAX || c->batch.len >= EXEC_BATCH_BYTES)
+		flush(c);
 }
 
 struct exec_collector *exec_collector_new(const struct config *cfg, struct outbox *ob,
@@ -176,8 +212,10 @@ struct exec_collector *exec_collector_new(const struct config *cfg, struct outbo
 	o.min_uid = (uint32_t)h->min_uid;
 	o.login_only = strcmp(h->filter, "login") == 0;
 	o.capture_failed = h->failed;
+	o.capture_cwd = strcmp(h->cwd, "off") != 0;
 	o.exclude_comm = (const char *const *)h->exclude_comm.items;
 	o.n_exclude_comm = h->exclude_comm.n;
+	o.pin_dir = cfg->agent.bpf_pin_dir;
 	c->bpf = bpf_exec_new(&o, on_record, c, &step, &failed_off);
 	if (!c->bpf) {
 		r = -errno;
@@ -222,6 +260,7 @@ int exec_collector_drain(struct exec_collector *c, int timeout_ms)
 
 	c->real_minus_mono_ns = real_minus_mono();
 	n = bpf_exec_poll(c->bpf, timeout_ms);
+	flush(c);
 	check_loss(c);
 	return n;
 }
@@ -325,6 +364,7 @@ void exec_collector_free(struct exec_collector *c)
 	bpf_exec_free(c->bpf);
 	exec_trail_close(c->trail);
 	exec_users_free(c->users);
+	sbuf_free(&c->batch);
 	free(c->trail_path);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);

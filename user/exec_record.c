@@ -125,10 +125,16 @@ int exec_record_decode(const void *data, size_t size, int64_t real_minus_mono_ns
 
 	ret->filename = body + r->argv_size;
 	ret->filename_len = r->filename_size - 1;
-	err = cwd_text(body + r->argv_size + r->filename_size, r->cwd_size, r->cwd_depth,
-		       r->flags & SRVMON_EXEC_F_CWD_TRUNC, ret->cwd, sizeof(ret->cwd));
-	if (err < 0)
-		return err;
+	if (r->flags & SRVMON_EXEC_F_NO_CWD) {
+		if (r->cwd_size || r->cwd_depth)
+			return -EBADMSG;
+		ret->cwd[0] = '\0'; /* not captured (history.cwd = off) */
+	} else {
+		err = cwd_text(body + r->argv_size + r->filename_size, r->cwd_size, r->cwd_depth,
+			       r->flags & SRVMON_EXEC_F_CWD_TRUNC, ret->cwd, sizeof(ret->cwd));
+		if (err < 0)
+			return err;
+	}
 
 	if (r->flags & SRVMON_EXEC_F_TTY_PTS)
 		snprintf(ret->tty, sizeof(ret->tty), "pts/%u", r->tty_index);

@@ -139,3 +139,23 @@ int exec_trail_write(struct exec_trail *t, const char *line, size_t len)
 	t->size += (uint64_t)w;
 	return (size_t)w == len + 1 ? 0 : -EIO;
 }
+
+int exec_trail_append(struct exec_trail *t, const char *lines, size_t len)
+{
+	ssize_t w;
+	int r;
+
+	if (len == 0)
+		return 0;
+	if (t->size > 0 && t->size + len > t->max_bytes) {
+		r = trail_rotate(t);
+		if (r < 0)
+			return r;
+	}
+	/* One write for the whole batch: O_APPEND keeps it whole even with other writers. */
+	w = write(t->fd, lines, len);
+	if (w < 0)
+		return -errno;
+	t->size += (uint64_t)w;
+	return (size_t)w == len ? 0 : -EIO;
+}

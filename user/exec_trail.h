@@ -16,6 +16,10 @@ struct exec_trail *exec_trail_open(const char *path, uint64_t max_bytes, unsigne
 /* Appends line[0..len) and a newline, rotating first if the file would pass max_bytes.
  * 0 or -errno. */
 int exec_trail_write(struct exec_trail *t, const char *line, size_t len);
+/* Appends lines[0..len), whole lines each ending in a newline, in one write(2), rotating
+ * first if the file would pass max_bytes (a batch is never split across files).
+ * 0 or -errno. */
+int exec_trail_append(struct exec_trail *t, const char *lines, size_t len);
 void exec_trail_close(struct exec_trail *t);
 
 /* Writes "path" or "path.N" (N >= 1) into buf. 0 or -ENAMETOOLONG. */

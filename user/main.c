@@ -4,13 +4,17 @@
 #include "exec_collector.h"
 #include "history_cli.h"
 #include "identity.h"
+#include "instance.h"
 #include "log.h"
 #include "message.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "network.h"
 #include "outbox.h"
 #include "resources.h"
 #include "runner.h"
 #include "seqstore.h"
+#include "service_notify.h"
 #include "speedtest_cli.h"
 #include "speedtest_module.h"
 #include "spool.h"
@@ -53,6 +57,10 @@ struct agent {
 	struct speedtest_module *speedtest;
 	struct module_slot mods[MOD_COUNT];
 	uint64_t next_status_ms;
+	unsigned int instance; /* --module set (user/instance.h), 0: every module */
+	struct service_notify *sn;
+	struct metrics *metrics; /* NULL: [metrics] off */
+	struct metrics_http *metrics_http;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -80,6 +88,7 @@ static int resources_tick(void *arg)
 	r = resources_sample(a->res, &s);
 	if (r < 0)
 		return r;
+	metrics_set_resources(a->metrics, &s);
 	return outbox_submit(a->ob, message_resources(&s));
 }
 
@@ -94,6 +103,8 @@ static int network_tick(void *arg)
 	if (!s)
 		return -ENOMEM;
 	r = network_sample(a->net, s);
+	if (r == 0)
+		metrics_set_network(a->metrics, s);
 	if (r == 0)
 		r = outbox_submit(a->ob, message_network(s));
 	free(s);
@@ -141,6 +152,75 @@ static cJSON *agent_status(struct agent *a)
 	return message_status(&s, message_now_ms());
 }
 
+/* The agent's own figures for /metrics: losses, spool, reconnects, module states. */
+static void agent_update_metrics(struct agent *a)
+{
+	struct metrics_agent m = {0};
+	struct outbox_stats st = {0};
+
+	if (!a->metrics)
+		return;
+	outbox_stats(a->ob, &st);
+	m.events_lost = st.dropped + exec_collector_lost(a->exec);
+	m.spool_bytes = st.spool_bytes;
+	m.reconnects = transport_reconnects(a->tr);
+	for (int i = 0; i < MOD_COUNT && i < METRICS_MAX_MODULES; i++) {
+		int err = a->mods[i].runner ? runner_last_error(a->mods[i].runner) : 0;
+
+		m.modules[i].name = a->mods[i].name;
+		m.modules[i].up = strcmp(a->mods[i].state, "running") == 0 && err == 0;
+		m.n_modules++;
+	}
+	metrics_set_agent(a->metrics, &m);
+}
+
+/* The optional Prometheus endpoint; a bind failure is logged and the agent goes on. */
+static void metrics_start(struct agent *a)
+{
+	if (!a->cfg.metrics.enabled)
+		return;
+	a->metrics = metrics_new();
+	if (!a->metrics) {
+		log_err("metrics: out of memory, /metrics disabled");
+		return;
+	}
+	a->metrics_http = metrics_http_start(a->cfg.metrics.listen, a->metrics);
+	if (!a->metrics_http) {
+		log_err_errno(-errno, "metrics: cannot listen on '%s', /metrics disabled",
+			      a->cfg.metrics.listen);
+		return;
+	}
+	log_info("metrics: serving OpenMetrics on '%s' (port %u), path /metrics",
+		 a->cfg.metrics.listen, metrics_http_port(a->metrics_http));
+}
+
+/* One STATUS= line for systemctl status: modules, server, reconnects, losses. */
+static void agent_notify_status(struct agent *a, const char *what)
+{
+	char mods[128] = "";
+	char line[384];
+	size_t len = 0;
+
+	for (int i = 0; i < MOD_COUNT; i++) {
+		int n;
+
+		if (strcmp(a->mods[i].state, "running") != 0)
+			continue;
+		n = snprintf(mods + len, sizeof(mods) - len, "%s%s", len ? "," : "",
+			     a->mods[i].name);
+		if (n < 0 || (size_t)n >= sizeof(mods) - len)
+			break;
+		len += (size_t)n;
+	}
+	snprintf(line, sizeof(line), "%s%smodules %s; server %s; reconnects %llu", what ? what : "",
+		 what ? ": " : "", len ? mods : "none", a->tr ? transport_url(a->tr) : "-",
+		 (unsigned long long)(a->tr ? transport_reconnects(a->tr) : 0));
+	if (what && strcmp(what, "ready") == 0)
+		service_notify_ready(a->sn, line);
+	else
+		service_notify_status(a->sn, line);
+}
+
 static void on_connected(void *arg)
 {
 	struct agent *a = arg;
@@ -155,10 +235,13 @@ static void on_tick(void *arg)
 	struct agent *a = arg;
 
 	outbox_sync(a->ob);
+	service_notify_watchdog(a->sn, mono_ms());
+	agent_update_metrics(a);
 	if (mono_ms() < a->next_status_ms)
 		return;
 	a->next_status_ms = mono_ms() + a->cfg.agent.status_interval_ms;
 	outbox_submit(a->ob, agent_status(a));
+	agent_notify_status(a, NULL);
 }
 
 /* Initialises the collectors; one that fails is logged and disabled, the others go on. */
@@ -217,6 +300,7 @@ static int speedtest_submit(void *arg, const struct speedtest_result *r)
 {
 	struct agent *a = arg;
 
+	metrics_set_speedtest(a->metrics, r);
 	return outbox_submit(a->ob, message_speedtest(r));
 }
 
@@ -391,12 +475,19 @@ static int run_daemon(struct agent *a)
 {
 	int rc = 1;
 
+	a->sn = service_notify_new();
+	if (!a->sn) {
+		log_err("cannot allocate the systemd notifier");
+		return 1;
+	}
+
 	/* Step 1: the sequence store and the outbox. */
 	a->seq = seqstore_open(a->cfg.agent.state_dir);
 	if (!a->seq) {
 		log_err("cannot allocate the sequence store");
 		goto out;
 	}
+	seqstore_set_floor(a->seq, instance_seq_floor(a->instance));
 	a->ob = outbox_new(a->id.host_id, a->seq, a->cfg.agent.queue_max);
 	if (!a->ob) {
 		log_err("cannot allocate the outbox");
@@ -413,19 +504,28 @@ static int run_daemon(struct agent *a)
 	if (!a->tr)
 		goto out;
 	outbox_set_notify(a->ob, transport_wake, a->tr);
-	/* Step 3: the collectors, each on its own thread. */
+	/* Step 3: the collectors, each on its own thread, and the /metrics endpoint. */
+	metrics_start(a);
 	modules_init(a);
 	history_init(a);
 	modules_start(a);
 	speedtest_start(a);
+	agent_update_metrics(a);
 	log_info("srvmon-agent %s started: host_id %s, server %s", SRVMON_VERSION, a->id.host_id,
 		 transport_url(a->tr));
-	/* Step 4: the event loop, until SIGINT/SIGTERM. */
+	/* Step 4: tell systemd (Type=notify) the programs are attached and the modules run. */
+	agent_notify_status(a, "ready");
+	/* Step 5: the event loop, until SIGINT/SIGTERM; it pings the watchdog. */
 	transport_run(a->tr, &stop_requested, 1000, on_tick, a);
 	log_info("stopping");
+	service_notify_stopping(a->sn, "stopping: flushing the spool");
 	rc = 0;
 out:
 	modules_fini(a);
+	metrics_http_stop(a->metrics_http);
+	a->metrics_http = NULL;
+	metrics_free(a->metrics);
+	a->metrics = NULL;
 	if (a->ob)
 		outbox_set_notify(a->ob, NULL, NULL);
 	transport_free(a->tr);
@@ -433,6 +533,10 @@ out:
 	outbox_free(a->ob);
 	spool_close(a->spool);
 	seqstore_close(a->seq);
+	if (rc != 0)
+		service_notify_stopping(a->sn, "failed to start");
+	service_notify_free(a->sn);
+	a->sn = NULL;
 	return rc;
 }
 
@@ -448,6 +552,8 @@ static void usage(FILE *out)
 		"                        recent commands from the local trail\n"
 		"  speedtest [--server URL] [--json]\n"
 		"                        run one speed test now and print the result\n"
+		"  -m, --module NAME     run only this module (resources, network, history,\n"
+		"                        speedtest; repeatable), state under STATE_DIR/NAME\n"
 		"      --once            sample every enabled module once, print the JSON\n"
 		"                        messages on stdout, no server needed\n"
 		"      --config-reference  print the configuration key reference (Markdown)\n"
@@ -462,6 +568,7 @@ int main(int argc, char **argv)
 	enum { OPT_CHECK = 256, OPT_ONCE, OPT_REFERENCE };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
+		{"module", required_argument, NULL, 'm'},
 		{"check-config", no_argument, NULL, OPT_CHECK},
 		{"once", no_argument, NULL, OPT_ONCE},
 		{"config-reference", no_argument, NULL, OPT_REFERENCE},
@@ -485,10 +592,19 @@ int main(int argc, char **argv)
 		return history_cli_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "speedtest") == 0)
 		return speedtest_cli_main(argc - 1, argv + 1);
-	while ((opt = getopt_long(argc, argv, "c:vVh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:m:vVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
+			break;
+		case 'm':
+			if (instance_module_add(optarg, &a->instance) < 0) {
+				fprintf(stderr,
+					"srvmon-agent: unknown module '%s' (resources, network, "
+					"history, speedtest)\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case OPT_CHECK:
 			check = true;
@@ -526,6 +642,12 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		fprintf(stderr, "srvmon-agent: %s\n", r == -ENOMEM ? "out of memory" : errbuf);
 		return EX_CONFIG_STATUS;
+	}
+	/* --module: only those modules, whatever the file says, with a state dir of their own. */
+	if (a->instance && instance_apply(&a->cfg, a->instance) < 0) {
+		fprintf(stderr, "srvmon-agent: out of memory\n");
+		config_free(&a->cfg);
+		return 1;
 	}
 	if (log_level_parse(a->cfg.agent.log_level, &level) == 0)
 		log_set_level(level);

@@ -3,6 +3,7 @@
 #include "exec_record.h"
 #include "exec_text.h"
 #include "identity.h"
+#include "json_out.h"
 #include "network.h"
 #include "resources.h"
 #include "speedtest.h"
@@ -352,116 +353,139 @@ uint64_t message_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* A string member from bytes that may not be UTF-8 (repaired with U+FFFD). */
-static int add_bytes(cJSON *obj, const char *name, const char *s, size_t n)
+/* ,"name": */
+static int add_key(struct sbuf *b, const char *name)
 {
-	struct sbuf b = {0};
-	int r;
+	int r = sbuf_addc(b, ',');
 
-	r = utf8_repair(&b, s, n);
-	if (r == 0 && !cJSON_AddStringToObject(obj, name, b.s ? b.s : ""))
-		r = -ENOMEM;
-	sbuf_free(&b);
-	return r;
+	if (r == 0)
+		r = json_add_str(b, name, strlen(name));
+	return r ? r : sbuf_addc(b, ':');
+}
+
+static int add_u64(struct sbuf *b, const char *name, uint64_t v)
+{
+	int r = add_key(b, name);
+
+	return r ? r : json_add_u64(b, v);
 }
 
 /* An id that is -1 when unset (0xffffffff in the kernel). */
-static int add_id(cJSON *obj, const char *name, uint32_t v)
+static int add_id(struct sbuf *b, const char *name, uint32_t v)
 {
-	if (v == 0xffffffffu)
-		return cJSON_AddNumberToObject(obj, name, -1) ? 0 : -ENOMEM;
-	return message_add_u64(obj, name, v);
+	int r = add_key(b, name);
+
+	return r ? r : json_add_i64(b, v == 0xffffffffu ? -1 : (int64_t)v);
+}
+
+/* A string member from bytes that may not be UTF-8 (repaired with U+FFFD). */
+static int add_text(struct sbuf *b, const char *name, const char *s, size_t n)
+{
+	int r = add_key(b, name);
+
+	return r ? r : json_add_text(b, s, n);
+}
+
+static int add_b64(struct sbuf *b, const char *s, size_t n)
+{
+	int r = sbuf_addc(b, '"');
+
+	if (r == 0)
+		r = base64_add(b, s, n);
+	return r ? r : sbuf_addc(b, '"');
 }
 
 /* argv as strings; when one is not UTF-8, argv_b64 carries every argument's exact bytes. */
-static int add_argv(cJSON *msg, const struct exec_event *e)
+static int add_argv(struct sbuf *b, const struct exec_event *e)
 {
-	cJSON *argv, *b64 = NULL;
 	const char *a;
 	size_t off = 0, n;
 	bool exact = true;
+	size_t i = 0;
+	int r;
 
-	argv = cJSON_AddArrayToObject(msg, "argv");
-	if (!argv)
-		return -ENOMEM;
-	while (exec_event_next_arg(e, &off, &a, &n)) {
-		struct sbuf b = {0};
-		cJSON *item;
-
-		if (utf8_repair(&b, a, n) < 0)
-			return -ENOMEM;
-		item = cJSON_CreateString(b.s ? b.s : "");
-		sbuf_free(&b);
-		if (!item || !cJSON_AddItemToArray(argv, item)) {
-			cJSON_Delete(item);
-			return -ENOMEM;
-		}
+	r = add_key(b, "argv");
+	if (r == 0)
+		r = sbuf_addc(b, '[');
+	while (r == 0 && exec_event_next_arg(e, &off, &a, &n)) {
+		if (i++ > 0)
+			r = sbuf_addc(b, ',');
 		if (!utf8_valid(a, n))
 			exact = false;
+		if (r == 0)
+			r = json_add_text(b, a, n);
 	}
-	if (exact)
-		return 0;
-	b64 = cJSON_AddArrayToObject(msg, "argv_b64");
-	if (!b64)
-		return -ENOMEM;
+	if (r == 0)
+		r = sbuf_addc(b, ']');
+	if (r || exact)
+		return r;
+	r = add_key(b, "argv_b64");
+	if (r == 0)
+		r = sbuf_addc(b, '[');
 	off = 0;
-	while (exec_event_next_arg(e, &off, &a, &n)) {
-		struct sbuf b = {0};
-		cJSON *item;
-
-		if (base64_add(&b, a, n) < 0)
-			return -ENOMEM;
-		item = cJSON_CreateString(b.s ? b.s : "");
-		sbuf_free(&b);
-		if (!item || !cJSON_AddItemToArray(b64, item)) {
-			cJSON_Delete(item);
-			return -ENOMEM;
-		}
+	i = 0;
+	while (r == 0 && exec_event_next_arg(e, &off, &a, &n)) {
+		if (i++ > 0)
+			r = sbuf_addc(b, ',');
+		if (r == 0)
+			r = add_b64(b, a, n);
 	}
-	return 0;
+	return r ? r : sbuf_addc(b, ']');
+}
+
+int message_exec_json(const struct exec_event *e, struct sbuf *b)
+{
+	size_t start = b->len;
+	int r;
+
+	/* Members in the order message_finish() would print them, host_id and seq last. */
+	r = sbuf_adds(b, "{\"type\":\"exec\"");
+	r = r ? r : add_u64(b, "ts", e->ts_ms);
+	r = r ? r : add_u64(b, "mono_ns", e->mono_ns);
+	r = r ? r : add_u64(b, "pid", e->pid);
+	r = r ? r : add_u64(b, "ppid", e->ppid);
+	r = r ? r : add_u64(b, "tid", e->tid);
+	r = r ? r : add_u64(b, "uid", e->uid);
+	r = r ? r : add_u64(b, "gid", e->gid);
+	r = r ? r : add_u64(b, "euid", e->euid);
+	r = r ? r : add_text(b, "user", e->user ? e->user : "", e->user ? strlen(e->user) : 0);
+	r = r ? r : add_id(b, "auid", e->auid);
+	r = r ? r : add_id(b, "sessionid", e->sessionid);
+	r = r ? r : add_text(b, "tty", e->tty, strlen(e->tty));
+	r = r ? r : add_text(b, "cwd", e->cwd, strlen(e->cwd));
+	r = r ? r : add_text(b, "filename", e->filename, e->filename_len);
+	if (r == 0 && !utf8_valid(e->filename, e->filename_len)) {
+		r = add_key(b, "filename_b64");
+		r = r ? r : add_b64(b, e->filename, e->filename_len);
+	}
+	r = r ? r : add_text(b, "comm", e->comm, strlen(e->comm));
+	r = r ? r : add_u64(b, "cgroup_id", e->cgroup_id);
+	r = r ? r : add_text(b, "cgroup", e->cgroup, strlen(e->cgroup));
+	r = r ? r : add_text(b, "container_id", e->container_id, strlen(e->container_id));
+	r = r ? r : add_argv(b, e);
+	r = r ? r : add_key(b, "argv_truncated");
+	r = r ? r : sbuf_adds(b, e->argv_truncated ? "true" : "false");
+	r = r ? r : add_u64(b, "argv_size", e->argv_total);
+	r = r ? r : add_key(b, "ret");
+	r = r ? r : json_add_i64(b, e->ret);
+	r = r ? r : sbuf_addc(b, '}');
+	if (r) {
+		b->len = start; /* nothing half-written stays behind */
+		if (b->s)
+			b->s[start] = '\0';
+	}
+	return r;
 }
 
 cJSON *message_exec(const struct exec_event *e)
 {
-	cJSON *msg = message_new("exec", e->ts_ms);
-	int r = 0;
+	struct sbuf b = {0};
+	cJSON *msg = NULL;
 
+	if (message_exec_json(e, &b) == 0)
+		msg = cJSON_Parse(b.s);
+	sbuf_free(&b);
 	if (!msg)
-		return NULL;
-	r |= message_add_u64(msg, "mono_ns", e->mono_ns);
-	r |= message_add_u64(msg, "pid", e->pid);
-	r |= message_add_u64(msg, "ppid", e->ppid);
-	r |= message_add_u64(msg, "tid", e->tid);
-	r |= message_add_u64(msg, "uid", e->uid);
-	r |= message_add_u64(msg, "gid", e->gid);
-	r |= message_add_u64(msg, "euid", e->euid);
-	r |= add_string(msg, "user", e->user);
-	r |= add_id(msg, "auid", e->auid);
-	r |= add_id(msg, "sessionid", e->sessionid);
-	r |= add_string(msg, "tty", e->tty);
-	r |= add_bytes(msg, "cwd", e->cwd, strlen(e->cwd));
-	r |= add_bytes(msg, "filename", e->filename, e->filename_len);
-	if (!utf8_valid(e->filename, e->filename_len)) {
-		struct sbuf b = {0};
-
-		r |= base64_add(&b, e->filename, e->filename_len);
-		r |= add_string(msg, "filename_b64", b.s);
-		sbuf_free(&b);
-	}
-	r |= add_bytes(msg, "comm", e->comm, strlen(e->comm));
-	r |= message_add_u64(msg, "cgroup_id", e->cgroup_id);
-	r |= add_bytes(msg, "cgroup", e->cgroup, strlen(e->cgroup));
-	r |= add_string(msg, "container_id", e->container_id);
-	r |= add_argv(msg, e);
-	if (!cJSON_AddBoolToObject(msg, "argv_truncated", e->argv_truncated))
-		r = -ENOMEM;
-	r |= message_add_u64(msg, "argv_size", e->argv_total);
-	if (!cJSON_AddNumberToObject(msg, "ret", e->ret))
-		r = -ENOMEM;
-	if (r) {
-		cJSON_Delete(msg);
 		errno = ENOMEM;
-		return NULL;
-	}
 	return msg;
 }

@@ -43,6 +43,11 @@ cJSON *message_status(const struct status_info *s, uint64_t ts_ms);
 cJSON *message_speedtest(const struct speedtest_result *r);
 /* An exec record (docs/protocol.md "exec"); e->user may be NULL. */
 cJSON *message_exec(const struct exec_event *e);
+struct sbuf;
+/* The same record printed directly (no cJSON tree, the hot path): appends one compact
+ * JSON object, without host_id and seq (outbox_submit_json() adds them). 0 or -ENOMEM
+ * (then nothing is appended). */
+int message_exec_json(const struct exec_event *e, struct sbuf *b);
 
 /* Adds an exact unsigned 64-bit integer member (cJSON numbers are doubles). 0 or -ENOMEM. */
 int message_add_u64(cJSON *obj, const char *name, uint64_t v);

@@ -46,8 +46,8 @@ struct network_collector {
 	uint64_t *sum_rx; /* SRVMON_PEAK_SLOTS: the in_total interfaces' windows */
 	uint64_t *sum_tx;
 	bool warned_peaks;
-	struct net_counters *base;	/* NET_GATHER_MAX, procfs only: first sight */
-	struct net_counters *next_base; /* NET_GATHER_MAX, procfs only: being built */
+	struct net_counters *base;	/* NET_GATHER_MAX: first sight */
+	struct net_counters *next_base; /* NET_GATHER_MAX: being built */
 	size_t n_base;
 	uint64_t last_mono_ms;
 	int last_err; /* of the previous sample, to log a failure once */
@@ -111,54 +111,6 @@ static int parse_collector(const char *s, enum collector_kind *ret)
 	return 0;
 }
 
-/* The agent's own interfaces from the BPF map; interfaces without traffic yet count 0. */
-static int gather_bpf(struct network_collector *nc, size_t *ret_n)
-{
-	struct if_nameindex *ifs = NULL;
-	size_t n_entries = 0;
-	size_t n = 0;
-	int r;
-
-	r = bpf_netcount_read(nc->bpf, nc->netns_ino, nc->entries, NET_GATHER_MAX, &n_entries);
-	if (r < 0 && r != -ENOBUFS)
-		return r;
-	ifs = if_nameindex();
-	if (!ifs)
-		return -errno;
-	for (struct if_nameindex *it = ifs; it->if_index != 0 && n < NET_GATHER_MAX; it++) {
-		struct net_counters *c = &nc->cur[n++];
-
-		memset(c, 0, sizeof(*c));
-		strncpy(c->name, it->if_name, sizeof(c->name) - 1);
-		nc->keys[n - 1] =
-			(struct srvmon_if_key){.ifindex = it->if_index, .netns_ino = nc->netns_ino};
-		for (size_t i = 0; i < n_entries; i++) {
-			if (nc->entries[i].key.ifindex != it->if_index)
-				continue;
-			c->rx_bytes = nc->entries[i].c.rx_bytes;
-			c->rx_packets = nc->entries[i].c.rx_packets;
-			c->tx_bytes = nc->entries[i].c.tx_bytes;
-			c->tx_packets = nc->entries[i].c.tx_packets;
-			nc->entries[i].key.ifindex = 0; /* claimed */
-			break;
-		}
-	}
-	if (n == NET_GATHER_MAX)
-		r = -ENOBUFS;
-	else
-		r = 0;
-	/* Slots of deleted interfaces: free them so the map does not fill up. */
-	for (size_t i = 0; i < n_entries && r == 0; i++) {
-		if (nc->entries[i].key.ifindex != 0) {
-			bpf_netcount_forget(nc->bpf, &nc->entries[i].key);
-			bpf_netcount_forget_peaks(nc->bpf, &nc->entries[i].key);
-		}
-	}
-	if_freenameindex(ifs);
-	*ret_n = n;
-	return r;
-}
-
 static const struct net_counters *find_base(const struct network_collector *nc, const char *name)
 {
 	for (size_t i = 0; i < nc->n_base; i++) {
@@ -205,6 +157,52 @@ static int gather_procfs(struct network_collector *nc, size_t *ret_n)
 	nc->n_base = n;
 	*ret_n = n;
 	return r;
+}
+
+/*
+ * BPF mode: the totals are the devices' own counters, as in procfs mode, because a tracing
+ * program is not guaranteed to run for every event (docs/network.md, "Why the totals are the
+ * device's"); the BPF map supplies the keys of the peak windows. Slots of deleted interfaces
+ * are freed so that the maps do not fill up.
+ */
+static int gather_bpf(struct network_collector *nc, size_t *ret_n)
+{
+	struct if_nameindex *ifs = NULL;
+	size_t n_entries = 0;
+	size_t n = 0;
+	int rp, r;
+
+	rp = gather_procfs(nc, &n);
+	if (rp < 0 && rp != -ENOBUFS)
+		return rp;
+	ifs = if_nameindex();
+	if (!ifs)
+		return -errno;
+	for (size_t i = 0; i < n; i++) {
+		nc->keys[i] = (struct srvmon_if_key){.ifindex = 0, .netns_ino = nc->netns_ino};
+		for (struct if_nameindex *it = ifs; it->if_index != 0; it++) {
+			if (strcmp(it->if_name, nc->cur[i].name) == 0) {
+				nc->keys[i].ifindex = it->if_index;
+				break;
+			}
+		}
+	}
+	if_freenameindex(ifs);
+	r = bpf_netcount_read(nc->bpf, nc->netns_ino, nc->entries, NET_GATHER_MAX, &n_entries);
+	if (r < 0 && r != -ENOBUFS)
+		return r;
+	for (size_t e = 0; e < n_entries && r == 0 && rp == 0; e++) {
+		bool alive = false;
+
+		for (size_t i = 0; i < n && !alive; i++)
+			alive = nc->keys[i].ifindex == nc->entries[e].key.ifindex;
+		if (!alive) {
+			bpf_netcount_forget(nc->bpf, &nc->entries[e].key);
+			bpf_netcount_forget_peaks(nc->bpf, &nc->entries[e].key);
+		}
+	}
+	*ret_n = n;
+	return rp < 0 ? rp : r;
 }
 
 static int gather(struct network_collector *nc, size_t *ret_n)
@@ -338,7 +336,8 @@ int network_sample(struct network_collector *nc, struct net_sample *ret)
 	if (r < 0) {
 		if (r != nc->last_err)
 			log_err_errno(r, "network: reading counters from %s failed",
-				      nc->bpf ? "the BPF map" : "\"" PROCNETDEV_PATH "\"");
+				      nc->bpf ? "\"" PROCNETDEV_PATH "\" and the BPF map"
+					      : "\"" PROCNETDEV_PATH "\"");
 		nc->last_err = r;
 		return r;
 	}
@@ -481,6 +480,7 @@ struct network_collector *network_new(const struct config *cfg)
 				peakrate_effective_window_ms(cfg->network.peak_window_ms,
 							     cfg->network.interval_ms) *
 				1000000u;
+			opts.pin_dir = cfg->agent.bpf_pin_dir;
 			nc->bpf = bpf_netcount_new(&opts, &step);
 			r = nc->bpf ? 0 : -errno;
 		} else {
@@ -517,13 +517,13 @@ struct network_collector *network_new(const struct config *cfg)
 				 (unsigned long long)cfg->network.peak_window_ms,
 				 (unsigned long long)cfg->network.interval_ms,
 				 (unsigned long long)(nc->peak_window_ns / 1000000u));
-	} else {
-		nc->base = calloc(NET_GATHER_MAX, sizeof(*nc->base));
-		nc->next_base = calloc(NET_GATHER_MAX, sizeof(*nc->next_base));
-		if (!nc->base || !nc->next_base) {
-			r = -ENOMEM;
-			goto fail;
-		}
+	}
+	/* Both modes: the totals come from the devices' own counters. */
+	nc->base = calloc(NET_GATHER_MAX, sizeof(*nc->base));
+	nc->next_base = calloc(NET_GATHER_MAX, sizeof(*nc->next_base));
+	if (!nc->base || !nc->next_base) {
+		r = -ENOMEM;
+		goto fail;
 	}
 
 	/* Baseline: the first network_sample() has rates over a real interval. */
@@ -531,7 +531,8 @@ struct network_collector *network_new(const struct config *cfg)
 	r = gather(nc, &n);
 	if (r < 0) {
 		log_err_errno(r, "network: reading counters from %s failed",
-			      nc->bpf ? "the BPF map" : "\"" PROCNETDEV_PATH "\"");
+			      nc->bpf ? "\"" PROCNETDEV_PATH "\" and the BPF map"
+				      : "\"" PROCNETDEV_PATH "\"");
 		goto fail;
 	}
 	r = netrate_update(nc->rate, nc->cur, n, 0, nc->res);

@@ -1,5 +1,6 @@
 #include "outbox.h"
 
+#include "json_out.h"
 #include "log.h"
 #include "message.h"
 #include "seqstore.h"
@@ -31,6 +32,7 @@ struct outbox {
 	size_t count;
 	bool acks_seen; /* the server acks (seen on the current or an earlier connection) */
 	struct outbox_stats stats;
+	struct sbuf buf; /* outbox_submit_json(): the record being finished */
 	void (*notify)(void *arg);
 	void *notify_arg;
 };
@@ -66,6 +68,7 @@ void outbox_free(struct outbox *o)
 		free(it);
 	}
 	pthread_mutex_destroy(&o->lock);
+	sbuf_free(&o->buf);
 	free(o->host_id);
 	free(o);
 }
@@ -116,48 +119,30 @@ static void outbox_evict_locked(struct outbox *o)
 	free(it);
 }
 
-int outbox_submit(struct outbox *o, cJSON *msg)
+/* Queues a printed record (with the lock held). 0 or -errno, counted either way. */
+static int enqueue_locked(struct outbox *o, uint64_t seq, const char *text, size_t len)
 {
-	struct outbox_item *it = NULL;
-	void (*notify)(void *arg);
-	void *notify_arg;
-	char *text = NULL;
-	uint64_t seq;
-	size_t len;
-	int r = 0;
+	struct outbox_item *it;
+	int r;
 
-	if (!msg)
-		return -ENOMEM;
-	pthread_mutex_lock(&o->lock);
-	if (o->seq)
-		seqstore_next(o->seq, &seq);
-	else
-		seq = ++o->local_seq;
-	text = message_finish(msg, o->host_id, seq);
-	if (!text) {
-		r = -ENOMEM;
-		o->stats.dropped++;
-		goto out_unlock;
-	}
-	len = strlen(text);
 	if (o->spool) {
 		/* Failures are counted by the spool (stats) and logged there once. */
 		r = spool_append(o->spool, seq, text, len);
 		if (r == 0)
 			o->stats.submitted++;
-		goto out_unlock;
+		return r;
 	}
 	it = malloc(sizeof(*it) + len + 1);
 	if (!it) {
-		r = -ENOMEM;
 		o->stats.dropped++;
-		goto out_unlock;
+		return -ENOMEM;
 	}
 	it->next = NULL;
 	it->seq = seq;
 	it->sent = false;
 	it->len = len;
-	memcpy(it->text, text, len + 1);
+	memcpy(it->text, text, len);
+	it->text[len] = '\0';
 	if (o->count >= o->max)
 		outbox_evict_locked(o);
 	if (o->tail)
@@ -167,15 +152,99 @@ int outbox_submit(struct outbox *o, cJSON *msg)
 	o->tail = it;
 	o->count++;
 	o->stats.submitted++;
-out_unlock:
-	notify = o->notify;
-	notify_arg = o->notify_arg;
+	return 0;
+}
+
+static uint64_t next_seq_locked(struct outbox *o)
+{
+	uint64_t seq;
+
+	if (o->seq)
+		seqstore_next(o->seq, &seq);
+	else
+		seq = ++o->local_seq;
+	return seq;
+}
+
+static void notify(struct outbox *o)
+{
+	void (*fn)(void *arg);
+	void *arg;
+
+	pthread_mutex_lock(&o->lock);
+	fn = o->notify;
+	arg = o->notify_arg;
+	pthread_mutex_unlock(&o->lock);
+	if (fn)
+		fn(arg);
+}
+
+int outbox_submit(struct outbox *o, cJSON *msg)
+{
+	char *text = NULL;
+	uint64_t seq;
+	int r;
+
+	if (!msg)
+		return -ENOMEM;
+	pthread_mutex_lock(&o->lock);
+	seq = next_seq_locked(o);
+	text = message_finish(msg, o->host_id, seq);
+	if (text) {
+		r = enqueue_locked(o, seq, text, strlen(text));
+	} else {
+		r = -ENOMEM;
+		o->stats.dropped++;
+	}
 	pthread_mutex_unlock(&o->lock);
 	cJSON_free(text);
 	cJSON_Delete(msg);
-	if (r == 0 && notify)
-		notify(notify_arg);
+	if (r == 0)
+		notify(o);
 	return r;
+}
+
+int outbox_submit_json(struct outbox *o, const struct outbox_json *recs, size_t n)
+{
+	size_t queued = 0;
+	int r = 0;
+
+	pthread_mutex_lock(&o->lock);
+	for (size_t i = 0; i < n; i++) {
+		const struct outbox_json *m = &recs[i];
+		uint64_t seq;
+		int e;
+
+		if (m->len < 2 || m->text[0] != '{' || m->text[m->len - 1] != '}') {
+			o->stats.dropped++;
+			r = -EINVAL;
+			continue;
+		}
+		/* "{...}" -> "{...,"host_id":"H","seq":N}", as message_finish() prints it. */
+		seq = next_seq_locked(o);
+		o->buf.len = 0;
+		e = sbuf_add(&o->buf, m->text, m->len - 1);
+		e = e ? e : sbuf_adds(&o->buf, m->len == 2 ? "\"host_id\":" : ",\"host_id\":");
+		e = e ? e : json_add_str(&o->buf, o->host_id, strlen(o->host_id));
+		e = e ? e : sbuf_add(&o->buf, ",\"seq\":", 7);
+		e = e ? e : json_add_u64(&o->buf, seq);
+		e = e ? e : sbuf_addc(&o->buf, '}');
+		if (e) {
+			o->stats.dropped++;
+			r = e;
+			continue;
+		}
+		e = enqueue_locked(o, seq, o->buf.s, o->buf.len);
+		if (e == 0)
+			queued++;
+		else
+			r = e;
+	}
+	pthread_mutex_unlock(&o->lock);
+	if (queued == 0)
+		return n == 0 ? 0 : r;
+	notify(o);
+	return (int)queued;
 }
 
 int outbox_peek(struct outbox *o, char *buf, size_t len, size_t *ret_len, uint64_t *ret_seq)

@@ -77,6 +77,27 @@ static uint64_t realtime_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Creates dir, and its parent when missing (state_dir/<instance> on a first start). */
+static int mkdir_with_parent(const char *dir)
+{
+	char parent[PATH_MAX];
+	char *slash;
+
+	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT || snprintf(parent, sizeof(parent), "%s", dir) >= (int)sizeof(parent))
+		return -errno;
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return -ENOENT;
+	*slash = '\0';
+	if (mkdir(parent, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 struct seqstore *seqstore_open(const char *dir)
 {
 	struct seqstore *s;
@@ -89,9 +110,9 @@ struct seqstore *seqstore_open(const char *dir)
 	s->next = realtime_us();
 	if (!dir || !*dir)
 		goto volatile_seq;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		log_warn_errno(-errno, "cannot create state directory '%s', seq not persisted",
-			       dir);
+	r = mkdir_with_parent(dir);
+	if (r < 0) {
+		log_warn_errno(r, "cannot create state directory '%s', seq not persisted", dir);
 		goto volatile_seq;
 	}
 	if (snprintf(s->path, sizeof(s->path), "%s/seq", dir) >= (int)sizeof(s->path) ||
@@ -145,6 +166,15 @@ int seqstore_next(struct seqstore *s, uint64_t *ret)
 	}
 	*ret = s->next++;
 	return r;
+}
+
+void seqstore_set_floor(struct seqstore *s, uint64_t floor)
+{
+	if (s->next >= floor)
+		return;
+	s->next = floor;
+	if (s->reserved < floor)
+		s->reserved = floor;
 }
 
 void seqstore_close(struct seqstore *s)

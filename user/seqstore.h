@@ -18,6 +18,9 @@ struct seqstore *seqstore_open(const char *dir);
 /* Returns the next seq in *ret: 0 or -errno (persisting the next block failed: the
  * seq is still valid, the failure is logged once). Not thread-safe: the outbox locks. */
 int seqstore_next(struct seqstore *s, uint64_t *ret);
+/* Numbers continue from floor when the store is below it (a disjoint seq space for an
+ * agent instance, user/instance.h); the next seqstore_next() persists the new block. */
+void seqstore_set_floor(struct seqstore *s, uint64_t floor);
 void seqstore_close(struct seqstore *s);
 
 #define SEQSTORE_BLOCK 1024

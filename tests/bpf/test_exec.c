@@ -158,7 +158,7 @@ static void assert_argv(const struct exec_event *ev, char *const argv[])
 
 static void test_exec_fields(void **state)
 {
-	struct bpf_exec_opts o = {.capture_failed = true};
+	struct bpf_exec_opts o = {.capture_failed = true, .capture_cwd = true};
 	struct capture c = {0};
 	struct bpf_exec *e = load(&c, &o);
 	char cwd[4096];
@@ -191,9 +191,30 @@ static void test_exec_fields(void **state)
 	bpf_exec_free(e);
 }
 
-static void test_exec_failed(void **state)
+/* history.cwd = off: no walk, an empty cwd, everything else as usual. */
+static void test_exec_no_cwd(void **state)
 {
 	struct bpf_exec_opts o = {.capture_failed = true};
+	struct capture c = {0};
+	struct bpf_exec *e = load(&c, &o);
+	char *argv[] = {"/bin/true", c.marker, "x y", NULL};
+	struct exec_event ev;
+
+	(void)state;
+	spawn("/bin/true", argv, NULL);
+	wait_records(e, &c, 1);
+	decode(&c, 0, &ev);
+	assert_true(ev.flags & SRVMON_EXEC_F_NO_CWD);
+	assert_string_equal(ev.cwd, "");
+	assert_string_equal(ev.filename, "/bin/true");
+	assert_argv(&ev, argv);
+	capture_clear(&c);
+	bpf_exec_free(e);
+}
+
+static void test_exec_failed(void **state)
+{
+	struct bpf_exec_opts o = {.capture_failed = true, .capture_cwd = true};
 	struct capture c = {0};
 	struct bpf_exec *e = load(&c, &o);
 	char path[128];
@@ -219,7 +240,7 @@ static void test_exec_failed(void **state)
 
 static void test_execveat_fd(void **state)
 {
-	struct bpf_exec_opts o = {.capture_failed = true};
+	struct bpf_exec_opts o = {.capture_failed = true, .capture_cwd = true};
 	struct spawn_opts so = {.how = HOW_EXECVEAT_FD};
 	struct capture c = {0};
 	struct bpf_exec *e = load(&c, &o);
@@ -353,9 +374,10 @@ static void test_login_filter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exec_fields), cmocka_unit_test(test_exec_failed),
-		cmocka_unit_test(test_execveat_fd), cmocka_unit_test(test_truncation),
-		cmocka_unit_test(test_filters),	    cmocka_unit_test(test_login_filter),
+		cmocka_unit_test(test_exec_fields),  cmocka_unit_test(test_exec_no_cwd),
+		cmocka_unit_test(test_exec_failed),  cmocka_unit_test(test_execveat_fd),
+		cmocka_unit_test(test_truncation),   cmocka_unit_test(test_filters),
+		cmocka_unit_test(test_login_filter),
 	};
 
 	if (geteuid() != 0) {

@@ -82,22 +82,18 @@ static void sleep_until_ms(uint64_t deadline_ms)
 		;
 }
 
-static uint64_t sys_stat(const char *ifname, const char *what)
+static uint64_t sys_tx_bytes(const char *ifname)
 {
 	char path[256];
 	char *buf = NULL;
 	uint64_t v = 0;
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", ifname, what);
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/tx_bytes", ifname);
 	assert_int_equal(textfile_read_alloc(path, &buf), 0);
 	buf[strcspn(buf, "\n")] = '\0';
 	assert_int_equal(parse_u64(buf, 0, UINT64_MAX, &v), 0);
 	free(buf);
 	return v;
-}
-static uint64_t sys_tx_bytes(const char *ifname)
-{
-	return sys_stat(ifname, "tx_bytes");
 }
 
 static int enter_ns(const char *ns)
@@ -213,10 +209,9 @@ static void connect_shaped(struct fixture *f, const char *rate)
 	int p[2];
 	char c;
 
-	if (getenv("QD"))
-		assert_int_equal(run("tc qdisc replace dev %s root %s", f->root, getenv("QD")), 0);
-	else if (!getenv("NOTBF"))
-	assert_int_equal(run("tc qdisc replace dev %s root tbf rate %s burst 32kbit latency 50ms",
+	/* A 256 kbit bucket: with one of a few frames, a dequeue timer that fires late on a
+	 * loaded host forfeits tokens and the link runs below its rate. */
+	assert_int_equal(run("tc qdisc replace dev %s root tbf rate %s burst 256kbit latency 50ms",
 			     f->root, rate),
 			 0);
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
@@ -307,7 +302,6 @@ static void check_accuracy(struct fixture *f, const char *rate, double shaped_bp
 	send_for(f->fd, 500); /* past slow start */
 	/* The kernel's counter, read right before and right after each sample, brackets the
 	 * agent's read: its bytes and rate must lie inside the bracket (± 1 %). */
-	uint64_t p0 = sys_stat(f->root, "tx_packets");
 	k0b = sys_tx_bytes(f->root);
 	t0b = now_ns();
 	assert_int_equal(network_sample(nc, &s0), 0);
@@ -319,28 +313,13 @@ static void check_accuracy(struct fixture *f, const char *rate, double shaped_bp
 	assert_int_equal(network_sample(nc, &s1), 0);
 	t1a = now_ns();
 	k1a = sys_tx_bytes(f->root);
-	uint64_t p1 = sys_stat(f->root, "tx_packets");
 	finish_sink(f);
-	{
-		static struct net_sample s2;
-		const struct net_iface_sample *i2;
-		for (int k = 0; k < 3; k++) {
-			uint64_t qb = sys_tx_bytes(f->root), qp = sys_stat(f->root, "tx_packets");
-			assert_int_equal(network_sample(nc, &s2), 0);
-			i2 = find_iface(&s2, f->root);
-			print_message("DIAG ifindex %u quiescent: agent %llu/%llu sys %llu/%llu\n", if_nametoindex(f->root), (unsigned long long)i2->tx_packets, (unsigned long long)i2->tx_bytes, (unsigned long long)qp, (unsigned long long)qb);
-			usleep(200000);
-		}
-	{ char cmd[600]; snprintf(cmd, sizeof cmd, "for id in $(grep -h map_id /proc/%d/fdinfo/* | awk '{print $2}' | sort -u); do n=$(bpftool -j map show id $id | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"name\"])'); case $n in dbg_atomic) echo MAP $n; bpftool -j map dump id $id | python3 -c 'import json,sys; print([e[\"formatted\"] for e in json.load(sys.stdin)])';; esac; done; bpftool prog show | grep -A1 netcount_tx", (int)getpid()); system(cmd); }
-	}
 
 	i0 = find_iface(&s0, f->root);
 	i1 = find_iface(&s1, f->root);
 	assert_non_null(i0);
 	assert_non_null(i1);
 	agent_bytes = i1->tx_bytes - i0->tx_bytes;
-	print_message("DIAG cum agent %llu sys %llu at %llu\n", (unsigned long long)i1->tx_packets, (unsigned long long)p1, (unsigned long long)t1a);
-	print_message("DIAG packets agent %llu sys %llu; bytes agent %llu sys %llu\n", (unsigned long long)(i1->tx_packets - i0->tx_packets), (unsigned long long)(p1-p0), (unsigned long long)agent_bytes, (unsigned long long)(k1a-k0b));
 	lo = k1b - k0a;
 	hi = k1a - k0b;
 	rate_lo = (double)lo * 8e9 / (double)(t1a - t0b);
@@ -350,10 +329,11 @@ static void check_accuracy(struct fixture *f, const char *rate, double shaped_bp
 		      rate, (unsigned long long)agent_bytes, (unsigned long long)s1.interval_ms,
 		      i1->tx_rate, i1->tx_peak_rate, (unsigned long long)lo, (unsigned long long)hi,
 		      rate_lo, rate_hi);
-	/* Issue 4 asks 0.5 % for bytes; on a loaded 2-CPU host the in-kernel tx count has come
-	 * out 0.15-0.8 % under /sys (cause not yet found, see docs/design.md): 1 % here. */
-	assert_true((double)agent_bytes >= 0.99 * (double)lo);
-	assert_true((double)agent_bytes <= 1.01 * (double)hi);
+	/* Issue 4: bytes within 0.5 %, the average rate within 1 %. (Shaping makes tbf's
+	 * watchdog softirq send most packets; docs/network.md says why the totals are the
+	 * device's own counters.) */
+	assert_true((double)agent_bytes >= 0.995 * (double)lo);
+	assert_true((double)agent_bytes <= 1.005 * (double)hi);
 	assert_true(i1->tx_rate >= 0.99 * rate_lo && i1->tx_rate <= 1.01 * rate_hi);
 	/* The link was saturated: the average and each window near the shaped rate. */
 	assert_true(i1->tx_rate > 0.9 * shaped_bps && i1->tx_rate < 1.05 * shaped_bps);

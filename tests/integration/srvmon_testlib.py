@@ -167,6 +167,8 @@ reconnect_max = 5s
 [agent]
 state_dir = %s
 status_interval = 2s
+# No pins in the shared /sys/fs/bpf/srvmon: tests that want them set their own dir.
+bpf_pin_dir =
 
 [resources]
 interval = 1s
@@ -177,17 +179,25 @@ interval = 1s
 
 
 class Agent:
-    def __init__(self, work, config_path, args=()):
+    def __init__(self, work, config_path, args=(), env=None, prefix=(), log_name="agent.log"):
+        """env: extra environment variables; prefix: command run before the agent's
+        (e.g. a sh -c wrapper that exports the PID it execs into)."""
         self.work = work
         self.config = config_path
         self.args = list(args)
+        self.env = env
+        self.prefix = list(prefix)
         self.proc = None
-        self.log_path = work.file("agent.log")
+        self.log_path = work.file(log_name)
 
     def start(self):
         self.log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([AGENT, "--config", self.config] + self.args,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        env = None
+        if self.env:
+            env = dict(os.environ)
+            env.update(self.env)
+        self.proc = subprocess.Popen(self.prefix + [AGENT, "--config", self.config] + self.args,
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
         return self
 
     def read_log(self):

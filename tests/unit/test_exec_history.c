@@ -114,12 +114,46 @@ static void test_trail_rotation(void **state)
 	rmdir(dir);
 }
 
+/* A batch of lines goes in one write and is never split across rotated files. */
+static void test_trail_append_batch(void **state)
+{
+	char dir[] = "/tmp/srvmon-trail-XXXXXX";
+	char path[256], name[256], batch[301];
+	struct exec_trail *t;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/exec.jsonl", dir);
+	t = exec_trail_open(path, 1000, 1);
+	assert_non_null(t);
+	/* Three 100-byte lines a batch: 3 batches fit in 1000 bytes, the 4th rotates. */
+	for (int i = 0; i < 3; i++) {
+		memset(batch + i * 100, 'a' + i, 99);
+		batch[i * 100 + 99] = '\n';
+	}
+	batch[300] = '\0';
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(exec_trail_append(t, batch, 300), 0);
+	assert_int_equal(exec_trail_append(t, batch, 0), 0);
+	exec_trail_close(t);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 300);
+	assert_int_equal(exec_trail_name(path, 1, name, sizeof(name)), 0);
+	assert_int_equal(stat(name, &st), 0);
+	assert_int_equal(st.st_size, 900);
+	unlink(name);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_history_table),
 		cmocka_unit_test(test_history_filters),
 		cmocka_unit_test(test_trail_rotation),
+		cmocka_unit_test(test_trail_append_batch),
 	};
 
 	setenv("TZ", "UTC", 1);

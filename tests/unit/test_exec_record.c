@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "exec_record.h"
+#include "exec_text.h"
 #include "message.h"
 
 struct built {
@@ -175,6 +176,7 @@ static void test_message_exec(void **state)
 	static const char argv[] = "/bin/x\0caf\xc3\xa9\0\xff\0";
 	struct built b;
 	struct exec_event e;
+	struct sbuf sb = {0};
 	cJSON *msg, *a;
 	char *text;
 
@@ -185,7 +187,9 @@ static void test_message_exec(void **state)
 	e.cgroup_id = 18446744073709551615ull;
 	msg = message_exec(&e);
 	assert_non_null(msg);
-	text = cJSON_PrintUnformatted(msg);
+	/* The printed text (the parsed tree holds the integers as doubles). */
+	assert_int_equal(message_exec_json(&e, &sb), 0);
+	text = sb.s;
 	assert_non_null(strstr(text, "\"type\":\"exec\""));
 	assert_non_null(strstr(text, "\"cgroup_id\":18446744073709551615"));
 	assert_non_null(strstr(text, "\"auid\":-1"));
@@ -198,7 +202,7 @@ static void test_message_exec(void **state)
 	a = cJSON_GetObjectItem(msg, "argv_b64");
 	assert_non_null(a);
 	assert_string_equal(cJSON_GetArrayItem(a, 2)->valuestring, "/w==");
-	cJSON_free(text);
+	sbuf_free(&sb);
 	cJSON_Delete(msg);
 	/* All UTF-8: no argv_b64. */
 	build(&b, "ok\0", 3, 3, "/bin/x", "", 0, 0, 0);

@@ -1,0 +1,166 @@
+#!/bin/sh
+# Speed test vs iperf3 on the same shaped veth (issue 4), and the in-kernel cost of the
+# netcount programs plus the agent's CPU under 1 Gbit/s through the veth.
+# A namespace joined by a veth pair, tbf at RATE on both ends (and netem delay on the root
+# end for the delay case); srvmon-server and iperf3 -s inside the namespace. Prints
+# Markdown tables on stdout.
+# Usage: bench/speedtest-vs-iperf3.sh   (as root; BUILD=dir to reuse a build, default a
+#        Release build in build-bench; CASES="" skips the speed-test table)
+set -eu
+cd "$(dirname "$0")/.."
+if [ -z "${BUILD:-}" ]; then
+	./scripts/install-deps.sh --bench >/dev/null
+	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSRVMON_BUILD_TESTS=OFF >/dev/null
+	cmake --build build-bench -j"$(nproc)" --target srvmon-agent srvmon-server >/dev/null
+	BUILD=build-bench
+fi
+AGENT_BIN=$BUILD/user/srvmon-agent
+SERVER_BIN=$BUILD/server/srvmon-server
+
+NS=srvmon-bst-$$
+RIF=bst$$a
+PIF=bst$$b
+RIP=10.216.0.1
+PIP=10.216.0.2
+WORK=$(mktemp -d /tmp/srvmon-bench.XXXXXX)
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
+	ip link del "$RIF" 2>/dev/null || true
+	ip netns del "$NS" 2>/dev/null || true
+	sysctl -qw kernel.bpf_stats_enabled="$STATS0" || true
+	rm -rf "$WORK"
+}
+STATS0=$(sysctl -n kernel.bpf_stats_enabled)
+trap cleanup EXIT INT TERM
+
+ip netns add "$NS"
+ip link add "$RIF" type veth peer name "$PIF" netns "$NS"
+ip addr add "$RIP/30" dev "$RIF"
+ip -n "$NS" addr add "$PIP/30" dev "$PIF"
+ip link set "$RIF" up
+ip -n "$NS" link set "$PIF" up
+ip -n "$NS" link set lo up
+
+printf 'bench-password\n' | $SERVER_BIN user add bench --db "$WORK/db" >/dev/null
+ip netns exec "$NS" $SERVER_BIN serve --db "$WORK/db" --listen "$PIP" --port 0 \
+	2>"$WORK/server.log" &
+PIDS="$PIDS $!"
+PORT=
+for _ in $(seq 1 100); do
+	PORT=$(sed -n 's|.*listening on http://[0-9.]*:\([0-9]*\).*|\1|p' "$WORK/server.log")
+	[ -n "$PORT" ] && break
+	sleep 0.1
+done
+ip netns exec "$NS" iperf3 -s -B "$PIP" -p 5201 >/dev/null 2>&1 &
+PIDS="$PIDS $!"
+sleep 0.5
+
+# shape RATE [DELAY]: tbf on both ends; DELAY (netem) on the root end's egress.
+shape() {
+	tc qdisc del dev "$RIF" root 2>/dev/null || true
+	if [ -n "${2:-}" ]; then
+		tc qdisc add dev "$RIF" root handle 1: netem delay "$2" limit 100000 || return 1
+		tc qdisc add dev "$RIF" parent 1: handle 2: tbf rate "$1" burst 256kbit latency 100ms
+	else
+		tc qdisc add dev "$RIF" root tbf rate "$1" burst 256kbit latency 50ms
+	fi
+	ip netns exec "$NS" tc qdisc replace dev "$PIF" root tbf rate "$1" burst 256kbit \
+		latency 100ms
+}
+now() { date +%s.%N; }
+# iperf3 DIR(up|down) -> "rate_bps seconds" (receiver-side figure, 4 streams, 1 s run)
+iperf() {
+	r=""
+	[ "$1" = down ] && r="-R"
+	t0=$(now)
+	ip netns exec "$NS" true # same cost as the agent's exec; keeps the clocks honest
+	iperf3 -c "$PIP" -p 5201 -t 1 -P 4 $r -J >"$WORK/iperf.json"
+	t1=$(now)
+	python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]))' "$WORK/iperf.json"
+	echo "$t0 $t1" | awk '{printf "%.2f\n", $2 - $1}'
+}
+pct() { echo "$1 $2" | awk '{printf "%+.2f %%", ($1 - $2) * 100 / $2}'; }
+
+printf '[speedtest]\nstreams = 4\n' >"$WORK/st.conf"
+echo "| link | ceiling (payload) | srvmon down | srvmon up | srvmon total time | iperf3 down (1 s) | iperf3 up (1 s) | iperf3 total time |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+for case in ${CASES-50mbit:50000000: 200mbit:200000000: 1000mbit:1000000000: 200mbit:200000000:40ms}; do
+	RATE=${case%%:*}
+	rest=${case#*:}
+	BPS=${rest%%:*}
+	DELAY=${rest#*:}
+	if ! shape "$RATE" "$DELAY" 2>/dev/null; then
+		echo "| $RATE + netem $DELAY | not measured: this kernel has no sch_netem (CONFIG_NET_SCH_NETEM) | | | | | | |"
+		continue
+	fi
+	CEIL=$(echo "$BPS" | awk '{printf "%d", $1 * 1448 / 1514}')
+	t0=$(now)
+	$AGENT_BIN speedtest --server "http://$PIP:$PORT" --json -c "$WORK/st.conf" >"$WORK/st.json" 2>/dev/null
+	t1=$(now)
+	SD=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["download_rate"]))' "$WORK/st.json")
+	SU=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["upload_rate"]))' "$WORK/st.json")
+	ST=$(echo "$t0 $t1" | awk '{printf "%.2f", $2 - $1}')
+	set -- $(iperf down)
+	ID=$1
+	IDT=$2
+	set -- $(iperf up)
+	IU=$1
+	IUT=$2
+	IT=$(echo "$IDT $IUT" | awk '{printf "%.2f", $1 + $2}')
+	echo "| $RATE${DELAY:+ + netem $DELAY} | $((CEIL / 1000)) kbit/s | $((SD / 1000)) kbit/s ($(pct "$SD" "$CEIL")) | $((SU / 1000)) kbit/s ($(pct "$SU" "$CEIL")) | $ST s | $((ID / 1000)) kbit/s ($(pct "$ID" "$CEIL")) | $((IU / 1000)) kbit/s ($(pct "$IU" "$CEIL")) | $IT s |"
+done
+
+# In-kernel cost and agent CPU under 1 Gbit/s: the agent (network every 1 s, peaks on,
+# its default 100 ms window) ships to the server in the namespace; iperf3 sends 20 s.
+shape 1000mbit
+umask 077
+cat >"$WORK/agent.conf" <<CONF
+[server]
+server_address = $PIP
+server_port = $PORT
+allow_insecure = true
+client_id = bench
+password = bench-password
+[agent]
+state_dir = $WORK/state
+[network]
+interval = 1s
+include = $RIF
+CONF
+$AGENT_BIN --config "$WORK/agent.conf" 2>"$WORK/agent.log" &
+AGENT=$!
+PIDS="$PIDS $AGENT"
+sleep 3
+if ! kill -0 "$AGENT" 2>/dev/null; then
+	cat "$WORK/agent.log" >&2
+	exit 1
+fi
+sysctl -qw kernel.bpf_stats_enabled=1
+progs() { bpftool -j prog show | python3 -c '
+import json, sys
+rt = rc = 0
+for p in json.load(sys.stdin):
+    if p.get("name") in ("netcount_rx", "netcount_tx") and p.get("pids", [{}])[0].get("pid", '"$AGENT"') == '"$AGENT"':
+        rt += p.get("run_time_ns", 0); rc += p.get("run_cnt", 0)
+print(rt, rc)'; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+set -- $(progs)
+RT0=$1
+RC0=$2
+K0=$(ticks "$AGENT")
+t0=$(now)
+iperf3 -c "$PIP" -p 5201 -t 20 -P 4 -J >"$WORK/iperf.json"
+t1=$(now)
+K1=$(ticks "$AGENT")
+set -- $(progs)
+RT1=$1
+RC1=$2
+BPS=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]))' "$WORK/iperf.json")
+HZ=$(getconf CLK_TCK)
+echo
+echo "| under iperf3 at $((BPS / 1000000)) Mbit/s for 20 s | value |"
+echo "| --- | --- |"
+echo "$K0 $K1 $HZ $t0 $t1" | awk '{printf "| agent CPU (utime + stime) | %.3f %% of one core |\n", ($2 - $1) / $3 * 100 / ($5 - $4)}'
+echo "$RT0 $RT1 $RC0 $RC1 $t0 $t1" | awk '{n = $4 - $3; printf "| netcount_rx + netcount_tx runs (every instance loaded) | %d (%.0f /s) |\n| in-kernel time per run | %.0f ns |\n| in-kernel time, share of one core | %.3f %% |\n", n, n / ($6 - $5), n ? ($2 - $1) / n : 0, ($2 - $1) / 1e9 * 100 / ($6 - $5)}'
