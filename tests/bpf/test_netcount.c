@@ -151,6 +151,27 @@ static struct counts sample_counts(struct network_collector *nc, const char *nam
 	return c;
 }
 
+/* The in-kernel map's own counters for ifname (the agent takes its averages from the
+ * device counters; these must still agree with them, they feed the peak windows). */
+static struct counts map_counts(struct bpf_netcount *nc, uint32_t ino, const char *ifname)
+{
+	static struct bpf_netcount_entry e[256];
+	unsigned ifindex = if_nametoindex(ifname);
+	struct counts c = {0};
+	size_t n = 0;
+
+	assert_int_equal(bpf_netcount_read(nc, ino, e, 256, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].key.ifindex != ifindex)
+			continue;
+		c.rx_bytes = e[i].c.rx_bytes;
+		c.rx_packets = e[i].c.rx_packets;
+		c.tx_bytes = e[i].c.tx_bytes;
+		c.tx_packets = e[i].c.tx_packets;
+	}
+	return c;
+}
+
 static struct counts delta(struct counts a, struct counts b)
 {
 	struct counts d = {
@@ -450,7 +471,10 @@ static void test_counts_match_kernel(void **state)
 	const struct net_iface_sample *is;
 	struct network_collector *bpf, *procfs, *excl;
 	struct config cfg;
-	struct counts b0, p0, k0, bd, pd, kd;
+	struct counts b0, p0, k0, m0, bd, pd, kd, md;
+	struct bpf_netcount_opts raw_opts = {0};
+	struct bpf_netcount *raw;
+	uint32_t ino = 0;
 	char *only[] = {v->root};
 	char *other[] = {"lo"};
 	uint64_t udp_payload = 0;
@@ -473,8 +497,14 @@ static void test_counts_match_kernel(void **state)
 	excl = network_new(&cfg);
 	assert_non_null(excl);
 
+	assert_int_equal(bpf_netcount_self_netns(&ino), 0);
+	raw_opts.netns_ino = ino;
+	raw = bpf_netcount_new(&raw_opts, NULL);
+	assert_non_null(raw);
+
 	b0 = sample_counts(bpf, v->root, &s);
 	p0 = sample_counts(procfs, v->root, &s);
+	m0 = map_counts(raw, ino, v->root);
 	k0 = sys_counts(v->root);
 
 	f->child = start_peer(v);
@@ -488,10 +518,19 @@ static void test_counts_match_kernel(void **state)
 	deadline = now_ms() + DEADLINE_MS;
 	do {
 		bd = delta(b0, sample_counts(bpf, v->root, &s));
+		md = delta(m0, map_counts(raw, ino, v->root));
 		kd = delta(k0, sys_counts(v->root));
-	} while ((bd.rx_packets != kd.rx_packets || bd.tx_packets != kd.tx_packets) &&
+	} while ((bd.rx_packets != kd.rx_packets || bd.tx_packets != kd.tx_packets ||
+		  md.rx_packets != kd.rx_packets || md.tx_packets != kd.tx_packets) &&
 		 now_ms() < deadline);
 	pd = delta(p0, sample_counts(procfs, v->root, &s));
+	/* The BPF map itself: link-layer bytes and packets as the device counts them. */
+	assert_close("map rx bytes", md.rx_bytes, kd.rx_bytes);
+	assert_close("map tx bytes", md.tx_bytes, kd.tx_bytes);
+	assert_close("map rx packets", md.rx_packets, kd.rx_packets);
+	assert_close("map tx packets", md.tx_packets, kd.tx_packets);
+	assert_true(md.tx_bytes >= payload);
+	bpf_netcount_free(raw);
 
 	print_message("%s: bpf rx %llu B %llu pkt, tx %llu B %llu pkt; kernel rx %llu B %llu "
 		      "pkt, tx %llu B %llu pkt; payload %llu B\n",
