@@ -5,7 +5,7 @@
 # as a regression input. Usage: bench/fuzz-long.sh [BUILD_DIR] [SECONDS_EACH]
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$src/build}
+build=$(cd "${1:-$src/build}" && pwd)
 secs=${2:-600}
 jobs=$(nproc)
 status=0

@@ -323,8 +323,8 @@ static const struct config_key config_keys[] = {
 	 "Also record execs that failed (ret = -errno)."},
 	{"history", "cwd", KEY_ENUM, CFG_OFF(history.cwd), 0, 0, "kernel", history_cwd_choices,
 	 NULL,
-	 "kernel: the working directory of every exec, walked up in the kernel (about 2.5 us "
-	 "an exec, docs/history.md); off: cwd is empty, the exec costs less."},
+	 "kernel: the working directory of every exec, walked up in the kernel (1-2.5 us an "
+	 "exec here, docs/history.md); off: cwd is empty, the exec costs less."},
 	{"history", "trail", KEY_BOOL, CFG_OFF(history.trail), 0, 0, "true", NULL, NULL,
 	 "Also append exec records to a local JSON-lines file (srvmon-agent history reads it)."},
 	{"history", "trail_path", KEY_STRING, CFG_OFF(history.trail_path), 0, 0,

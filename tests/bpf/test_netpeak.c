@@ -199,12 +199,13 @@ static bool skipped(const struct fixture *f)
 	return !f->created;
 }
 
-/* Shapes the root end's egress and connects to a new sink with a small send buffer, so
- * that what leaves the socket is on the wire within milliseconds. */
+/* Shapes the root end's egress and connects to a new sink with a bounded send buffer, so
+ * that what leaves the socket is on the wire within tens of milliseconds. */
 static void connect_shaped(struct fixture *f, const char *rate)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(TCP_PORT)};
-	int sndbuf = 64 * 1024;
+	int sndbuf = 256 * 1024; /* 10 ms at 200 Mbit/s: a sender descheduled for a few ms on a
+				  * loaded host still keeps the link busy */
 	struct pollfd pfd;
 	int p[2];
 	char c;

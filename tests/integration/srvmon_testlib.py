@@ -2,6 +2,7 @@
 
 Every process is started here and ended here, by PID. Nothing leaves 127.0.0.1.
 """
+import atexit
 import json
 import os
 import re
@@ -14,6 +15,21 @@ import time
 
 AGENT = os.environ.get("SRVMON_AGENT", "build/user/srvmon-agent")
 SERVER = os.environ.get("SRVMON_SERVER", "build/server/srvmon-server")
+
+
+# Every process a test starts through this module, so that a failing test (fail()
+# exits) still ends them: by PID, only ours.
+_STARTED = []
+
+
+def _end_started():
+    for proc in _STARTED:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+atexit.register(_end_started)
 
 
 def fail(msg):
@@ -87,6 +103,7 @@ class Server:
             cmd += ["--token-lifetime", str(self.token_lifetime)]
         self.log = open(self.log_path, "a")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        _STARTED.append(self.proc)
 
         def listening():
             if self.proc.poll() is not None:
@@ -198,6 +215,7 @@ class Agent:
             env.update(self.env)
         self.proc = subprocess.Popen(self.prefix + [AGENT, "--config", self.config] + self.args,
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        _STARTED.append(self.proc)
         return self
 
     def read_log(self):
