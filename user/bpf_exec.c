@@ -12,6 +12,7 @@
 
 #include "bpf/exec.skel.h"
 #include "bpf_pin.h"
+#include "bpf_log.h"
 #include "log.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -25,22 +26,6 @@ struct bpf_exec {
 	bpf_exec_record_fn fn;
 	void *arg;
 };
-
-static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	char line[1024];
-	size_t len;
-
-	(void)level;
-	if (log_get_level() < LOG_LEVEL_DEBUG)
-		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	len = strlen(line);
-	if (len > 0 && line[len - 1] == '\n')
-		line[len - 1] = '\0';
-	log_debug("libbpf: %s", line);
-	return 0;
-}
 
 /* The syscall tracepoints are found through tracefs, not mounted at boot here. */
 static int tracefs_ensure(void)
@@ -110,7 +95,7 @@ struct bpf_exec *bpf_exec_new(const struct bpf_exec_opts *opts, bpf_exec_record_
 	struct bpf_exec *e;
 	int r;
 
-	libbpf_set_print(libbpf_to_log);
+	bpf_log_init();
 	if (ret_failed_off)
 		*ret_failed_off = false;
 	e = calloc(1, sizeof(*e));

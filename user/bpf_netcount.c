@@ -12,6 +12,7 @@
 
 #include "bpf/netcount.skel.h"
 #include "bpf_pin.h"
+#include "bpf_log.h"
 #include "log.h"
 #include "peakrate.h"
 
@@ -24,22 +25,6 @@ struct bpf_netcount {
 	void *values;		       /* ncpus per-CPU values, for lookups */
 	struct srvmon_if_peaks *peaks; /* ncpus of them, for peak lookups */
 };
-
-static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	char line[1024];
-	size_t len;
-
-	(void)level;
-	if (log_get_level() < LOG_LEVEL_DEBUG)
-		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	len = strlen(line);
-	if (len > 0 && line[len - 1] == '\n')
-		line[len - 1] = '\0';
-	log_debug("libbpf: %s", line);
-	return 0;
-}
 
 int bpf_netcount_self_netns(uint32_t *ret_ino)
 {
@@ -75,7 +60,7 @@ struct bpf_netcount *bpf_netcount_new(const struct bpf_netcount_opts *opts, cons
 	size_t value_size;
 	int r;
 
-	libbpf_set_print(libbpf_to_log);
+	bpf_log_init();
 
 	nc = calloc(1, sizeof(*nc));
 	if (!nc) {
