@@ -423,8 +423,8 @@ static void ws_message(struct lws *wsi, struct server *srv, struct session *ss)
 		char line[1024];
 
 		record_line_format(m.root, m.type, m.host_id, m.seq, received, line, sizeof(line));
-		fprintf(srv->opts.records_out, "%s\n", line);
-		fflush(srv->opts.records_out);
+		(void)fprintf(srv->opts.records_out, "%s\n", line);
+		(void)fflush(srv->opts.records_out);
 	}
 	log_debug("%s: %s seq=%" PRIu64 " from \"%s\" %s", WS_PATH, m.type, m.seq, m.host_id,
 		  inserted ? "stored" : "duplicate");

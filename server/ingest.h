@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 /* Largest message accepted (close 1009 above). */
-#define INGEST_MAX_MESSAGE (1024 * 1024)
+#define INGEST_MAX_MESSAGE ((size_t)1024 * 1024)
 #define INGEST_MAX_HOST_ID 255
 
 struct ingest_msg {

@@ -40,9 +40,9 @@ static const char usage_text[] =
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "srvmon-server: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'srvmon-server --help'.\n");
+	(void)fprintf(stderr, "srvmon-server: ");
+	(void)fprintf(stderr, fmt, arg);
+	(void)fprintf(stderr, "\nTry 'srvmon-server --help'.\n");
 	return EXIT_USAGE;
 }
 
@@ -128,7 +128,7 @@ static int cmd_serve(int argc, char **argv)
 	struct server_opts opts = {.listen = "127.0.0.1",
 				   .port = 8080,
 				   .token_lifetime_s = 3600,
-				   .refresh_lifetime_s = 30 * 86400,
+				   .refresh_lifetime_s = 30ull * 86400,
 				   .token_burst = 20,
 				   .token_per_minute = 60};
 	const char *db_path = NULL;
@@ -156,14 +156,14 @@ static int cmd_serve(int argc, char **argv)
 			opts.port = (int)v;
 			break;
 		case 't':
-			if (parse_u64(optarg, 1, 10 * 365 * 86400ULL, &v) < 0)
+			if (parse_u64(optarg, 1, 10ULL * 365 * 86400, &v) < 0)
 				return usage_error(
 					"--token-lifetime: \"%s\" is not 1..315360000 seconds",
 					optarg);
 			opts.token_lifetime_s = v;
 			break;
 		case 'R':
-			if (parse_u64(optarg, 0, 10 * 365 * 86400ULL, &v) < 0)
+			if (parse_u64(optarg, 0, 10ULL * 365 * 86400, &v) < 0)
 				return usage_error(
 					"--refresh-lifetime: \"%s\" is not 0..315360000 seconds",
 					optarg);
@@ -189,7 +189,7 @@ static int cmd_serve(int argc, char **argv)
 			log_set_level(LOG_LEVEL_DEBUG);
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			(void)fputs(usage_text, stdout);
 			return EXIT_SUCCESS;
 		default:
 			return usage_error("%s", "serve: bad option");
@@ -226,11 +226,11 @@ static int cmd_serve(int argc, char **argv)
 		log_err_errno(r, "sigaction");
 		goto out;
 	}
-	fprintf(stderr,
-		strchr(opts.listen, ':') ? "listening on %s://[%s]:%d\n"
-					 : "listening on %s://%s:%d\n",
-		opts.tls_cert ? "https" : "http", opts.listen, server_port(srv));
-	fflush(stderr);
+	(void)fprintf(stderr,
+		      strchr(opts.listen, ':') ? "listening on %s://[%s]:%d\n"
+					       : "listening on %s://%s:%d\n",
+		      opts.tls_cert ? "https" : "http", opts.listen, server_port(srv));
+	(void)fflush(stderr);
 	/* Serve until a signal. */
 	r = server_run(srv, &stop_requested);
 	if (r < 0) {
@@ -260,8 +260,8 @@ static int read_password(char *ret, size_t size)
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		quiet.c_lflag |= ECHONL;
-		fputs("Password: ", stderr);
-		fflush(stderr);
+		(void)fputs("Password: ", stderr);
+		(void)fflush(stderr);
 		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0)
 			return -errno;
 	}
@@ -361,7 +361,7 @@ static int cmd_user(int argc, char **argv)
 		log_err("user add \"%s\": database \"%s\": %s", name, db_path, db_errmsg(db));
 		goto out;
 	}
-	fprintf(stderr, "added account \"%s\"\n", name);
+	(void)fprintf(stderr, "added account \"%s\"\n", name);
 	ret = EXIT_SUCCESS;
 out:
 	OPENSSL_cleanse(password, sizeof(password));
@@ -460,7 +460,7 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return usage_error("%s", "missing command");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(usage_text, stdout);
+		(void)fputs(usage_text, stdout);
 		return EXIT_SUCCESS;
 	}
 	if (strcmp(argv[1], "--version") == 0) {

@@ -14,9 +14,9 @@
 
 #define GARBAGE_PATH   "/garbage"
 #define EMPTY_PATH     "/empty"
-#define MIB	       (1024 * 1024)
+#define MIB	       ((size_t)1024 * 1024)
 #define CKSIZE_DEFAULT 4
-#define WRITE_CHUNK    (128 * 1024)
+#define WRITE_CHUNK    ((size_t)128 * 1024)
 #define POOL_SIZE      MIB /* random bytes the garbage is cut from */
 
 enum st_phase {
@@ -171,7 +171,7 @@ int speedtest_http_body_done(struct lws *wsi, struct speedtest_http *st)
 
 	if (st->phase != ST_READING_BODY)
 		return 0;
-	snprintf(json, sizeof(json), "{\"received\":%" PRIu64 "}", st->received);
+	(void)snprintf(json, sizeof(json), "{\"received\":%" PRIu64 "}", st->received);
 	log_debug("POST " EMPTY_PATH ": %" PRIu64 " bytes received", st->received);
 	return queue_reply(wsi, st, 200, json);
 }

@@ -14,7 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define AUTH_MAX_RESPONSE (64 * 1024)
+#define AUTH_MAX_RESPONSE ((size_t)64 * 1024)
 
 struct auth {
 	const struct config *cfg;
@@ -67,7 +67,11 @@ int auth_jwt_exp(const char *token, uint64_t *ret_exp)
 	for (size_t i = 0; i < n; i++) {
 		char c = p1[1 + i];
 
-		b64[i] = c == '-' ? '+' : c == '_' ? '/' : c;
+		if (c == '-')
+			c = '+';
+		else if (c == '_')
+			c = '/';
+		b64[i] = c;
 	}
 	for (size_t i = n; i < padded; i++)
 		b64[i] = '=';
@@ -145,7 +149,7 @@ struct auth *auth_new(const struct config *cfg)
 		errno = ENOMEM;
 		return NULL;
 	}
-	snprintf(a->url, len, "%s%s", cfg->base_url, cfg->server.token_path);
+	(void)snprintf(a->url, len, "%s%s", cfg->base_url, cfg->server.token_path);
 	return a;
 }
 
@@ -194,7 +198,8 @@ static char *auth_form_body(CURL *curl, const struct config *cfg, const char *re
 		len = strlen("grant_type=refresh_token&refresh_token=") + strlen(pass) + 1;
 		form = malloc(len);
 		if (form)
-			snprintf(form, len, "grant_type=refresh_token&refresh_token=%s", pass);
+			(void)snprintf(form, len, "grant_type=refresh_token&refresh_token=%s",
+				       pass);
 		goto out;
 	}
 	user = curl_easy_escape(curl, cfg->server.client_id, 0);
@@ -204,7 +209,8 @@ static char *auth_form_body(CURL *curl, const struct config *cfg, const char *re
 	len = strlen("grant_type=password&username=&password=") + strlen(user) + strlen(pass) + 1;
 	form = malloc(len);
 	if (form)
-		snprintf(form, len, "grant_type=password&username=%s&password=%s", user, pass);
+		(void)snprintf(form, len, "grant_type=password&username=%s&password=%s", user,
+			       pass);
 out:
 	if (pass) {
 		explicit_bzero(pass, strlen(pass));
@@ -281,10 +287,10 @@ static int auth_request(struct auth *a, const char *refresh)
 	if (cfg->server.pin_sha256 && *cfg->server.pin_sha256) {
 		char pin[128];
 
-		snprintf(pin, sizeof(pin), "sha256//%s",
-			 strncmp(cfg->server.pin_sha256, "sha256//", 8) == 0
-				 ? cfg->server.pin_sha256 + 8
-				 : cfg->server.pin_sha256);
+		(void)snprintf(pin, sizeof(pin), "sha256//%s",
+			       strncmp(cfg->server.pin_sha256, "sha256//", 8) == 0
+				       ? cfg->server.pin_sha256 + 8
+				       : cfg->server.pin_sha256);
 		curl_easy_setopt(curl, CURLOPT_PINNEDPUBLICKEY, pin);
 	}
 

@@ -118,7 +118,7 @@ void bpf_pin_remove(struct bpf_object *obj)
 
 		if (!path || !bpf_map__is_pinned(map))
 			continue;
-		snprintf(dir, sizeof(dir), "%s", path);
+		(void)snprintf(dir, sizeof(dir), "%s", path);
 		slash = strrchr(dir, '/');
 		if (slash)
 			*slash = '\0';

@@ -401,12 +401,12 @@ static void format_duration(uint64_t ms, char *buf, size_t len)
 
 	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 		if (ms != 0 && ms % units[i].ms == 0) {
-			snprintf(buf, len, "%llu%s", (unsigned long long)(ms / units[i].ms),
-				 units[i].suffix);
+			(void)snprintf(buf, len, "%llu%s", (unsigned long long)(ms / units[i].ms),
+				       units[i].suffix);
 			return;
 		}
 	}
-	snprintf(buf, len, "%llums", (unsigned long long)ms);
+	(void)snprintf(buf, len, "%llums", (unsigned long long)ms);
 }
 
 static void strlist_free(struct strlist *l)
@@ -445,8 +445,8 @@ static int list_parse(const struct config_key *k, const char *value, struct strl
 		for (n = 0; p[n] && !is_list_sep(p[n]); n++)
 			;
 		if (l.n == k->max) {
-			snprintf(problem, plen, "too many items (at most %llu)",
-				 (unsigned long long)k->max);
+			(void)snprintf(problem, plen, "too many items (at most %llu)",
+				       (unsigned long long)k->max);
 			r = -EINVAL;
 			goto out;
 		}
@@ -458,7 +458,8 @@ static int list_parse(const struct config_key *k, const char *value, struct strl
 		l.n++;
 		why = k->rule ? k->rule->check(l.items[l.n - 1]) : NULL;
 		if (why) {
-			snprintf(problem, plen, "invalid item \"%s\" (%s)", l.items[l.n - 1], why);
+			(void)snprintf(problem, plen, "invalid item \"%s\" (%s)", l.items[l.n - 1],
+				       why);
 			r = -EINVAL;
 			goto out;
 		}
@@ -510,9 +511,10 @@ static int key_set(const struct config_key *k, struct config *cfg, const char *v
 	case KEY_BOOL:
 		r = parse_bool(value, &b);
 		if (r < 0) {
-			snprintf(problem, plen,
-				 "invalid boolean \"%s\" (use true/false, yes/no, on/off or 1/0)",
-				 value);
+			(void)snprintf(
+				problem, plen,
+				"invalid boolean \"%s\" (use true/false, yes/no, on/off or 1/0)",
+				value);
 			return r;
 		}
 		*(bool *)field = b;
@@ -522,15 +524,16 @@ static int key_set(const struct config_key *k, struct config *cfg, const char *v
 		format_duration(k->min, lo, sizeof(lo));
 		format_duration(k->max, hi, sizeof(hi));
 		if (r == -ERANGE) {
-			snprintf(problem, plen, "duration \"%s\" out of range (%s..%s)", value, lo,
-				 hi);
+			(void)snprintf(problem, plen, "duration \"%s\" out of range (%s..%s)",
+				       value, lo, hi);
 			return r;
 		}
 		if (r < 0) {
-			snprintf(problem, plen,
-				 "invalid duration \"%s\" (use a whole number with ms, s, m or h, "
-				 "e.g. 500ms, 10s, 5m, 1h)",
-				 value);
+			(void)snprintf(
+				problem, plen,
+				"invalid duration \"%s\" (use a whole number with ms, s, m or h, "
+				"e.g. 500ms, 10s, 5m, 1h)",
+				value);
 			return r;
 		}
 		*(uint64_t *)field = u;
@@ -539,13 +542,13 @@ static int key_set(const struct config_key *k, struct config *cfg, const char *v
 	case KEY_PORT:
 		r = parse_u64(value, k->min, k->max, &u);
 		if (r == -ERANGE) {
-			snprintf(problem, plen, "%s out of range (%llu..%llu)", value,
-				 (unsigned long long)k->min, (unsigned long long)k->max);
+			(void)snprintf(problem, plen, "%s out of range (%llu..%llu)", value,
+				       (unsigned long long)k->min, (unsigned long long)k->max);
 			return r;
 		}
 		if (r < 0) {
-			snprintf(problem, plen, "invalid number \"%s\" (use a decimal integer)",
-				 value);
+			(void)snprintf(problem, plen,
+				       "invalid number \"%s\" (use a decimal integer)", value);
 			return r;
 		}
 		*(uint64_t *)field = u;
@@ -568,8 +571,8 @@ static int key_set(const struct config_key *k, struct config *cfg, const char *v
 		if (!in_choices(k->choices, value) ||
 		    (k->type == KEY_LOG_LEVEL && log_level_parse(value, &level) < 0)) {
 			join_choices(k->choices, list, sizeof(list));
-			snprintf(problem, plen, "invalid value \"%s\" (use one of: %s)", value,
-				 list);
+			(void)snprintf(problem, plen, "invalid value \"%s\" (use one of: %s)",
+				       value, list);
 			return -EINVAL;
 		}
 		break;
@@ -577,7 +580,7 @@ static int key_set(const struct config_key *k, struct config *cfg, const char *v
 	case KEY_STRING:
 		why = k->rule ? k->rule->check(value) : NULL;
 		if (why) {
-			snprintf(problem, plen, "invalid value \"%s\" (%s)", value, why);
+			(void)snprintf(problem, plen, "invalid value \"%s\" (%s)", value, why);
 			return -EINVAL;
 		}
 		break;
@@ -727,7 +730,7 @@ __attribute__((format(printf, 4, 5))) static void ctx_fail(struct load_ctx *ctx,
 	ctx->err = err;
 	ctx->err_line = line;
 	va_start(ap, fmt);
-	vsnprintf(ctx->err_msg, sizeof(ctx->err_msg), fmt, ap);
+	(void)vsnprintf(ctx->err_msg, sizeof(ctx->err_msg), fmt, ap);
 	va_end(ap);
 }
 
@@ -1053,7 +1056,7 @@ int config_load(struct config *cfg, const char *path, bool require_server, char 
 	if (!ctx) {
 		r = -ENOMEM;
 		if (errbuf && errlen)
-			snprintf(errbuf, errlen, "%s: out of memory", path);
+			(void)snprintf(errbuf, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	ctx->cfg = cfg;
@@ -1111,16 +1114,16 @@ int config_load(struct config *cfg, const char *path, bool require_server, char 
 	}
 out:
 	if (f)
-		fclose(f);
+		(void)fclose(f);
 	if (r < 0) {
 		if (ctx && errbuf && errlen) {
 			if (ctx->err_line > 0)
-				snprintf(errbuf, errlen, "%s:%d: %s", path, ctx->err_line,
-					 ctx->err_msg);
+				(void)snprintf(errbuf, errlen, "%s:%d: %s", path, ctx->err_line,
+					       ctx->err_msg);
 			else if (ctx->err_line == ERR_LINE_NAMED)
-				snprintf(errbuf, errlen, "%s", ctx->err_msg);
+				(void)snprintf(errbuf, errlen, "%s", ctx->err_msg);
 			else
-				snprintf(errbuf, errlen, "%s: %s", path, ctx->err_msg);
+				(void)snprintf(errbuf, errlen, "%s: %s", path, ctx->err_msg);
 		}
 		config_free(cfg);
 	}
@@ -1138,14 +1141,14 @@ static void key_format(const struct config_key *k, const struct config *cfg, cha
 	buf[0] = '\0';
 	switch (k->type) {
 	case KEY_BOOL:
-		snprintf(buf, len, "%s", *(const bool *)field ? "true" : "false");
+		(void)snprintf(buf, len, "%s", *(const bool *)field ? "true" : "false");
 		break;
 	case KEY_DURATION:
 		format_duration(*(const uint64_t *)field, buf, len);
 		break;
 	case KEY_UINT:
 	case KEY_PORT:
-		snprintf(buf, len, "%llu", (unsigned long long)*(const uint64_t *)field);
+		(void)snprintf(buf, len, "%llu", (unsigned long long)*(const uint64_t *)field);
 		break;
 	case KEY_LIST: {
 		const struct strlist *l = field;
@@ -1162,13 +1165,13 @@ static void key_format(const struct config_key *k, const struct config *cfg, cha
 	}
 	case KEY_SECRET:
 		if (*(char *const *)field)
-			snprintf(buf, len, "%s", SECRET_MASK);
+			(void)snprintf(buf, len, "%s", SECRET_MASK);
 		break;
 	case KEY_STRING:
 	case KEY_LOG_LEVEL:
 	case KEY_ENUM:
 		if (*(char *const *)field)
-			snprintf(buf, len, "%s", *(char *const *)field);
+			(void)snprintf(buf, len, "%s", *(char *const *)field);
 		break;
 	}
 }
@@ -1188,26 +1191,26 @@ void config_print(const struct config *cfg, FILE *out)
 	char value[1024];
 
 	if (cfg->path)
-		fprintf(out, "# effective configuration read from %s\n", cfg->path);
+		(void)fprintf(out, "# effective configuration read from %s\n", cfg->path);
 	else
-		fprintf(out, "# effective configuration (defaults)\n");
+		(void)fprintf(out, "# effective configuration (defaults)\n");
 	for (size_t i = 0; i < N_KEYS; i++) {
 		const struct config_key *k = &config_keys[i];
 
 		if (!section || strcmp(section, k->section) != 0) {
 			if (section && strcmp(section, "server") == 0 && cfg->base_url)
-				fprintf(out, "# derived: base_url = %s\n", cfg->base_url);
+				(void)fprintf(out, "# derived: base_url = %s\n", cfg->base_url);
 			section = k->section;
-			fprintf(out, "%s[%s]\n", i ? "\n" : "", section);
+			(void)fprintf(out, "%s[%s]\n", i ? "\n" : "", section);
 		}
 		key_format(k, cfg, value, sizeof(value));
 		/* " ; (unset)" reads back as an empty value. */
 		if (key_derived_from_url(k, cfg))
-			fprintf(out, "# %s = %s (from url)\n", k->name, value);
+			(void)fprintf(out, "# %s = %s (from url)\n", k->name, value);
 		else if (value[0])
-			fprintf(out, "%s = %s\n", k->name, value);
+			(void)fprintf(out, "%s = %s\n", k->name, value);
 		else
-			fprintf(out, "%s = ; (unset)\n", k->name);
+			(void)fprintf(out, "%s = ; (unset)\n", k->name);
 	}
 }
 
@@ -1219,21 +1222,21 @@ static void key_range(const struct config_key *k, char *buf, size_t len)
 	buf[0] = '\0';
 	switch (k->type) {
 	case KEY_BOOL:
-		snprintf(buf, len, "true/false, yes/no, on/off, 1/0");
+		(void)snprintf(buf, len, "true/false, yes/no, on/off, 1/0");
 		break;
 	case KEY_DURATION:
 		format_duration(k->min, lo, sizeof(lo));
 		format_duration(k->max, hi, sizeof(hi));
-		snprintf(buf, len, "%s..%s", lo, hi);
+		(void)snprintf(buf, len, "%s..%s", lo, hi);
 		break;
 	case KEY_UINT:
 	case KEY_PORT:
-		snprintf(buf, len, "%llu..%llu", (unsigned long long)k->min,
-			 (unsigned long long)k->max);
+		(void)snprintf(buf, len, "%llu..%llu", (unsigned long long)k->min,
+			       (unsigned long long)k->max);
 		break;
 	case KEY_LIST:
-		snprintf(buf, len, "%s%sat most %llu", k->rule ? k->rule->doc : "",
-			 k->rule ? ", " : "", (unsigned long long)k->max);
+		(void)snprintf(buf, len, "%s%sat most %llu", k->rule ? k->rule->doc : "",
+			       k->rule ? ", " : "", (unsigned long long)k->max);
 		break;
 	case KEY_LOG_LEVEL:
 	case KEY_ENUM:
@@ -1241,7 +1244,7 @@ static void key_range(const struct config_key *k, char *buf, size_t len)
 		break;
 	case KEY_STRING:
 		if (k->rule)
-			snprintf(buf, len, "%s", k->rule->doc);
+			(void)snprintf(buf, len, "%s", k->rule->doc);
 		break;
 	case KEY_SECRET:
 		break;
@@ -1252,18 +1255,19 @@ void config_print_reference(FILE *out)
 {
 	char range[256];
 
-	fprintf(out, "| Section | Key | Type | Default | Range | Description |\n");
-	fprintf(out, "| --- | --- | --- | --- | --- | --- |\n");
+	(void)fprintf(out, "| Section | Key | Type | Default | Range | Description |\n");
+	(void)fprintf(out, "| --- | --- | --- | --- | --- | --- |\n");
 	for (size_t i = 0; i < N_KEYS; i++) {
 		const struct config_key *k = &config_keys[i];
 
 		key_range(k, range, sizeof(range));
-		fprintf(out, "| %s | `%s` | %s | ", k->section, k->name, key_type_names[k->type]);
+		(void)fprintf(out, "| %s | `%s` | %s | ", k->section, k->name,
+			      key_type_names[k->type]);
 		if (k->def[0])
-			fprintf(out, "`%s`", k->def);
+			(void)fprintf(out, "`%s`", k->def);
 		else
-			fprintf(out, "(unset)");
-		fprintf(out, " | %s | %s |\n", range, k->doc);
+			(void)fprintf(out, "(unset)");
+		(void)fprintf(out, " | %s | %s |\n", range, k->doc);
 	}
 }
 

@@ -137,7 +137,7 @@ int exec_record_decode(const void *data, size_t size, int64_t real_minus_mono_ns
 	}
 
 	if (r->flags & SRVMON_EXEC_F_TTY_PTS)
-		snprintf(ret->tty, sizeof(ret->tty), "pts/%u", r->tty_index);
+		(void)snprintf(ret->tty, sizeof(ret->tty), "pts/%u", r->tty_index);
 	else if (r->flags & SRVMON_EXEC_F_HAS_TTY)
 		copy_fixed(ret->tty, r->tty, sizeof(r->tty));
 	copy_fixed(ret->comm, r->comm, sizeof(r->comm));

@@ -130,8 +130,12 @@ int base64_add(struct sbuf *b, const void *s, size_t n)
 			v |= p[i + 2];
 		out[0] = tab[(v >> 18) & 63];
 		out[1] = tab[(v >> 12) & 63];
-		out[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		out[3] = i + 2 < n ? tab[v & 63] : '=';
+		out[2] = '=';
+		out[3] = '=';
+		if (i + 1 < n)
+			out[2] = tab[(v >> 6) & 63];
+		if (i + 2 < n)
+			out[3] = tab[v & 63];
 		r = sbuf_add(b, out, 4);
 	}
 	return r;

@@ -85,8 +85,8 @@ static void print_table(struct kept *k, size_t n, FILE *out)
 		if (lc > wc)
 			wc = lc > CWD_COL_MAX ? CWD_COL_MAX : lc;
 	}
-	fprintf(out, "%-19s  %-*s  %-*s  %-*s  %s\n", "TIME", wu, "USER", wt, "TTY", wc, "CWD",
-		"COMMAND");
+	(void)fprintf(out, "%-19s  %-*s  %-*s  %-*s  %s\n", "TIME", wu, "USER", wt, "TTY", wc,
+		      "CWD", "COMMAND");
 	for (size_t i = 0; i < n; i++) {
 		const cJSON *rec = k[i].rec;
 		time_t t = (time_t)(num_member(rec, "ts") / 1000);
@@ -99,22 +99,22 @@ static void print_table(struct kept *k, size_t n, FILE *out)
 		int ret = (int)num_member(rec, "ret");
 
 		if (localtime_r(&t, &tm))
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+			(void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 		if (!*user) {
-			snprintf(uid, sizeof(uid), "%.0f", num_member(rec, "uid"));
+			(void)snprintf(uid, sizeof(uid), "%.0f", num_member(rec, "uid"));
 			user = uid;
 		}
 		if (history_command_line(rec, &cmd) < 0) {
 			sbuf_free(&cmd);
 			continue;
 		}
-		fprintf(out, "%-19s  %-*s  %-*s  %-*s  %s", when, wu, user, wt, *tty ? tty : "-",
-			wc, str_member(rec, "cwd"), cmd.s ? cmd.s : "");
+		(void)fprintf(out, "%-19s  %-*s  %-*s  %-*s  %s", when, wu, user, wt,
+			      *tty ? tty : "-", wc, str_member(rec, "cwd"), cmd.s ? cmd.s : "");
 		if (ret < 0)
-			fprintf(out, "  # failed: %s", strerror(-ret));
+			(void)fprintf(out, "  # failed: %s", strerror(-ret));
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "argv_truncated")))
-			fprintf(out, "  # argv truncated");
-		fputc('\n', out);
+			(void)fprintf(out, "  # argv truncated");
+		(void)fputc('\n', out);
 		sbuf_free(&cmd);
 	}
 }
@@ -128,7 +128,7 @@ static bool keep_record(const cJSON *rec, const struct history_filter *f)
 	if (f->user && strcmp(str_member(rec, "user"), f->user) != 0) {
 		char uid[24];
 
-		snprintf(uid, sizeof(uid), "%.0f", num_member(rec, "uid"));
+		(void)snprintf(uid, sizeof(uid), "%.0f", num_member(rec, "uid"));
 		if (strcmp(uid, f->user) != 0)
 			return false;
 	}
@@ -183,7 +183,7 @@ int history_print(const char *path, unsigned rotations, const struct history_fil
 			slot->line = strndup(line, (size_t)len);
 			n++;
 		}
-		fclose(in);
+		(void)fclose(in);
 	}
 	free(line);
 	if (!found) {
@@ -202,7 +202,7 @@ int history_print(const char *path, unsigned rotations, const struct history_fil
 			ordered[i] = ring[(head + i) % max];
 		if (json) {
 			for (size_t i = 0; i < n; i++)
-				fputs(ordered[i].line ? ordered[i].line : "\n", out);
+				(void)fputs(ordered[i].line ? ordered[i].line : "\n", out);
 		} else {
 			print_table(ordered, n, out);
 		}
@@ -219,7 +219,8 @@ out:
 
 static void history_usage(FILE *out)
 {
-	fprintf(out,
+	(void)fprintf(
+		out,
 		"Usage: srvmon-agent history [--user USER] [--since DURATION] [-n N] [--json]\n"
 		"                            [--config PATH] [--file TRAIL]\n"
 		"Prints the most recent commands run on this server (default 50), from the\n"
@@ -280,8 +281,9 @@ int history_cli_main(int argc, char **argv)
 			break;
 		case 's':
 			if (parse_since(optarg, &v) < 0) {
-				fprintf(stderr, "srvmon-agent history: invalid --since '%s'\n",
-					optarg);
+				(void)fprintf(stderr,
+					      "srvmon-agent history: invalid --since '%s'\n",
+					      optarg);
 				return 2;
 			}
 			{
@@ -293,7 +295,8 @@ int history_cli_main(int argc, char **argv)
 			break;
 		case 'n':
 			if (parse_u64(optarg, 1, 1000000, &v) < 0) {
-				fprintf(stderr, "srvmon-agent history: invalid -n '%s'\n", optarg);
+				(void)fprintf(stderr, "srvmon-agent history: invalid -n '%s'\n",
+					      optarg);
 				return 2;
 			}
 			f.max = (size_t)v;
@@ -316,11 +319,12 @@ int history_cli_main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "srvmon-agent history: unexpected argument '%s'\n", argv[optind]);
+		(void)fprintf(stderr, "srvmon-agent history: unexpected argument '%s'\n",
+			      argv[optind]);
 		return 2;
 	}
 	if (config_init_defaults(&cfg) < 0) {
-		fprintf(stderr, "srvmon-agent history: out of memory\n");
+		(void)fprintf(stderr, "srvmon-agent history: out of memory\n");
 		return 1;
 	}
 	/* The default configuration file is optional here: the defaults name the trail. */
@@ -328,18 +332,19 @@ int history_cli_main(int argc, char **argv)
 		r = config_load(&cfg, config_path ? config_path : CONFIG_DEFAULT_PATH, false,
 				errbuf, sizeof(errbuf));
 		if (r < 0) {
-			fprintf(stderr, "srvmon-agent history: %s\n",
-				r == -ENOMEM ? "out of memory" : errbuf);
+			(void)fprintf(stderr, "srvmon-agent history: %s\n",
+				      r == -ENOMEM ? "out of memory" : errbuf);
 			return EX_CONFIG_STATUS;
 		}
 	}
 	r = history_print(file ? file : cfg.history.trail_path,
 			  file ? 0 : (unsigned)cfg.history.trail_rotations, &f, json, stdout);
 	if (r == -ENOENT)
-		fprintf(stderr, "srvmon-agent history: no trail at '%s' (history.trail_path)\n",
-			file ? file : cfg.history.trail_path);
+		(void)fprintf(stderr,
+			      "srvmon-agent history: no trail at '%s' (history.trail_path)\n",
+			      file ? file : cfg.history.trail_path);
 	else if (r < 0)
-		fprintf(stderr, "srvmon-agent history: %s\n", strerror(-r));
+		(void)fprintf(stderr, "srvmon-agent history: %s\n", strerror(-r));
 	else
 		rc = 0;
 	config_free(&cfg);

@@ -7,9 +7,9 @@ struct config;
 struct host_identity {
 	char host_id[128]; /* config agent.host_id, else /etc/machine-id */
 	char hostname[256];
-	char kernel[128];  /* uname release */
-	char os[256];	   /* PRETTY_NAME of /etc/os-release */
-	char boot_id[64];  /* /proc/sys/kernel/random/boot_id */
+	char kernel[128]; /* uname release */
+	char os[256];	  /* PRETTY_NAME of /etc/os-release */
+	char boot_id[64]; /* /proc/sys/kernel/random/boot_id */
 };
 
 /* Returns 0, or -errno when no host_id can be found (the others fall back to ""). */

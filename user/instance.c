@@ -58,7 +58,7 @@ static int dir_append(char **dir, const char *name)
 
 	if (!s)
 		return -ENOMEM;
-	snprintf(s, size, "%s/%s", *dir, name);
+	(void)snprintf(s, size, "%s/%s", *dir, name);
 	free(*dir);
 	*dir = s;
 	return 0;

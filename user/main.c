@@ -212,9 +212,10 @@ static void agent_notify_status(struct agent *a, const char *what)
 			break;
 		len += (size_t)n;
 	}
-	snprintf(line, sizeof(line), "%s%smodules %s; server %s; reconnects %llu", what ? what : "",
-		 what ? ": " : "", len ? mods : "none", a->tr ? transport_url(a->tr) : "-",
-		 (unsigned long long)(a->tr ? transport_reconnects(a->tr) : 0));
+	(void)snprintf(line, sizeof(line), "%s%smodules %s; server %s; reconnects %llu",
+		       what ? what : "", what ? ": " : "", len ? mods : "none",
+		       a->tr ? transport_url(a->tr) : "-",
+		       (unsigned long long)(a->tr ? transport_reconnects(a->tr) : 0));
 	if (what && strcmp(what, "ready") == 0)
 		service_notify_ready(a->sn, line);
 	else
@@ -259,21 +260,21 @@ static void modules_init(struct agent *a)
 		} else {
 			log_err_errno(-errno, "resources module failed to start, disabled");
 			a->mods[MOD_RESOURCES].state = "failed";
-			snprintf(a->mods[MOD_RESOURCES].detail, sizeof(a->mods[0].detail), "%s",
-				 strerror(errno));
+			(void)snprintf(a->mods[MOD_RESOURCES].detail, sizeof(a->mods[0].detail),
+				       "%s", strerror(errno));
 		}
 	}
 	if (a->cfg.network.enabled) {
 		a->net = network_new(&a->cfg);
 		if (a->net) {
 			a->mods[MOD_NETWORK].state = "running";
-			snprintf(a->mods[MOD_NETWORK].detail, sizeof(a->mods[0].detail),
-				 "collector %s", network_collector_name(a->net));
+			(void)snprintf(a->mods[MOD_NETWORK].detail, sizeof(a->mods[0].detail),
+				       "collector %s", network_collector_name(a->net));
 		} else {
 			log_err_errno(-errno, "network module failed to start, disabled");
 			a->mods[MOD_NETWORK].state = "failed";
-			snprintf(a->mods[MOD_NETWORK].detail, sizeof(a->mods[0].detail), "%s",
-				 strerror(errno));
+			(void)snprintf(a->mods[MOD_NETWORK].detail, sizeof(a->mods[0].detail), "%s",
+				       strerror(errno));
 		}
 	}
 }
@@ -292,8 +293,8 @@ static void history_init(struct agent *a)
 	}
 	log_err_errno(-errno, "history module failed to start (%s), disabled", step);
 	a->mods[MOD_HISTORY].state = "failed";
-	snprintf(a->mods[MOD_HISTORY].detail, sizeof(a->mods[0].detail), "%s: %s", step,
-		 strerror(errno));
+	(void)snprintf(a->mods[MOD_HISTORY].detail, sizeof(a->mods[0].detail), "%s: %s", step,
+		       strerror(errno));
 }
 
 static int speedtest_submit(void *arg, const struct speedtest_result *r)
@@ -331,7 +332,8 @@ static void speedtest_start(struct agent *a)
 	}
 	log_err_errno(-errno, "speedtest module failed to start, disabled");
 	a->mods[MOD_SPEEDTEST].state = "failed";
-	snprintf(a->mods[MOD_SPEEDTEST].detail, sizeof(a->mods[0].detail), "%s", strerror(errno));
+	(void)snprintf(a->mods[MOD_SPEEDTEST].detail, sizeof(a->mods[0].detail), "%s",
+		       strerror(errno));
 }
 
 static void modules_fini(struct agent *a)
@@ -368,14 +370,14 @@ static int modules_start(struct agent *a)
 			runner_start("network", a->cfg.network.interval_ms, network_tick, a);
 	if (a->exec && exec_collector_start(a->exec) < 0) {
 		a->mods[MOD_HISTORY].state = "failed";
-		snprintf(a->mods[MOD_HISTORY].detail, sizeof(a->mods[0].detail), "no thread");
+		(void)snprintf(a->mods[MOD_HISTORY].detail, sizeof(a->mods[0].detail), "no thread");
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	for (int i = 0; i < MOD_COUNT; i++) {
 		if (i != MOD_HISTORY && strcmp(a->mods[i].state, "running") == 0 &&
 		    !a->mods[i].runner) {
 			a->mods[i].state = "failed";
-			snprintf(a->mods[i].detail, sizeof(a->mods[i].detail), "no thread");
+			(void)snprintf(a->mods[i].detail, sizeof(a->mods[i].detail), "no thread");
 		}
 	}
 	return 0;
@@ -433,7 +435,7 @@ static int run_once(struct agent *a)
 		free(s);
 	}
 	print_message(agent_status(a), a->id.host_id, seq++);
-	fflush(stdout);
+	(void)fflush(stdout);
 	modules_fini(a);
 	return rc;
 }
@@ -448,9 +450,9 @@ static void spool_start(struct agent *a)
 	char dir[4096];
 
 	if (c->dir && *c->dir)
-		snprintf(dir, sizeof(dir), "%s", c->dir);
+		(void)snprintf(dir, sizeof(dir), "%s", c->dir);
 	else
-		snprintf(dir, sizeof(dir), "%s/spool", a->cfg.agent.state_dir);
+		(void)snprintf(dir, sizeof(dir), "%s/spool", a->cfg.agent.state_dir);
 	if (strcmp(c->fsync, "always") == 0)
 		opt.fsync = SPOOL_FSYNC_ALWAYS;
 	else if (strcmp(c->fsync, "never") == 0)
@@ -542,7 +544,8 @@ out:
 
 static void usage(FILE *out)
 {
-	fprintf(out,
+	(void)fprintf(
+		out,
 		"Usage: srvmon-agent [OPTIONS]\n"
 		"Samples this server (CPU, RAM, disk, network) and ships the records to a\n"
 		"monitoring API over an authenticated WebSocket.\n\n"
@@ -599,7 +602,8 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			if (instance_module_add(optarg, &a->instance) < 0) {
-				fprintf(stderr,
+				(void)fprintf(
+					stderr,
 					"srvmon-agent: unknown module '%s' (resources, network, "
 					"history, speedtest)\n",
 					optarg);
@@ -630,7 +634,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "srvmon-agent: unexpected argument '%s'\n", argv[optind]);
+		(void)fprintf(stderr, "srvmon-agent: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return 2;
 	}
@@ -640,12 +644,13 @@ int main(int argc, char **argv)
 	if (r == 0)
 		r = config_load(&a->cfg, config_path, !once, errbuf, sizeof(errbuf));
 	if (r < 0) {
-		fprintf(stderr, "srvmon-agent: %s\n", r == -ENOMEM ? "out of memory" : errbuf);
+		(void)fprintf(stderr, "srvmon-agent: %s\n",
+			      r == -ENOMEM ? "out of memory" : errbuf);
 		return EX_CONFIG_STATUS;
 	}
 	/* --module: only those modules, whatever the file says, with a state dir of their own. */
 	if (a->instance && instance_apply(&a->cfg, a->instance) < 0) {
-		fprintf(stderr, "srvmon-agent: out of memory\n");
+		(void)fprintf(stderr, "srvmon-agent: out of memory\n");
 		config_free(&a->cfg);
 		return 1;
 	}
@@ -665,7 +670,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 
 	/* The password never crosses a network in clear unless the operator says so. */
 	if (!once && !a->cfg.server.tls && !a->cfg.server.allow_insecure &&

@@ -23,7 +23,7 @@ int message_add_u64(cJSON *obj, const char *name, uint64_t v)
 	char buf[24];
 
 	/* A raw member: cJSON numbers are doubles and lose precision above 2^53. */
-	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	(void)snprintf(buf, sizeof(buf), "%" PRIu64, v);
 	if (!cJSON_AddRawToObject(obj, name, buf))
 		return -ENOMEM;
 	return 0;

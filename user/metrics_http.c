@@ -233,7 +233,7 @@ static int bind_listen(const char *addr, int *ret_fd, uint16_t *ret_port)
 	r = metrics_listen_parse(addr, host, sizeof(host), &port);
 	if (r < 0)
 		return r;
-	snprintf(port_s, sizeof(port_s), "%u", port);
+	(void)snprintf(port_s, sizeof(port_s), "%u", port);
 	r = getaddrinfo(host, port_s, &hints, &ai);
 	if (r != 0)
 		return r == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;

@@ -18,8 +18,8 @@ struct disk_usage {
 };
 
 struct resources_sample {
-	uint64_t ts_ms;	   /* Unix epoch ms at the end of the sample */
-	bool cpu_valid;	   /* false on the first sample or when /proc/stat is unreadable */
+	uint64_t ts_ms;	    /* Unix epoch ms at the end of the sample */
+	bool cpu_valid;	    /* false on the first sample or when /proc/stat is unreadable */
 	double cpu_percent; /* busy / total over the interval, 0..100 */
 	bool ram_valid;
 	uint64_t ram_total;	/* MemTotal, bytes */

@@ -63,9 +63,9 @@ static void notify_with_status(struct service_notify *n, const char *what, const
 	if (!n || !n->enabled)
 		return;
 	if (status)
-		snprintf(buf, sizeof(buf), "%s%sSTATUS=%s", what, *what ? "\n" : "", status);
+		(void)snprintf(buf, sizeof(buf), "%s%sSTATUS=%s", what, *what ? "\n" : "", status);
 	else
-		snprintf(buf, sizeof(buf), "%s", what);
+		(void)snprintf(buf, sizeof(buf), "%s", what);
 	notify(n, buf);
 }
 

@@ -19,7 +19,7 @@
 #define POLL_MS		20
 #define DOWNLOAD_BUFFER (256L * 1024) /* curl receive buffer of a download stream */
 #define MAX_STREAMS	32
-#define UPLOAD_POOL	(1024 * 1024)
+#define UPLOAD_POOL	((size_t)1024 * 1024)
 #define REPLY_MAX	256
 #define CKSIZE_MAX	1024 /* MiB, the LibreSpeed limit */
 
@@ -67,7 +67,7 @@ static void set_error(char *buf, size_t size, const char *fmt, ...)
 	if (buf[0])
 		return; /* the first error is the cause */
 	va_start(ap, fmt);
-	vsnprintf(buf, size, fmt, ap);
+	(void)vsnprintf(buf, size, fmt, ap);
 	va_end(ap);
 }
 
@@ -188,7 +188,7 @@ static int measure_latency(const struct speedtest_opts *o, struct speedtest_resu
 	CURL *h;
 	int r = 0;
 
-	snprintf(url, sizeof(url), "%s/empty", o->server);
+	(void)snprintf(url, sizeof(url), "%s/empty", o->server);
 	h = curl_easy_init();
 	if (!h)
 		return -ENOMEM;
@@ -275,7 +275,7 @@ static int stream_setup(const struct speedtest_opts *o, struct stream *s, struct
 			mib = 1;
 		if (mib > CKSIZE_MAX)
 			mib = CKSIZE_MAX;
-		snprintf(url, sizeof(url), "%s/garbage?ckSize=%" PRIu64, o->server, mib);
+		(void)snprintf(url, sizeof(url), "%s/garbage?ckSize=%" PRIu64, o->server, mib);
 		if (easy_common(s->h, url, s->errbuf, o->timeout_ms) < 0 ||
 		    /* Fewer, larger reads: at 1 Gbit/s the default 16 KiB is 8000 callbacks/s. */
 		    curl_easy_setopt(s->h, CURLOPT_BUFFERSIZE, DOWNLOAD_BUFFER) != CURLE_OK ||
@@ -284,7 +284,7 @@ static int stream_setup(const struct speedtest_opts *o, struct stream *s, struct
 			return -EINVAL;
 		return 0;
 	}
-	snprintf(url, sizeof(url), "%s/empty", o->server);
+	(void)snprintf(url, sizeof(url), "%s/empty", o->server);
 	s->upload_len = per_stream;
 	s->fd = CURL_SOCKET_BAD;
 	/* No "Expect: 100-continue" round trip before the body. */
@@ -383,7 +383,7 @@ static int run_phase(const struct speedtest_opts *o, struct phase *ph, struct ph
 		}
 	}
 	t0 = mono_us();
-	next_win = t0 + SPEEDTEST_WINDOW_MS * 1000u;
+	next_win = t0 + (uint64_t)SPEEDTEST_WINDOW_MS * 1000u;
 	last_progress = t0;
 	for (;;) {
 		CURLMsg *msg;
@@ -420,7 +420,7 @@ static int run_phase(const struct speedtest_opts *o, struct phase *ph, struct ph
 			 * nominal 250 ms, nor add empty windows. */
 			speedtest_windows_add(&win, now - t0, bytes);
 			while (next_win <= now)
-				next_win += SPEEDTEST_WINDOW_MS * 1000u;
+				next_win += (uint64_t)SPEEDTEST_WINDOW_MS * 1000u;
 			if (speedtest_stable(&win, &rate)) {
 				out->rate = rate;
 				out->stop = "stable";
@@ -482,7 +482,7 @@ int speedtest_run(const struct speedtest_opts *o, struct speedtest_result *ret)
 		return r;
 	ret->ts_ms = unix_ms();
 	ret->streams = o->streams;
-	snprintf(ret->server, sizeof(ret->server), "%s", o->server);
+	(void)snprintf(ret->server, sizeof(ret->server), "%s", o->server);
 	t0 = mono_us();
 	ret->host_valid = o->host_bytes && o->host_bytes(o->host_arg, &rx0, &tx0) == 0;
 
@@ -496,7 +496,7 @@ int speedtest_run(const struct speedtest_opts *o, struct speedtest_result *ret)
 	if (r < 0)
 		goto out;
 	if (down.error[0]) {
-		snprintf(ret->error, sizeof(ret->error), "%s", down.error);
+		(void)snprintf(ret->error, sizeof(ret->error), "%s", down.error);
 		goto out;
 	}
 	ret->download_rate = dout.rate;
@@ -508,7 +508,7 @@ int speedtest_run(const struct speedtest_opts *o, struct speedtest_result *ret)
 	if (r < 0)
 		goto out;
 	if (up.error[0]) {
-		snprintf(ret->error, sizeof(ret->error), "%s", up.error);
+		(void)snprintf(ret->error, sizeof(ret->error), "%s", up.error);
 		goto out;
 	}
 	ret->upload_rate = uout.rate;

@@ -16,14 +16,15 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: srvmon-agent speedtest [--server URL] [--json] [-c PATH] [-v]\n"
-		     "Runs one speed test (latency, download, upload) and prints the result.\n\n"
-		     "  -s, --server URL   LibreSpeed-compatible base URL (default: the first\n"
-		     "                     speedtest.servers entry, else the monitoring server)\n"
-		     "  -j, --json         print the speedtest record as JSON\n"
-		     "  -c, --config PATH  configuration file (default " CONFIG_DEFAULT_PATH
-		     ", if present)\n"
-		     "  -v, --verbose      debug logging\n");
+	(void)fprintf(out,
+		      "Usage: srvmon-agent speedtest [--server URL] [--json] [-c PATH] [-v]\n"
+		      "Runs one speed test (latency, download, upload) and prints the result.\n\n"
+		      "  -s, --server URL   LibreSpeed-compatible base URL (default: the first\n"
+		      "                     speedtest.servers entry, else the monitoring server)\n"
+		      "  -j, --json         print the speedtest record as JSON\n"
+		      "  -c, --config PATH  configuration file (default " CONFIG_DEFAULT_PATH
+		      ", if present)\n"
+		      "  -v, --verbose      debug logging\n");
 }
 
 static void print_text(const struct speedtest_result *r)
@@ -86,7 +87,8 @@ int speedtest_cli_main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "srvmon-agent speedtest: unexpected argument '%s'\n", argv[optind]);
+		(void)fprintf(stderr, "srvmon-agent speedtest: unexpected argument '%s'\n",
+			      argv[optind]);
 		return 2;
 	}
 	if (!config_path && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
@@ -95,13 +97,14 @@ int speedtest_cli_main(int argc, char **argv)
 	if (r == 0 && config_path)
 		r = config_load(&cfg, config_path, false, errbuf, sizeof(errbuf));
 	if (r < 0) {
-		fprintf(stderr, "srvmon-agent: %s\n", r == -ENOMEM ? "out of memory" : errbuf);
+		(void)fprintf(stderr, "srvmon-agent: %s\n",
+			      r == -ENOMEM ? "out of memory" : errbuf);
 		return EX_CONFIG_STATUS;
 	}
 	if (!server)
 		server = cfg.speedtest.servers.n ? cfg.speedtest.servers.items[0] : cfg.base_url;
 	if (!server || !server[0]) {
-		fprintf(stderr, "srvmon-agent speedtest: no server: pass --server URL\n");
+		(void)fprintf(stderr, "srvmon-agent speedtest: no server: pass --server URL\n");
 		rc = 2;
 		goto out;
 	}

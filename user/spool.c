@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #define SPOOL_SEG_MIN	   (4 * 1024ull)
-#define SPOOL_SEG_MAX	   (32 * 1024 * 1024ull)
+#define SPOOL_SEG_MAX	   (32ull * 1024 * 1024)
 #define SPOOL_SEG_PER_MAX  8 /* segments in a full spool: the eviction granularity */
 #define SPOOL_NAME_DIGITS  20
 #define SPOOL_NAME_SUFFIX  ".seg"
@@ -113,8 +113,8 @@ static uint64_t mono_ms(void)
 
 static void seg_name(uint64_t first_seq, char *buf, size_t len)
 {
-	snprintf(buf, len, "%0*llu" SPOOL_NAME_SUFFIX, SPOOL_NAME_DIGITS,
-		 (unsigned long long)first_seq);
+	(void)snprintf(buf, len, "%0*llu" SPOOL_NAME_SUFFIX, SPOOL_NAME_DIGITS,
+		       (unsigned long long)first_seq);
 }
 
 /* Reads and checks the header at pos: 0, or -EBADMSG when it does not fit the segment. */

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <time.h>
 
-#define TRANSPORT_MAX_RX (1024 * 1024) /* larger server frames drop the connection */
-#define TRANSPORT_MAX_TX (4 * 1024 * 1024)
+#define TRANSPORT_MAX_RX ((size_t)1024 * 1024) /* larger server frames drop the connection */
+#define TRANSPORT_MAX_TX ((size_t)4 * 1024 * 1024)
 
 /* Retry policies (docs/design.md). Reconnects: full jitter; credentials refused:
  * at least half the ceiling, so a wrong password makes a handful of requests. */
@@ -76,7 +76,7 @@ schedule_connect(struct transport *t, uint64_t delay_ms, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
+	(void)vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	log_info("%s; next attempt in %.1fs", why, (double)delay_ms / 1000.0);
 	lws_sul_schedule(t->ctx, 0, &t->sul_connect, connect_cb, (lws_usec_t)delay_ms * 1000);
@@ -125,15 +125,15 @@ static void connect_cb(lws_sorted_usec_list_t *sul)
 	}
 	backoff_reset(&t->auth_bo);
 
-	snprintf(t->authz, sizeof(t->authz), "Bearer %s", token);
+	(void)snprintf(t->authz, sizeof(t->authz), "Bearer %s", token);
 	if (cfg->server.token_in_query) {
 		char enc[4096];
 
 		percent_encode(token, enc, sizeof(enc));
-		snprintf(t->path, sizeof(t->path), "%s%ctoken=%s", cfg->server.ws_path,
-			 strchr(cfg->server.ws_path, '?') ? '&' : '?', enc);
+		(void)snprintf(t->path, sizeof(t->path), "%s%ctoken=%s", cfg->server.ws_path,
+			       strchr(cfg->server.ws_path, '?') ? '&' : '?', enc);
 	} else {
-		snprintf(t->path, sizeof(t->path), "%s", cfg->server.ws_path);
+		(void)snprintf(t->path, sizeof(t->path), "%s", cfg->server.ws_path);
 	}
 
 	memset(&ci, 0, sizeof(ci));
@@ -197,7 +197,7 @@ static int write_one(struct transport *t, struct lws *wsi)
 		unsigned char *p;
 
 		if (need > TRANSPORT_MAX_TX) {
-			log_err("record seq %llu is %zu bytes, over the %d byte limit; dropped",
+			log_err("record seq %llu is %zu bytes, over the %zu byte limit; dropped",
 				(unsigned long long)seq, need, TRANSPORT_MAX_TX);
 			outbox_mark_sent(t->ob, seq);
 			outbox_ack(t->ob, seq);
@@ -255,7 +255,7 @@ static int receive(struct transport *t, struct lws *wsi, const void *in, size_t 
 		return 0;
 	}
 	if (t->rx_len + len > TRANSPORT_MAX_RX) {
-		log_warn("message from %s is over %d bytes; closing the connection", t->url,
+		log_warn("message from %s is over %zu bytes; closing the connection", t->url,
 			 TRANSPORT_MAX_RX);
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
 		return -1;
@@ -403,11 +403,12 @@ struct transport *transport_new(const struct config *cfg, struct outbox *ob, str
 	t->auth = auth;
 	t->on_connected = on_connected;
 	t->on_connected_arg = arg;
-	snprintf(t->url, sizeof(t->url), "%s://%s%s%s:%llu%s", cfg->server.tls ? "wss" : "ws",
-		 strchr(cfg->server.server_address, ':') ? "[" : "", cfg->server.server_address,
-		 strchr(cfg->server.server_address, ':') ? "]" : "",
-		 (unsigned long long)cfg->server.server_port, cfg->server.ws_path);
-	t->tx_cap = 64 * 1024;
+	(void)snprintf(t->url, sizeof(t->url), "%s://%s%s%s:%llu%s", cfg->server.tls ? "wss" : "ws",
+		       strchr(cfg->server.server_address, ':') ? "[" : "",
+		       cfg->server.server_address,
+		       strchr(cfg->server.server_address, ':') ? "]" : "",
+		       (unsigned long long)cfg->server.server_port, cfg->server.ws_path);
+	t->tx_cap = (size_t)64 * 1024;
 	t->tx = malloc(LWS_PRE + t->tx_cap);
 	t->rx = malloc(TRANSPORT_MAX_RX + 1);
 	if (!t->tx || !t->rx)
