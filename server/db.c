@@ -180,13 +180,18 @@ int db_account_hash(struct db *db, const char *name, char *ret, size_t size)
 	return r;
 }
 
-int db_token_add(struct db *db, const char *hash, const char *account, uint64_t now_ms,
-		 uint64_t expires_ms)
+/*
+ * Stores a hashed bearer credential in table (tokens or refresh_tokens, which share their
+ * columns), first purging the table's expired rows so that it cannot grow without bound.
+ */
+static int credential_add(struct db *db, const char *purge_sql, const char *insert_sql,
+			  const char *hash, const char *account, uint64_t now_ms,
+			  uint64_t expires_ms)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	r = prepare(db, "DELETE FROM tokens WHERE expires_ms <= ?", &st);
+	r = prepare(db, purge_sql, &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_ms);
@@ -195,9 +200,7 @@ int db_token_add(struct db *db, const char *hash, const char *account, uint64_t 
 	if (r < 0)
 		return r;
 
-	r = prepare(db,
-		    "INSERT INTO tokens(hash, account, issued_ms, expires_ms) VALUES(?, ?, ?, ?)",
-		    &st);
+	r = prepare(db, insert_sql, &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -207,6 +210,15 @@ int db_token_add(struct db *db, const char *hash, const char *account, uint64_t 
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
 	sqlite3_finalize(st);
 	return r;
+}
+
+int db_token_add(struct db *db, const char *hash, const char *account, uint64_t now_ms,
+		 uint64_t expires_ms)
+{
+	return credential_add(
+		db, "DELETE FROM tokens WHERE expires_ms <= ?",
+		"INSERT INTO tokens(hash, account, issued_ms, expires_ms) VALUES(?, ?, ?, ?)", hash,
+		account, now_ms, expires_ms);
 }
 
 int db_token_lookup(struct db *db, const char *hash, char *ret_account, size_t size,
@@ -235,30 +247,10 @@ int db_token_lookup(struct db *db, const char *hash, char *ret_account, size_t s
 int db_refresh_add(struct db *db, const char *hash, const char *account, uint64_t now_ms,
 		   uint64_t expires_ms)
 {
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	r = prepare(db, "DELETE FROM refresh_tokens WHERE expires_ms <= ?", &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_ms);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-	sqlite3_finalize(st);
-	if (r < 0)
-		return r;
-	r = prepare(db,
-		    "INSERT INTO refresh_tokens(hash, account, issued_ms, expires_ms)"
-		    " VALUES(?, ?, ?, ?)",
-		    &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)now_ms);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)expires_ms);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-	sqlite3_finalize(st);
-	return r;
+	return credential_add(db, "DELETE FROM refresh_tokens WHERE expires_ms <= ?",
+			      "INSERT INTO refresh_tokens(hash, account, issued_ms, expires_ms)"
+			      " VALUES(?, ?, ?, ?)",
+			      hash, account, now_ms, expires_ms);
 }
 
 int db_refresh_take(struct db *db, const char *hash, uint64_t now_ms, char *ret_account,

@@ -1292,3 +1292,13 @@ void config_free(struct config *cfg)
 	free(cfg->base_url);
 	memset(cfg, 0, sizeof(*cfg));
 }
+
+int config_load_optional(struct config *cfg, const char *path, char *errbuf, size_t errlen)
+{
+	if (!path) {
+		if (access(CONFIG_DEFAULT_PATH, F_OK) != 0)
+			return 0;
+		path = CONFIG_DEFAULT_PATH;
+	}
+	return config_load(cfg, path, false, errbuf, errlen);
+}

@@ -126,6 +126,13 @@ int config_init_defaults(struct config *cfg);
 int config_load(struct config *cfg, const char *path, bool require_server, char *errbuf,
 		size_t errlen);
 
+/*
+ * For commands that can run on the defaults alone (history, speedtest): reads path, or
+ * CONFIG_DEFAULT_PATH when path is NULL and that file exists, or nothing (returns 0,
+ * cfg keeps its defaults). Server keys are not required. Errors as config_load().
+ */
+int config_load_optional(struct config *cfg, const char *path, char *errbuf, size_t errlen);
+
 /* Prints the effective configuration as INI with secrets masked. */
 void config_print(const struct config *cfg, FILE *out);
 

@@ -328,14 +328,11 @@ int history_cli_main(int argc, char **argv)
 		return 1;
 	}
 	/* The default configuration file is optional here: the defaults name the trail. */
-	if (config_path || access(CONFIG_DEFAULT_PATH, F_OK) == 0) {
-		r = config_load(&cfg, config_path ? config_path : CONFIG_DEFAULT_PATH, false,
-				errbuf, sizeof(errbuf));
-		if (r < 0) {
-			(void)fprintf(stderr, "srvmon-agent history: %s\n",
-				      r == -ENOMEM ? "out of memory" : errbuf);
-			return EX_CONFIG_STATUS;
-		}
+	r = config_load_optional(&cfg, config_path, errbuf, sizeof(errbuf));
+	if (r < 0) {
+		(void)fprintf(stderr, "srvmon-agent history: %s\n",
+			      r == -ENOMEM ? "out of memory" : errbuf);
+		return EX_CONFIG_STATUS;
 	}
 	r = history_print(file ? file : cfg.history.trail_path,
 			  file ? 0 : (unsigned)cfg.history.trail_rotations, &f, json, stdout);

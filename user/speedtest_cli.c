@@ -91,11 +91,9 @@ int speedtest_cli_main(int argc, char **argv)
 			      argv[optind]);
 		return 2;
 	}
-	if (!config_path && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
-		config_path = CONFIG_DEFAULT_PATH;
 	r = config_init_defaults(&cfg);
-	if (r == 0 && config_path)
-		r = config_load(&cfg, config_path, false, errbuf, sizeof(errbuf));
+	if (r == 0)
+		r = config_load_optional(&cfg, config_path, errbuf, sizeof(errbuf));
 	if (r < 0) {
 		(void)fprintf(stderr, "srvmon-agent: %s\n",
 			      r == -ENOMEM ? "out of memory" : errbuf);
