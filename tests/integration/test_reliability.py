@@ -17,6 +17,10 @@ interval = 200ms
 
 [network]
 interval = 200ms
+
+# agent_config()'s own [history] section is cut off with the rest above.
+[history]
+enabled = false
 """
 
 

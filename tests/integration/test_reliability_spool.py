@@ -23,6 +23,11 @@ interval = 200ms
 [spool]
 dir = %s
 max_size = %d
+
+# agent_config()'s own [history] section is cut off with the rest above: without this
+# every exec on the machine would race the 16 KiB spool.
+[history]
+enabled = false
 """
 
 
