@@ -51,11 +51,12 @@ struct {
 	__uint(max_entries, 4 * 1024 * 1024); /* set by the loader */
 } events SEC(".maps");
 
+/* One entry (key 0) of named counters: bpftool prints the field names from the BTF. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SRVMON_EXEC_STAT_MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct srvmon_exec_stats);
 } exec_stats SEC(".maps");
 
 struct {
@@ -72,13 +73,20 @@ extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym;
 #define CLAMP(v, cap)                                                                              \
 	asm volatile("if %[x] <= %[c] goto +1; %[x] = %[c]" : [x] "+r"(v) : [c] "i"(cap))
 
-static __always_inline void stat_inc(__u32 idx)
+static __always_inline struct srvmon_exec_stats *stats_get(void)
 {
-	__u64 *v = bpf_map_lookup_elem(&exec_stats, &idx);
+	__u32 zero = 0;
 
-	if (v)
-		*v += 1;
+	return bpf_map_lookup_elem(&exec_stats, &zero);
 }
+
+/* Bumps one named counter of struct srvmon_exec_stats on this CPU (no atomics needed). */
+#define stat_inc(field)                                                                            \
+	do {                                                                                       \
+		struct srvmon_exec_stats *s__ = stats_get();                                       \
+		if (s__)                                                                           \
+			s__->field += 1;                                                           \
+	} while (0)
 
 static __always_inline struct exec_buf *scratch_get(void)
 {
@@ -180,7 +188,7 @@ static __always_inline __u32 put_filename(struct exec_buf *b, __u32 off, const c
 	if (n <= 0) {
 		b->data[off] = '\0';
 		n = 1;
-		stat_inc(SRVMON_EXEC_STAT_FAULT);
+		stat_inc(read_fault);
 	} else if (n == SRVMON_EXEC_PATH_MAX) {
 		b->rec.flags |= SRVMON_EXEC_F_PATH_TRUNC;
 	}
@@ -292,10 +300,10 @@ static __always_inline void submit(struct exec_buf *b, __u32 end)
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size > wake_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(&events, b, size, flags) < 0) {
-		stat_inc(SRVMON_EXEC_STAT_LOST);
+		stat_inc(ringbuf_full);
 		return;
 	}
-	stat_inc(SRVMON_EXEC_STAT_EMITTED);
+	stat_inc(emitted);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -311,7 +319,7 @@ int BPF_PROG(exec_ok, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	fill_identity(&b->rec, t);
 	if (filtered(t, b->rec.comm)) {
-		stat_inc(SRVMON_EXEC_STAT_FILTERED);
+		stat_inc(filtered);
 		return 0;
 	}
 
@@ -322,13 +330,13 @@ int BPF_PROG(exec_ok, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (len > argv_max) {
 		len = argv_max;
 		b->rec.flags |= SRVMON_EXEC_F_ARGV_TRUNC;
-		stat_inc(SRVMON_EXEC_STAT_TRUNC);
+		stat_inc(argv_truncated);
 	}
 	CLAMP(len, SRVMON_EXEC_ARGV_CAP);
 	/* The new image's argument pages were just written by exec: they are present. */
 	if (len && bpf_probe_read_user(b->data, len, (void *)start) < 0) {
 		b->rec.flags |= SRVMON_EXEC_F_ARGV_FAULT;
-		stat_inc(SRVMON_EXEC_STAT_FAULT);
+		stat_inc(read_fault);
 		len = 0;
 	}
 	b->rec.argv_size = len;
@@ -357,7 +365,7 @@ static __always_inline __u32 put_user_argv(struct exec_buf *b, __u64 argv)
 		if (n <= 0) {
 			/* A page not faulted in yet (we cannot fault here): say argv is cut. */
 			b->rec.flags |= SRVMON_EXEC_F_ARGV_FAULT;
-			stat_inc(SRVMON_EXEC_STAT_FAULT);
+			stat_inc(read_fault);
 			break;
 		}
 		if (off + n > argv_max)
@@ -365,7 +373,7 @@ static __always_inline __u32 put_user_argv(struct exec_buf *b, __u64 argv)
 		off += n;
 	}
 	b->rec.flags |= SRVMON_EXEC_F_ARGV_TRUNC;
-	stat_inc(SRVMON_EXEC_STAT_TRUNC);
+	stat_inc(argv_truncated);
 	return off;
 }
 
@@ -400,7 +408,7 @@ static __always_inline int on_exit(long ret, int at)
 		return 0;
 	fill_identity(&b->rec, t);
 	if (filtered(t, b->rec.comm)) {
-		stat_inc(SRVMON_EXEC_STAT_FILTERED);
+		stat_inc(filtered);
 		return 0;
 	}
 	b->rec.ret = (__s32)ret;

@@ -44,22 +44,30 @@ struct {
 	__type(value, struct srvmon_if_peaks);
 } if_peaks SEC(".maps");
 
+/* One entry (key 0) of named counters: bpftool prints the field names from the BTF. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SRVMON_NET_STAT_MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct srvmon_net_stats);
 } net_stats SEC(".maps");
 
 static const struct srvmon_if_peaks zero_peaks;
 
-static __always_inline void stat_inc(__u32 idx)
+static __always_inline struct srvmon_net_stats *stats_get(void)
 {
-	__u64 *v = bpf_map_lookup_elem(&net_stats, &idx);
+	__u32 zero = 0;
 
-	if (v)
-		*v += 1;
+	return bpf_map_lookup_elem(&net_stats, &zero);
 }
+
+/* Bumps one named counter of struct srvmon_net_stats on this CPU (no atomics needed). */
+#define stat_inc(field)                                                                            \
+	do {                                                                                       \
+		struct srvmon_net_stats *s__ = stats_get();                                        \
+		if (s__)                                                                           \
+			s__->field += 1;                                                           \
+	} while (0)
 
 /* Adds to the current window's slot on this CPU; a stale slot is taken over. */
 static __always_inline void peak_add(const struct srvmon_if_key *key, __u64 rx, __u64 tx)
@@ -76,7 +84,7 @@ static __always_inline void peak_add(const struct srvmon_if_key *key, __u64 rx, 
 		long err = bpf_map_update_elem(&if_peaks, key, &zero_peaks, BPF_NOEXIST);
 
 		if (err && err != -EEXIST) {
-			stat_inc(SRVMON_NET_STAT_PEAK_FULL);
+			stat_inc(peak_map_full);
 			return;
 		}
 		p = bpf_map_lookup_elem(&if_peaks, key);
@@ -117,7 +125,7 @@ static __always_inline struct srvmon_if_counters *counters_of(struct net_device 
 	err = bpf_map_update_elem(&if_counters, key, &zero, BPF_NOEXIST);
 	/* -EEXIST: another CPU created it first, which is fine. */
 	if (err && err != -EEXIST) {
-		stat_inc(SRVMON_NET_STAT_MAP_FULL);
+		stat_inc(if_map_full);
 		return NULL;
 	}
 	return bpf_map_lookup_elem(&if_counters, key);

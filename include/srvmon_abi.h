@@ -40,13 +40,18 @@ struct srvmon_if_peaks {
 	struct srvmon_peak_slot slot[SRVMON_PEAK_SLOTS];
 };
 
-/* Indexes of the per-CPU loss/diagnostic counter array. */
-#define SRVMON_NET_STAT_MAP_FULL  0 /* an interface could not be added: map full */
-#define SRVMON_NET_STAT_PEAK_FULL 1 /* an interface got no peak slots: map full */
-#define SRVMON_NET_STAT_MAX	  2
+/*
+ * Value of the single-entry (key 0) per-CPU diagnostic map net_stats: named counters,
+ * so `bpftool map dump` prints the field names. User space sums the CPUs.
+ */
+struct srvmon_net_stats {
+	__u64 if_map_full;   /* an interface could not be added: if_counters full */
+	__u64 peak_map_full; /* an interface got no peak slots: if_peaks full */
+};
 
 _Static_assert(sizeof(struct srvmon_if_key) == 8, "srvmon_if_key ABI");
 _Static_assert(sizeof(struct srvmon_if_counters) == 32, "srvmon_if_counters ABI");
+_Static_assert(sizeof(struct srvmon_net_stats) == 2 * 8, "srvmon_net_stats ABI");
 
 /* ---- exec capture (bpf/exec.bpf.c -> user/bpf_exec.c) ---- */
 
@@ -113,13 +118,17 @@ struct srvmon_exec_rec {
 	char cgroup[SRVMON_EXEC_CGROUP_LEN]; /* name of the leaf cgroup (v2) */
 };
 
-/* Indexes of the per-CPU exec counter array. */
-#define SRVMON_EXEC_STAT_LOST	  0 /* ring-buffer reserve/output failed: record lost */
-#define SRVMON_EXEC_STAT_TRUNC	  1 /* argv truncated at argv_max */
-#define SRVMON_EXEC_STAT_FILTERED 2 /* dropped by a kernel-side filter */
-#define SRVMON_EXEC_STAT_EMITTED  3 /* records submitted */
-#define SRVMON_EXEC_STAT_FAULT	  4 /* argv or filename unreadable */
-#define SRVMON_EXEC_STAT_MAX	  5
+/*
+ * Value of the single-entry (key 0) per-CPU exec counter map exec_stats: named
+ * counters, so `bpftool map dump` prints the field names. User space sums the CPUs.
+ */
+struct srvmon_exec_stats {
+	__u64 ringbuf_full;   /* ring-buffer reserve/output failed: record lost */
+	__u64 argv_truncated; /* argv longer than argv_max: record sent truncated */
+	__u64 filtered;	      /* dropped by a kernel-side filter (min_uid, login_only, comm) */
+	__u64 emitted;	      /* records submitted to the ring buffer */
+	__u64 read_fault;     /* argv or filename unreadable: sent without (part of) them */
+};
 
 /* Key of the excluded-comm hash map. */
 struct srvmon_comm_key {
@@ -129,6 +138,7 @@ struct srvmon_comm_key {
 _Static_assert(sizeof(struct srvmon_rec_hdr) == 8, "srvmon_rec_hdr ABI");
 _Static_assert(sizeof(struct srvmon_exec_rec) == 264, "srvmon_exec_rec ABI");
 _Static_assert(sizeof(struct srvmon_comm_key) == 16, "srvmon_comm_key ABI");
+_Static_assert(sizeof(struct srvmon_exec_stats) == 5 * 8, "srvmon_exec_stats ABI");
 _Static_assert(sizeof(struct srvmon_peak_slot) == 24, "srvmon_peak_slot ABI");
 _Static_assert(sizeof(struct srvmon_if_peaks) == 24 * SRVMON_PEAK_SLOTS, "srvmon_if_peaks ABI");
 

@@ -22,7 +22,7 @@ struct bpf_exec {
 	struct ring_buffer *rb;
 	int stats_fd;
 	int ncpus;
-	uint64_t *values;
+	struct srvmon_exec_stats *values; /* ncpus of them, for stats lookups */
 	bpf_exec_record_fn fn;
 	void *arg;
 };
@@ -111,7 +111,7 @@ struct bpf_exec *bpf_exec_new(const struct bpf_exec_opts *opts, bpf_exec_record_
 		r = e->ncpus < 0 ? e->ncpus : -EINVAL;
 		goto fail;
 	}
-	e->values = calloc((size_t)e->ncpus, sizeof(uint64_t));
+	e->values = calloc((size_t)e->ncpus, sizeof(*e->values));
 	if (!e->values) {
 		r = -ENOMEM;
 		goto fail;
@@ -212,17 +212,23 @@ int bpf_exec_poll(struct bpf_exec *e, int timeout_ms)
 	return (n > 0 ? n : 0) + m;
 }
 
-int bpf_exec_stats(struct bpf_exec *e, uint64_t *ret)
+int bpf_exec_stats(struct bpf_exec *e, struct srvmon_exec_stats *ret)
 {
-	for (__u32 idx = 0; idx < SRVMON_EXEC_STAT_MAX; idx++) {
-		uint64_t sum = 0;
+	struct srvmon_exec_stats sum = {0};
+	__u32 zero = 0;
 
-		if (bpf_map_lookup_elem(e->stats_fd, &idx, e->values) < 0)
-			return -errno;
-		for (int cpu = 0; cpu < e->ncpus; cpu++)
-			sum += e->values[cpu];
-		ret[idx] = sum;
+	if (bpf_map_lookup_elem(e->stats_fd, &zero, e->values) < 0)
+		return -errno;
+	for (int cpu = 0; cpu < e->ncpus; cpu++) {
+		const struct srvmon_exec_stats *v = &e->values[cpu];
+
+		sum.ringbuf_full += v->ringbuf_full;
+		sum.argv_truncated += v->argv_truncated;
+		sum.filtered += v->filtered;
+		sum.emitted += v->emitted;
+		sum.read_fault += v->read_fault;
 	}
+	*ret = sum;
 	return 0;
 }
 

@@ -38,8 +38,8 @@ struct bpf_exec *bpf_exec_new(const struct bpf_exec_opts *opts, bpf_exec_record_
 /* Waits up to timeout_ms for a forced wake-up, then consumes everything in the ring.
  * Returns the number of records consumed or -errno. */
 int bpf_exec_poll(struct bpf_exec *e, int timeout_ms);
-/* Sums the per-CPU counters SRVMON_EXEC_STAT_* into ret[SRVMON_EXEC_STAT_MAX]. 0/-errno. */
-int bpf_exec_stats(struct bpf_exec *e, uint64_t *ret);
+/* Sums the per-CPU exec_stats counters over the CPUs into *ret. 0/-errno. */
+int bpf_exec_stats(struct bpf_exec *e, struct srvmon_exec_stats *ret);
 /* The fd of the sched_process_exec program, for bpf_stats (benchmarks). */
 int bpf_exec_prog_fd(struct bpf_exec *e);
 void bpf_exec_free(struct bpf_exec *e);

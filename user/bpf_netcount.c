@@ -74,10 +74,10 @@ struct bpf_netcount *bpf_netcount_new(const struct bpf_netcount_opts *opts, cons
 		r = nc->ncpus < 0 ? nc->ncpus : -EINVAL;
 		goto fail;
 	}
-	/* Per-CPU values are 8-byte aligned; both of ours already are. */
+	/* One buffer for both per-CPU lookups (values are 8-byte aligned; ours already are). */
 	value_size = sizeof(struct srvmon_if_counters);
-	if (value_size < sizeof(uint64_t))
-		value_size = sizeof(uint64_t);
+	if (value_size < sizeof(struct srvmon_net_stats))
+		value_size = sizeof(struct srvmon_net_stats);
 	step = "calloc";
 	nc->values = calloc((size_t)nc->ncpus, value_size);
 	if (!nc->values) {
@@ -215,17 +215,18 @@ int bpf_netcount_forget(struct bpf_netcount *nc, const struct srvmon_if_key *key
 	return 0;
 }
 
-int bpf_netcount_stat(struct bpf_netcount *nc, uint32_t idx, uint64_t *ret)
+int bpf_netcount_stats(struct bpf_netcount *nc, struct srvmon_net_stats *ret)
 {
-	const uint64_t *v = nc->values;
-	uint64_t sum = 0;
+	const struct srvmon_net_stats *v = nc->values;
+	struct srvmon_net_stats sum = {0};
+	__u32 zero = 0;
 
-	if (idx >= SRVMON_NET_STAT_MAX)
-		return -EINVAL;
-	if (bpf_map_lookup_elem(nc->stats_fd, &idx, nc->values) < 0)
+	if (bpf_map_lookup_elem(nc->stats_fd, &zero, nc->values) < 0)
 		return -errno;
-	for (int cpu = 0; cpu < nc->ncpus; cpu++)
-		sum += v[cpu];
+	for (int cpu = 0; cpu < nc->ncpus; cpu++) {
+		sum.if_map_full += v[cpu].if_map_full;
+		sum.peak_map_full += v[cpu].peak_map_full;
+	}
 	*ret = sum;
 	return 0;
 }

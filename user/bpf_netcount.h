@@ -42,8 +42,8 @@ int bpf_netcount_read(struct bpf_netcount *nc, uint32_t netns_ino, struct bpf_ne
 		      size_t cap, size_t *ret_n);
 /* Forgets an interface (it was deleted). Returns 0 or -errno (-ENOENT if unknown). */
 int bpf_netcount_forget(struct bpf_netcount *nc, const struct srvmon_if_key *key);
-/* Sums the per-CPU diagnostic counter idx (SRVMON_NET_STAT_*). Returns 0 or -errno. */
-int bpf_netcount_stat(struct bpf_netcount *nc, uint32_t idx, uint64_t *ret);
+/* Sums the per-CPU net_stats diagnostic counters over the CPUs into *ret. 0 or -errno. */
+int bpf_netcount_stats(struct bpf_netcount *nc, struct srvmon_net_stats *ret);
 /*
  * Adds one interface's bytes per window, summed over CPUs, for windows first_win ..
  * first_win + n - 1 (n <= SRVMON_PEAK_SLOTS) to rx[0..n) and tx[0..n). An interface

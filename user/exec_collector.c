@@ -236,20 +236,20 @@ fail:
 /* Reports new kernel-side losses, at most once a minute. Called on the drain thread. */
 static void check_loss(struct exec_collector *c)
 {
-	uint64_t k[SRVMON_EXEC_STAT_MAX];
+	struct srvmon_exec_stats k;
 	uint64_t now = mono_ns() / 1000000u;
 
-	if (bpf_exec_stats(c->bpf, k) < 0)
+	if (bpf_exec_stats(c->bpf, &k) < 0)
 		return;
 	pthread_mutex_lock(&c->lock);
-	memcpy(c->st.kernel, k, sizeof(k));
+	c->st.kernel = k;
 	pthread_mutex_unlock(&c->lock);
-	if (k[SRVMON_EXEC_STAT_LOST] > c->lost_logged && now >= c->next_loss_log_ms) {
+	if (k.ringbuf_full > c->lost_logged && now >= c->next_loss_log_ms) {
 		log_warn("exec: %llu exec records lost in the kernel (ring buffer full; raise "
 			 "history.ringbuf_size), %llu in total",
-			 (unsigned long long)(k[SRVMON_EXEC_STAT_LOST] - c->lost_logged),
-			 (unsigned long long)k[SRVMON_EXEC_STAT_LOST]);
-		c->lost_logged = k[SRVMON_EXEC_STAT_LOST];
+			 (unsigned long long)(k.ringbuf_full - c->lost_logged),
+			 (unsigned long long)k.ringbuf_full);
+		c->lost_logged = k.ringbuf_full;
 		c->next_loss_log_ms = now + LOSS_LOG_INTERVAL_MS;
 	}
 }
@@ -336,7 +336,7 @@ uint64_t exec_collector_lost(struct exec_collector *c)
 	if (!c)
 		return 0;
 	pthread_mutex_lock(&c->lock);
-	lost = c->st.kernel[SRVMON_EXEC_STAT_LOST];
+	lost = c->st.kernel.ringbuf_full;
 	pthread_mutex_unlock(&c->lock);
 	return lost;
 }

@@ -19,10 +19,10 @@ struct exec_collector;
 #define EXEC_DRAIN_INTERVAL_MS 50
 
 struct exec_collector_stats {
-	uint64_t kernel[SRVMON_EXEC_STAT_MAX]; /* summed over CPUs */
-	uint64_t shipped;		       /* records handed to the outbox */
-	uint64_t excluded;		       /* dropped by exclude_path */
-	uint64_t malformed;		       /* records that failed to decode */
+	struct srvmon_exec_stats kernel; /* summed over CPUs */
+	uint64_t shipped;		 /* records handed to the outbox */
+	uint64_t excluded;		 /* dropped by exclude_path */
+	uint64_t malformed;		 /* records that failed to decode */
 	uint64_t trail_errors;
 };
 

@@ -265,7 +265,7 @@ static void test_truncation(void **state)
 	struct bpf_exec *e = load(&c, &o);
 	static char big[10][1001];
 	char *argv[13] = {"/bin/true", c.marker};
-	uint64_t st[SRVMON_EXEC_STAT_MAX];
+	struct srvmon_exec_stats st;
 	size_t total = strlen("/bin/true") + 1 + strlen(c.marker) + 1;
 	struct exec_event ev;
 	size_t off = 0, n;
@@ -299,9 +299,9 @@ static void test_truncation(void **state)
 		assert_int_equal(n, strlen(argv[i]));
 		assert_memory_equal(a, argv[i], n);
 	}
-	assert_int_equal(bpf_exec_stats(e, st), 0);
-	assert_true(st[SRVMON_EXEC_STAT_TRUNC] >= 1);
-	assert_true(st[SRVMON_EXEC_STAT_EMITTED] >= 1);
+	assert_int_equal(bpf_exec_stats(e, &st), 0);
+	assert_true(st.argv_truncated >= 1);
+	assert_true(st.emitted >= 1);
 	capture_clear(&c);
 	bpf_exec_free(e);
 }
@@ -316,7 +316,7 @@ static void test_filters(void **state)
 	char *t_argv[] = {"/bin/true", c.marker, NULL};
 	char *root_argv[] = {"/bin/echo", c.marker, "root", NULL};
 	char *user_argv[] = {"/bin/echo", c.marker, "nobody", NULL};
-	uint64_t st[SRVMON_EXEC_STAT_MAX];
+	struct srvmon_exec_stats st;
 	struct exec_event ev;
 
 	(void)state;
@@ -329,8 +329,8 @@ static void test_filters(void **state)
 	decode(&c, 0, &ev);
 	assert_int_equal(ev.uid, 65534);
 	assert_string_equal(ev.comm, "echo");
-	assert_int_equal(bpf_exec_stats(e, st), 0);
-	assert_true(st[SRVMON_EXEC_STAT_FILTERED] >= 2);
+	assert_int_equal(bpf_exec_stats(e, &st), 0);
+	assert_true(st.filtered >= 2);
 	capture_clear(&c);
 	bpf_exec_free(e);
 }

@@ -1,5 +1,6 @@
-"""bpftool on the agent's pinned maps: per-interface counters with field names, the exec
-loss counters; a stale pin from a crashed run is replaced; pins go on a clean exit."""
+"""bpftool on the agent's pinned maps: per-interface counters and the exec and network
+loss counters, all with field names; a stale pin from a crashed run is replaced; pins go
+on a clean exit."""
 import json
 import os
 import shutil
@@ -76,20 +77,35 @@ try:
     check(os.path.exists(PIN + "/net_stats") and os.path.exists(PIN + "/if_peaks"),
           "net_stats and if_peaks are pinned too")
 
+    def stats_entry(name):
+        """The formatted single entry (key 0) of a named-counter map, or None."""
+        dump = bpftool("map", "dump", "pinned", PIN + "/" + name) or []
+        if len(dump) != 1:
+            return None
+        f = dump[0].get("formatted", {})
+        return f if f.get("key") == 0 and f.get("values") else None
+
     def exec_stats():
         subprocess.run(["true"], check=True)
-        dump = bpftool("map", "dump", "pinned", PIN + "/exec_stats") or []
-        emitted = [e for e in dump if e.get("key") == 3 or
-                   e.get("formatted", {}).get("key") == 3]
-        return dump if emitted and sum(v["value"] for v in
-                                       emitted[0]["formatted"]["values"]) > 0 else None
+        f = stats_entry("exec_stats")
+        return f if f and sum(v["value"].get("emitted", 0) for v in f["values"]) > 0 else None
 
-    dump = wait_for(exec_stats, 20, "exec_stats with emitted > 0 (key 3)")
-    keys = sorted(e["formatted"]["key"] for e in dump)
-    check(keys == [0, 1, 2, 3, 4], "the exec loss counters: keys %s (SRVMON_EXEC_STAT_*)" % keys)
-    lost = sum(v["value"] for v in dump[0]["formatted"]["values"])
-    check(lost >= 0 and "cpu" in dump[0]["formatted"]["values"][0],
-          "per-CPU values of the lost counter (%d)" % lost)
+    f = wait_for(exec_stats, 20, "exec_stats with emitted > 0")
+    fields = {"ringbuf_full", "argv_truncated", "filtered", "emitted", "read_fault"}
+    for v in f["values"]:
+        check(set(v["value"]) == fields,
+              "bpftool prints the exec_stats field names: %s" % sorted(v["value"]))
+    check(all("cpu" in v for v in f["values"]), "exec_stats has per-CPU values")
+    lost = sum(v["value"]["ringbuf_full"] for v in f["values"])
+    check(lost >= 0, "exec records lost in the kernel: %d" % lost)
+
+    f = stats_entry("net_stats")
+    check(f is not None, "net_stats is one entry, key 0")
+    for v in f["values"]:
+        check(set(v["value"]) == {"if_map_full", "peak_map_full"},
+              "bpftool prints the net_stats field names: %s" % sorted(v["value"]))
+    check(sum(v["value"]["if_map_full"] for v in f["values"]) == 0,
+          "no interface was refused a counter slot")
 
     check(agent.stop() == 0, "agent exits 0 on SIGTERM")
     agent = None
