@@ -11,6 +11,8 @@
 
 struct db {
 	sqlite3 *sql;
+	sqlite3_stmt *insert; /* the record INSERT, prepared once */
+	bool in_tx;
 };
 
 static const char schema[] =
@@ -79,7 +81,10 @@ struct db *db_open(const char *path, bool create, const char **ret_err)
 	}
 	/* Readers (query, stats) wait for the writer instead of failing with SQLITE_BUSY. */
 	sqlite3_busy_timeout(db->sql, 5000);
-	r = sqlite3_exec(db->sql, "PRAGMA journal_mode=WAL;", NULL, NULL, &errmsg);
+	/* WAL with synchronous=FULL: every commit is fsynced before it returns, so an ack (sent
+	 * after the commit) means the record survives a power failure. */
+	r = sqlite3_exec(db->sql, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+			 &errmsg);
 	if (r == SQLITE_OK)
 		r = sqlite3_exec(db->sql, schema, NULL, NULL, &errmsg);
 	if (r != SQLITE_OK) {
@@ -108,8 +113,42 @@ void db_close(struct db *db)
 {
 	if (!db)
 		return;
+	if (db->in_tx)
+		(void)sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_finalize(db->insert);
 	sqlite3_close(db->sql);
 	free(db);
+}
+
+int db_begin(struct db *db)
+{
+	if (db->in_tx)
+		return -EBUSY;
+	if (sqlite3_exec(db->sql, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return -EIO;
+	db->in_tx = true;
+	return 0;
+}
+
+int db_commit(struct db *db)
+{
+	int r = 0;
+
+	if (!db->in_tx)
+		return 0;
+	if (sqlite3_exec(db->sql, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		r = -EIO;
+		/* SQLite may have rolled back already (then ROLLBACK fails, harmlessly). */
+		if (!sqlite3_get_autocommit(db->sql))
+			(void)sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+	}
+	db->in_tx = false;
+	return r;
+}
+
+bool db_in_transaction(const struct db *db)
+{
+	return db->in_tx;
 }
 
 const char *db_errmsg(const struct db *db)
@@ -303,16 +342,18 @@ int db_counter_add(struct db *db, const char *name, uint64_t delta)
 int db_record_insert(struct db *db, const struct db_record *rec, bool *ret_inserted)
 {
 	char seq[DB_SEQ_DIGITS + 1];
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int r;
 
-	r = prepare(
-		db,
-		"INSERT OR IGNORE INTO records(host_id, seq, type, ts, received_ms, account, body)"
-		" VALUES(?, ?, ?, ?, ?, ?, ?)",
-		&st);
-	if (r < 0)
-		return r;
+	if (!db->insert) {
+		r = prepare(db,
+			    "INSERT OR IGNORE INTO records(host_id, seq, type, ts, received_ms,"
+			    " account, body) VALUES(?, ?, ?, ?, ?, ?, ?)",
+			    &db->insert);
+		if (r < 0)
+			return r;
+	}
+	st = db->insert;
 	db_seq_format(rec->seq, seq);
 	sqlite3_bind_text(st, 1, rec->host_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, seq, -1, SQLITE_STATIC);
@@ -324,7 +365,9 @@ int db_record_insert(struct db *db, const struct db_record *rec, bool *ret_inser
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
 	if (r == 0)
 		*ret_inserted = sqlite3_changes(db->sql) > 0;
-	sqlite3_finalize(st);
+	/* The bound text is the caller's: unbind it before the statement is kept. */
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return r;
 }
 

@@ -77,9 +77,17 @@ int db_refresh_take(struct db *db, const char *hash, uint64_t now_ms, char *ret_
 /* Adds delta to a counter (created at 0). 0 or -EIO. */
 int db_counter_add(struct db *db, const char *name, uint64_t delta);
 
-/* INSERT OR IGNORE of one record, committed on return. *ret_inserted is false for a
- * duplicate (host_id, seq). 0 or -EIO. */
+/* INSERT OR IGNORE of one record: part of the open transaction (db_begin), else committed
+ * on return. *ret_inserted is false for a duplicate (host_id, seq). 0 or -EIO. */
 int db_record_insert(struct db *db, const struct db_record *rec, bool *ret_inserted);
+
+/* Groups the following writes into one transaction. 0 or -EIO (-EBUSY when one is open). */
+int db_begin(struct db *db);
+/* Commits the open transaction: with WAL and synchronous=FULL it is on disk when this returns.
+ * On failure the transaction is rolled back (none of its writes happened). 0 or -EIO. */
+int db_commit(struct db *db);
+/* Whether a transaction is open (db_begin() was called and not yet committed). */
+bool db_in_transaction(const struct db *db);
 
 /* Calls cb for the newest n records (newest first), optionally filtered by host and type
  * (NULL: any). Stops with cb's value when it returns nonzero. 0, cb's value or -EIO. */

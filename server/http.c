@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include "log.h"
+#include "connlimit.h"
 #include "db.h"
 #include "form.h"
 #include "grant.h"
@@ -24,6 +25,14 @@
 #define FORM_CTYPE	    "application/x-www-form-urlencoded"
 #define MAX_PENDING_ERR	    8
 #define CLOSE_TOKEN_EXPIRED 4401
+/* One transaction groups the records of one event-loop turn, cut at these bounds. */
+#define COMMIT_MAX_RECORDS 4096
+#define COMMIT_MAX_MS	   20
+/* The ingest budget of a connection may be spent this many seconds ahead. */
+#define LIMIT_BURST_S 2
+/* Invalid messages: 100 at once, then 10 per second; beyond that the connection is closed. */
+#define INVALID_PER_S	10
+#define INVALID_BURST_S 10
 
 struct server {
 	struct lws_context *ctx;
@@ -31,6 +40,11 @@ struct server {
 	struct server_opts opts;
 	struct lws_protocols protocols[2];
 	struct ratelimit *token_rl; /* NULL: no limit on POST /token */
+	struct ingest_span *spans;  /* INGEST_BATCH_MAX, for splitting batch frames */
+	/* The open transaction: its record count, start, and the sessions it holds records of. */
+	size_t tx_records;
+	uint64_t tx_start_ms;
+	struct session *tx_sessions;
 };
 
 enum http_phase {
@@ -56,7 +70,9 @@ struct session {
 	struct speedtest_http *st; /* a speed-test request (speedtest_http.c) */
 
 	/* WebSocket */
+	struct lws *wsi;
 	bool ws_authed;
+	bool welcome_pending;
 	char account[GRANT_MAX_USERNAME + 1];
 	uint64_t token_expires_ms;
 	char *msg;
@@ -65,6 +81,16 @@ struct session {
 	bool ack_pending;
 	bool have_ack;
 	uint64_t ack_seq;
+	/* Stored in the open transaction, acked once it commits. */
+	bool have_uncommitted;
+	uint64_t uncommitted_seq;
+	struct session *tx_next; /* on server.tx_sessions while have_uncommitted */
+	struct session **tx_prev;
+	bool storage_failed; /* close with 1011: the agent resends what was not acked */
+	struct connlimit budget;
+	struct connlimit invalid;
+	bool rx_paused;
+	bool throttle_logged;
 	size_t n_err;
 	char *err[MAX_PENDING_ERR];
 };
@@ -74,6 +100,14 @@ static uint64_t now_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
@@ -103,8 +137,20 @@ static void session_reset_http(struct session *ss)
 	speedtest_http_free(&ss->st);
 }
 
+static void tx_unlink(struct session *ss)
+{
+	if (!ss->tx_prev)
+		return;
+	*ss->tx_prev = ss->tx_next;
+	if (ss->tx_next)
+		ss->tx_next->tx_prev = ss->tx_prev;
+	ss->tx_next = NULL;
+	ss->tx_prev = NULL;
+}
+
 static void session_free(struct session *ss)
 {
+	tx_unlink(ss);
 	session_reset_http(ss);
 	free(ss->msg);
 	ss->msg = NULL;
@@ -353,7 +399,14 @@ static int ws_established(struct lws *wsi, struct server *srv, struct session *s
 	if (r < 0)
 		return -1;
 	ss->ws_authed = true;
+	ss->wsi = wsi;
+	connlimit_init(&ss->budget, srv->opts.conn_records_per_s, srv->opts.conn_bytes_per_s,
+		       LIMIT_BURST_S, mono_ms());
+	connlimit_init(&ss->invalid, INVALID_PER_S, 0, INVALID_BURST_S, mono_ms());
 	log_info("%s: connection of \"%s\" established", WS_PATH, ss->account);
+	/* Tell the agent it may send batch frames. */
+	ss->welcome_pending = true;
+	lws_callback_on_writable(wsi);
 	return 0;
 }
 
@@ -379,21 +432,91 @@ static int ws_close(struct lws *wsi, int code, const char *reason)
 	return -1;
 }
 
-static void ws_message(struct lws *wsi, struct server *srv, struct session *ss)
+/* Commits the open transaction; then the sessions that stored records in it get their ack
+ * (acks mean committed), or, when the commit failed, are closed with 1011. */
+static void tx_commit(struct server *srv)
+{
+	struct session *ss;
+	int r;
+
+	if (!db_in_transaction(srv->opts.db))
+		return;
+	r = db_commit(srv->opts.db);
+	if (r < 0)
+		log_err_errno(r, "%s: committing %zu records: database \"%s\"", WS_PATH,
+			      srv->tx_records, db_errmsg(srv->opts.db));
+	while ((ss = srv->tx_sessions)) {
+		tx_unlink(ss);
+		if (r < 0) {
+			ss->storage_failed = true;
+		} else if (ss->have_uncommitted) {
+			if (!ss->have_ack || ss->uncommitted_seq > ss->ack_seq)
+				ss->ack_seq = ss->uncommitted_seq;
+			ss->have_ack = true;
+			ss->ack_pending = true;
+		}
+		ss->have_uncommitted = false;
+		lws_callback_on_writable(ss->wsi);
+	}
+	srv->tx_records = 0;
+}
+
+/* Commits early when the open transaction holds many records or is old. */
+static void tx_bound(struct server *srv)
+{
+	if (srv->tx_records >= COMMIT_MAX_RECORDS || mono_ms() - srv->tx_start_ms >= COMMIT_MAX_MS)
+		tx_commit(srv);
+}
+
+/* Counts an invalid message; -1 (close 1008) when the connection sends them persistently. */
+static int ws_invalid(struct lws *wsi, struct session *ss, const char *what, const char *err)
+{
+	log_warn("%s: %s from \"%s\" rejected: %s, ignoring", WS_PATH, what, ss->account, err);
+	ws_queue_error(wsi, ss, err);
+	if (connlimit_charge(&ss->invalid, 1, 0, mono_ms()) > 0) {
+		log_warn("%s: \"%s\" sent over %d invalid messages, closing (1008)", WS_PATH,
+			 ss->account, INVALID_PER_S * INVALID_BURST_S);
+		return ws_close(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+				"too many invalid messages");
+	}
+	return 0;
+}
+
+/* Validates and stores one record: a single-record frame or one element of a batch
+ * (index >= 0). 0, or -1 to close the connection. */
+static int ws_record(struct lws *wsi, struct server *srv, struct session *ss, const char *buf,
+		     size_t len, long index, uint64_t received)
 {
 	struct ingest_msg m;
 	struct db_record rec;
 	const char *err = NULL;
+	char what[64];
 	bool inserted = false;
-	uint64_t received = now_ms();
 	int r;
 
-	r = ingest_parse(ss->msg, ss->msg_len, &m, &err);
+	r = ingest_parse(buf, len, &m, &err);
+	if (r == -ENOMEM) {
+		log_warn("%s: message from \"%s\": out of memory, ignoring", WS_PATH, ss->account);
+		ws_queue_error(wsi, ss, "server out of memory");
+		return 0;
+	}
 	if (r < 0) {
-		log_warn("%s: message from \"%s\" rejected: %s, ignoring", WS_PATH, ss->account,
-			 r == -ENOMEM ? "out of memory" : err);
-		ws_queue_error(wsi, ss, r == -ENOMEM ? "server out of memory" : err);
-		return;
+		char reason[128];
+
+		if (index < 0)
+			return ws_invalid(wsi, ss, "message", err);
+		(void)snprintf(what, sizeof(what), "batch record %ld", index);
+		(void)snprintf(reason, sizeof(reason), "batch record %ld: %s", index, err);
+		return ws_invalid(wsi, ss, what, reason);
+	}
+	if (!db_in_transaction(srv->opts.db)) {
+		r = db_begin(srv->opts.db);
+		if (r < 0) {
+			log_err_errno(r, "%s: starting a transaction: database \"%s\"", WS_PATH,
+				      db_errmsg(srv->opts.db));
+			goto fail;
+		}
+		srv->tx_start_ms = mono_ms();
 	}
 	rec = (struct db_record){
 		.host_id = m.host_id,
@@ -402,23 +525,27 @@ static void ws_message(struct lws *wsi, struct server *srv, struct session *ss)
 		.ts = m.ts,
 		.received_ms = received,
 		.account = ss->account,
-		.body = ss->msg,
-		.body_len = ss->msg_len,
+		.body = buf,
+		.body_len = len,
 	};
 	r = db_record_insert(srv->opts.db, &rec, &inserted);
 	if (r < 0) {
 		log_err_errno(r, "%s: storing %s seq=%" PRIu64 " of \"%s\": database \"%s\"",
 			      WS_PATH, m.type, m.seq, m.host_id, db_errmsg(srv->opts.db));
-		ws_queue_error(wsi, ss, "storage failed");
-		ingest_msg_clear(&m);
-		return;
+		goto fail;
 	}
+	srv->tx_records++;
 	/* A duplicate is stored already: it is acknowledged like a new one. */
-	if (!ss->have_ack || m.seq > ss->ack_seq)
-		ss->ack_seq = m.seq;
-	ss->have_ack = true;
-	ss->ack_pending = true;
-	lws_callback_on_writable(wsi);
+	if (!ss->have_uncommitted || m.seq > ss->uncommitted_seq)
+		ss->uncommitted_seq = m.seq;
+	ss->have_uncommitted = true;
+	if (!ss->tx_prev) {
+		ss->tx_next = srv->tx_sessions;
+		if (ss->tx_next)
+			ss->tx_next->tx_prev = &ss->tx_next;
+		ss->tx_prev = &srv->tx_sessions;
+		srv->tx_sessions = ss;
+	}
 	if (inserted && srv->opts.records_out) {
 		char line[1024];
 
@@ -429,13 +556,81 @@ static void ws_message(struct lws *wsi, struct server *srv, struct session *ss)
 	log_debug("%s: %s seq=%" PRIu64 " from \"%s\" %s", WS_PATH, m.type, m.seq, m.host_id,
 		  inserted ? "stored" : "duplicate");
 	ingest_msg_clear(&m);
+	return 0;
+fail:
+	ingest_msg_clear(&m);
+	/* Nothing later on this connection is acked: the agent resends after reconnecting. */
+	return ws_close(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "storage failed");
+}
+
+/* Takes records and bytes from the connection's budget; over it, stops reading from the
+ * socket (TCP pushes back on the sender) until the budget has refilled. */
+static void ws_charge(struct lws *wsi, struct session *ss, uint64_t records, uint64_t bytes)
+{
+	uint64_t wait = connlimit_charge(&ss->budget, records, bytes, mono_ms());
+
+	if (wait == 0 || ss->rx_paused)
+		return;
+	if (!ss->throttle_logged)
+		log_info("%s: \"%s\" is over its ingest budget (%" PRIu64 " records/s, %" PRIu64
+			 " bytes/s), reading more slowly",
+			 WS_PATH, ss->account, ss->budget.rate[0], ss->budget.rate[1]);
+	ss->throttle_logged = true;
+	ss->rx_paused = true;
+	lws_rx_flow_control(wsi, 0);
+	lws_set_timer_usecs(wsi, (lws_usec_t)wait * 1000);
+}
+
+static int ws_timer(struct lws *wsi, struct session *ss)
+{
+	uint64_t wait;
+
+	if (!ss->rx_paused)
+		return 0;
+	wait = connlimit_charge(&ss->budget, 0, 0, mono_ms());
+	if (wait > 0) {
+		lws_set_timer_usecs(wsi, (lws_usec_t)wait * 1000);
+		return 0;
+	}
+	ss->rx_paused = false;
+	lws_rx_flow_control(wsi, 1);
+	return 0;
+}
+
+/* One complete text message: a batch frame or a single record. 0, or -1 to close. */
+static int ws_message(struct lws *wsi, struct server *srv, struct session *ss)
+{
+	uint64_t received = now_ms();
+	const char *err = NULL;
+	size_t n = 1;
+	int r = 0;
+
+	if (!ingest_is_batch(ss->msg, ss->msg_len)) {
+		r = ws_record(wsi, srv, ss, ss->msg, ss->msg_len, -1, received);
+	} else if (ingest_batch_split(ss->msg, ss->msg_len, srv->spans, INGEST_BATCH_MAX, &n,
+				      &err) < 0) {
+		n = 0;
+		r = ws_invalid(wsi, ss, "batch", err);
+	} else {
+		/* Each element like a single-record frame; a bad one does not drop the others. */
+		for (size_t i = 0; i < n && r == 0; i++)
+			r = ws_record(wsi, srv, ss, srv->spans[i].buf, srv->spans[i].len, (long)i,
+				      received);
+	}
+	if (r == 0)
+		ws_charge(wsi, ss, n, 0);
+	tx_bound(srv);
+	return r;
 }
 
 static int ws_receive(struct lws *wsi, struct server *srv, struct session *ss, const void *in,
 		      size_t len)
 {
+	int r;
+
 	if (!ss->ws_authed)
 		return -1;
+	ws_charge(wsi, ss, 0, len);
 	if (lws_frame_is_binary(wsi))
 		return ws_close(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text frames only");
 	if (lws_is_first_fragment(wsi))
@@ -465,9 +660,9 @@ static int ws_receive(struct lws *wsi, struct server *srv, struct session *ss, c
 		log_info("%s: token of \"%s\" expired, closing", WS_PATH, ss->account);
 		return ws_close(wsi, CLOSE_TOKEN_EXPIRED, "token expired");
 	}
-	ws_message(wsi, srv, ss);
+	r = ws_message(wsi, srv, ss);
 	ss->msg_len = 0;
-	return 0;
+	return r;
 }
 
 static int ws_writeable(struct lws *wsi, struct session *ss)
@@ -476,7 +671,12 @@ static int ws_writeable(struct lws *wsi, struct session *ss)
 	unsigned char *start = &buf[LWS_PRE];
 	int n;
 
-	if (ss->n_err > 0) {
+	if (ss->storage_failed)
+		return ws_close(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "storage failed");
+	if (ss->welcome_pending) {
+		n = ingest_format_welcome(INGEST_MAX_MESSAGE, (char *)start, sizeof(buf) - LWS_PRE);
+		ss->welcome_pending = false;
+	} else if (ss->n_err > 0) {
 		n = snprintf((char *)start, sizeof(buf) - LWS_PRE, "%s", ss->err[0]);
 		free(ss->err[0]);
 		memmove(&ss->err[0], &ss->err[1], (ss->n_err - 1) * sizeof(ss->err[0]));
@@ -530,6 +730,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return ws_receive(wsi, srv, ss, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return ws_writeable(wsi, ss);
+	case LWS_CALLBACK_TIMER:
+		return ws_timer(wsi, ss);
 	case LWS_CALLBACK_CLOSED:
 		if (ss->ws_authed)
 			log_info("%s: connection of \"%s\" closed", WS_PATH, ss->account);
@@ -553,10 +755,17 @@ struct server *server_new(const struct server_opts *opts)
 		return NULL;
 	}
 	s->opts = *opts;
+	s->spans = calloc(INGEST_BATCH_MAX, sizeof(*s->spans));
+	if (!s->spans) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
 	/* 4096 addresses tracked: 350 KiB, whatever the number of clients. */
 	if (opts->token_burst > 0) {
 		s->token_rl = ratelimit_new(opts->token_burst, opts->token_per_minute, 4096);
 		if (!s->token_rl) {
+			free(s->spans);
 			free(s);
 			return NULL;
 		}
@@ -593,6 +802,7 @@ struct server *server_new(const struct server_opts *opts)
 	s->ctx = lws_create_context(&info);
 	if (!s->ctx) {
 		ratelimit_free(s->token_rl);
+		free(s->spans);
 		free(s);
 		errno = ENOMEM;
 		return NULL;
@@ -601,6 +811,7 @@ struct server *server_new(const struct server_opts *opts)
 	if (!s->vhost) {
 		lws_context_destroy(s->ctx);
 		ratelimit_free(s->token_rl);
+		free(s->spans);
 		free(s);
 		/* lws logs the reason (bind or listen failure) but does not return it. */
 		errno = EIO;
@@ -618,8 +829,11 @@ int server_run(struct server *s, const volatile sig_atomic_t *stop)
 {
 	int n = 0;
 
-	while (!*stop && n >= 0)
+	while (!*stop && n >= 0) {
 		n = lws_service(s->ctx, 0);
+		/* The records of this turn are committed together, then acked. */
+		tx_commit(s);
+	}
 	return n < 0 ? -EIO : 0;
 }
 
@@ -633,7 +847,10 @@ void server_free(struct server *s)
 {
 	if (!s)
 		return;
+	/* Records stored since the last turn (none unless server_run failed) are kept. */
+	tx_commit(s);
 	lws_context_destroy(s->ctx);
 	ratelimit_free(s->token_rl);
+	free(s->spans);
 	free(s);
 }

@@ -9,6 +9,10 @@
 
 struct db;
 
+/* Default ingest budget of one WebSocket connection (--ingest-limit); see docs/server.md. */
+#define SERVER_CONN_RECORDS_PER_S 20000
+#define SERVER_CONN_MIB_PER_S	  32
+
 struct server_opts {
 	const char *listen; /* IPv4 or IPv6 address literal */
 	int port;	    /* 0: the kernel picks one, see server_port() */
@@ -20,6 +24,8 @@ struct server_opts {
 	struct db *db;		     /* borrowed */
 	const char *tls_cert;	     /* PEM certificate chain; with tls_key: serve https/wss only */
 	const char *tls_key;	     /* PEM private key */
+	uint64_t conn_records_per_s; /* ingest budget per WebSocket: records/s; 0: no limit */
+	uint64_t conn_bytes_per_s;   /* ... and bytes/s; 0: no limit */
 };
 
 struct server;

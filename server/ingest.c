@@ -253,6 +253,120 @@ void ingest_msg_clear(struct ingest_msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
+bool ingest_is_batch(const char *buf, size_t len)
+{
+	static const char want[] = "\"batch\"";
+	const char *v;
+	size_t vlen;
+
+	if (ingest_raw_member(buf, len, "type", &v, &vlen) < 0)
+		return false;
+	return vlen == sizeof(want) - 1 && memcmp(v, want, vlen) == 0;
+}
+
+/* Walks the raw array text at buf[i] == '[' and fills the element spans. 0 or -EINVAL. */
+static int split_array(const char *buf, size_t len, size_t i, struct ingest_span *ret_spans,
+		       size_t cap, size_t *ret_n)
+{
+	size_t n = 0;
+
+	i = skip_ws(buf, len, i + 1);
+	if (i < len && buf[i] == ']') {
+		*ret_n = 0;
+		return 0;
+	}
+	for (;;) {
+		size_t start = i;
+
+		i = skip_value(buf, len, i);
+		if (i == start || n >= cap)
+			return -EINVAL;
+		ret_spans[n].buf = buf + start;
+		ret_spans[n].len = i - start;
+		n++;
+		i = skip_ws(buf, len, i);
+		if (i >= len)
+			return -EINVAL;
+		if (buf[i] == ']')
+			break;
+		if (buf[i] != ',')
+			return -EINVAL;
+		i = skip_ws(buf, len, i + 1);
+	}
+	*ret_n = n;
+	return 0;
+}
+
+int ingest_batch_split(const char *buf, size_t len, struct ingest_span *ret_spans, size_t cap,
+		       size_t *ret_n, const char **ret_err)
+{
+	const char *end = NULL;
+	const cJSON *item;
+	const char *raw;
+	size_t rlen, n = 0;
+	cJSON *root;
+	int r = -EINVAL;
+
+	*ret_n = 0;
+	if (len > INGEST_MAX_MESSAGE) {
+		*ret_err = "message too large";
+		return -EINVAL;
+	}
+	if (memchr(buf, '\0', len)) {
+		*ret_err = "invalid JSON: NUL byte";
+		return -EINVAL;
+	}
+	root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
+	if (!root) {
+		*ret_err = "invalid JSON";
+		return -EINVAL;
+	}
+	if (skip_ws(buf, len, end ? (size_t)(end - buf) : len) != len) {
+		*ret_err = "invalid JSON: trailing data";
+		goto out;
+	}
+	if (!cJSON_IsObject(root)) {
+		*ret_err = "message is not a JSON object";
+		goto out;
+	}
+	item = cJSON_GetObjectItemCaseSensitive(root, "type");
+	if (!cJSON_IsString(item) || strcmp(item->valuestring, "batch") != 0) {
+		*ret_err = "type missing or not \"batch\"";
+		goto out;
+	}
+	item = cJSON_GetObjectItemCaseSensitive(root, "records");
+	if (!cJSON_IsArray(item) || !item->child) {
+		*ret_err = "records missing, not an array or empty";
+		goto out;
+	}
+	if ((size_t)cJSON_GetArraySize(item) > cap) {
+		*ret_err = "batch over the record limit";
+		goto out;
+	}
+	/* The elements' raw text is what is stored: find it in the (now known valid) JSON. */
+	if (ingest_raw_member(buf, len, "records", &raw, &rlen) < 0 ||
+	    split_array(buf, len, (size_t)(raw - buf), ret_spans, cap, &n) < 0 ||
+	    n != (size_t)cJSON_GetArraySize(item)) {
+		*ret_err = "records member could not be split";
+		goto out;
+	}
+	*ret_n = n;
+	r = 0;
+out:
+	cJSON_Delete(root);
+	return r;
+}
+
+int ingest_format_welcome(size_t max_frame, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "{\"type\":\"welcome\",\"batch\":true,\"max_frame\":%zu}",
+			 max_frame);
+
+	if (n < 0 || (size_t)n >= size)
+		return -ENOSPC;
+	return n;
+}
+
 int ingest_format_ack(uint64_t seq, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "{\"type\":\"ack\",\"seq\":%" PRIu64 "}", seq);

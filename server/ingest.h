@@ -3,12 +3,15 @@
 #define SRVMON_SERVER_INGEST_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Largest message accepted (close 1009 above). */
 #define INGEST_MAX_MESSAGE ((size_t)1024 * 1024)
 #define INGEST_MAX_HOST_ID 255
+/* Most records in one batch frame (docs/protocol.md, "batch"). */
+#define INGEST_BATCH_MAX 1000
 
 struct ingest_msg {
 	const char *type;    /* one of the known types (static string) */
@@ -35,8 +38,30 @@ void ingest_msg_clear(struct ingest_msg *m);
 int ingest_raw_member(const char *buf, size_t len, const char *name, const char **ret_val,
 		      size_t *ret_len);
 
+/* The raw text of one element of a batch frame (inside the frame's buffer). */
+struct ingest_span {
+	const char *buf;
+	size_t len;
+};
+
+/* Whether buf[0..len) is meant as a batch frame: its first top-level "type" member is the
+ * string "batch". Cheap (no parse); ingest_batch_split() validates. */
+bool ingest_is_batch(const char *buf, size_t len);
+
+/*
+ * Validates the envelope of a batch frame {"type":"batch","records":[<record>,...]} in
+ * buf[0..len) (need not be NUL-terminated): valid JSON, an object, type "batch", records an
+ * array of 1..cap elements. The raw text of each element goes to ret_spans[0..*ret_n), in
+ * order; the elements themselves are not validated (pass each to ingest_parse()).
+ * Returns 0, -EINVAL with *ret_err set to a short reason, or -ENOMEM.
+ */
+int ingest_batch_split(const char *buf, size_t len, struct ingest_span *ret_spans, size_t cap,
+		       size_t *ret_n, const char **ret_err);
+
 /* Formats the server -> agent replies. Return the length or -ENOSPC. */
 int ingest_format_ack(uint64_t seq, char *buf, size_t size);
+/* {"type":"welcome","batch":true,"max_frame":N}: sent once a WebSocket is established. */
+int ingest_format_welcome(size_t max_frame, char *buf, size_t size);
 int ingest_format_error(const char *err, char *buf, size_t size);
 
 #endif

@@ -28,7 +28,7 @@ static const char usage_text[] =
 	"Usage:\n"
 	"  srvmon-server serve --db PATH [--listen ADDR] [--port N] [--token-lifetime SECONDS]\n"
 	"                      [--refresh-lifetime SECONDS] [--token-rate BURST/PER_MINUTE]\n"
-	"                      [--tls-cert PEM --tls-key PEM]\n"
+	"                      [--ingest-limit RECORDS/MIB] [--tls-cert PEM --tls-key PEM]\n"
 	"                      [--print-records] [--verbose]\n"
 	"  srvmon-server user add NAME --db PATH      (password: one line on stdin)\n"
 	"  srvmon-server query --db PATH [--host ID] [--type T] [-n N] [--json]\n"
@@ -109,6 +109,32 @@ static int parse_rate(const char *s, uint64_t *ret_burst, uint64_t *ret_per_minu
 	return r;
 }
 
+/* "RECORDS/MIB": per WebSocket connection, records/s and MiB/s (0 in either: that one is not
+ * limited), or "0" (no limit). */
+static int parse_ingest_limit(const char *s, uint64_t *ret_records, uint64_t *ret_bytes)
+{
+	const char *slash = strchr(s, '/');
+	char records[24];
+	uint64_t mib;
+	int r;
+
+	if (strcmp(s, "0") == 0) {
+		*ret_records = 0;
+		*ret_bytes = 0;
+		return 0;
+	}
+	if (!slash || (size_t)(slash - s) >= sizeof(records))
+		return -EINVAL;
+	memcpy(records, s, (size_t)(slash - s));
+	records[slash - s] = '\0';
+	r = parse_u64(records, 0, 10000000, ret_records);
+	if (r == 0)
+		r = parse_u64(slash + 1, 0, 100000, &mib);
+	if (r == 0)
+		*ret_bytes = mib * 1024 * 1024;
+	return r;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -118,6 +144,7 @@ static int cmd_serve(int argc, char **argv)
 		{"token-lifetime", required_argument, NULL, 't'},
 		{"refresh-lifetime", required_argument, NULL, 'R'},
 		{"token-rate", required_argument, NULL, 'L'},
+		{"ingest-limit", required_argument, NULL, 'I'},
 		{"print-records", no_argument, NULL, 'r'},
 		{"tls-cert", required_argument, NULL, 'C'},
 		{"tls-key", required_argument, NULL, 'K'},
@@ -130,7 +157,10 @@ static int cmd_serve(int argc, char **argv)
 				   .token_lifetime_s = 3600,
 				   .refresh_lifetime_s = 30ull * 86400,
 				   .token_burst = 20,
-				   .token_per_minute = 60};
+				   .token_per_minute = 60,
+				   .conn_records_per_s = SERVER_CONN_RECORDS_PER_S,
+				   .conn_bytes_per_s =
+					   (uint64_t)SERVER_CONN_MIB_PER_S * 1024 * 1024};
 	const char *db_path = NULL;
 	struct server *srv = NULL;
 	struct db *db = NULL;
@@ -174,6 +204,14 @@ static int cmd_serve(int argc, char **argv)
 			if (r < 0)
 				return usage_error("--token-rate: \"%s\" is not BURST/PER_MINUTE "
 						   "(1..1000000/1..6000000) or 0",
+						   optarg);
+			break;
+		case 'I':
+			r = parse_ingest_limit(optarg, &opts.conn_records_per_s,
+					       &opts.conn_bytes_per_s);
+			if (r < 0)
+				return usage_error("--ingest-limit: \"%s\" is not RECORDS/MIB "
+						   "(0..10000000/0..100000) or 0",
 						   optarg);
 			break;
 		case 'r':

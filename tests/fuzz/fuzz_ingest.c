@@ -1,4 +1,5 @@
-/* libFuzzer target: srvmon-server's validation of agent messages (ingest_parse). */
+/* libFuzzer target: srvmon-server's validation of agent messages (ingest_parse) and of batch
+ * frames (ingest_batch_split, then each element). */
 #include "ingest.h"
 
 #include <stddef.h>
@@ -8,8 +9,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static struct ingest_span spans[INGEST_BATCH_MAX];
 	struct ingest_msg m;
 	const char *err = NULL;
+	size_t n;
 	char *buf;
 
 	if (size > INGEST_MAX_MESSAGE)
@@ -25,6 +28,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ingest_msg_clear(&m);
 	} else if (!err) {
 		/* Every rejection but out-of-memory names its reason. */
+		abort();
+	}
+	/* The same bytes as a batch frame: every element span lies inside the buffer. */
+	(void)ingest_is_batch(buf, size);
+	err = NULL;
+	if (ingest_batch_split(buf, size, spans, INGEST_BATCH_MAX, &n, &err) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (spans[i].buf < buf || spans[i].buf + spans[i].len > buf + size)
+				abort();
+			if (ingest_parse(spans[i].buf, spans[i].len, &m, &err) == 0)
+				ingest_msg_clear(&m);
+		}
+	} else if (!err) {
 		abort();
 	}
 	free(buf);

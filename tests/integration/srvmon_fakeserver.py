@@ -218,7 +218,8 @@ class FakeServer:
 class WsClient:
     """A minimal WebSocket client (RFC 6455) for feeding srvmon-server bad input."""
 
-    def __init__(self, port, token=None, path="/ws", timeout=10):
+    def __init__(self, port, token=None, path="/ws", timeout=10, welcome=True):
+        """welcome: read srvmon-server's first message (the welcome) into self.welcome."""
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         key = base64.b64encode(os.urandom(16)).decode()
         req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
@@ -234,6 +235,10 @@ class WsClient:
                 break
             head += chunk
         self.status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/1.") else 0
+        self.welcome = None
+        if welcome and self.status == 101:
+            op, data = self.recv()
+            self.welcome = json.loads(data) if op == 1 else None
 
     def send(self, payload, opcode=0x1):
         if isinstance(payload, str):

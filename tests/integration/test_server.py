@@ -177,6 +177,8 @@ class Ws:
         for h in head[1:]:
             k, _, v = h.partition(":")
             self.headers[k.strip().lower()] = v.strip()
+        # srvmon-server's first message on every WebSocket (docs/protocol.md section 4).
+        self.welcome = self.recv() if self.status == 101 else None
 
     def send_frame(self, opcode, payload, fin=True):
         b0 = (0x80 if fin else 0) | opcode
@@ -327,6 +329,8 @@ def test_ingest(srv, token):
     auth = {"Authorization": "Bearer " + token}
     ws = Ws(srv.port, headers=auth)
     check(ws.status == 101, "upgrade with token: %d" % ws.status)
+    check(ws.welcome == {"type": "welcome", "batch": True, "max_frame": 1048576},
+          "welcome first: %r" % ws.welcome)
     ws.send_text(msg("resources", "host-a", 1, cpu_percent=3.5, ram_total=8 << 30,
                      ram_available=6 << 30, disk_total=100 << 30, disk_available=60 << 30))
     expect_ack(ws, 1)

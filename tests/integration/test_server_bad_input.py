@@ -1,7 +1,9 @@
 """Bad input to srvmon-server: bad tokens (401), invalid JSON and unknown types (error
 reply, connection kept), binary frames (1003), frames over 1 MiB (1009), a flood from one
-client; a real agent connected meanwhile keeps being served without a gap."""
+client (invalid frames: closed 1008; valid records: read at the connection's budget); a
+real agent connected meanwhile keeps being served without a gap or delay."""
 import json
+import sqlite3
 import struct
 import threading
 import time
@@ -12,7 +14,7 @@ from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, wait_fo
                             write_config)
 
 work = Workdir()
-server = Server(work)
+server = Server(work, extra=["--ingest-limit", "1000/1"])
 server.add_user("agent1", "s3cret-pass")
 server.add_user("other", "other-pass")
 server.start()
@@ -64,36 +66,60 @@ c.send(b"x" * (1024 * 1024 + 10))
 check(c.recv() == (8, 1009), "frame over 1 MiB -> close 1009")
 c.close()
 
-# A flood from one client (invalid frames and 3000 valid records, written as fast as the
-# socket takes them, replies unread) while the real agent keeps shipping.
-before = max(r["seq"] for r in server.records() if r["host_id"] != "flood-host")
+# A flood of invalid frames from one client: after 100 (then 10 a second) the server closes
+# the connection with 1008 (policy violation); the agent is not affected.
 c = WsClient(server.port, token)
+c.sock.settimeout(30)
 mask = b"\0\0\0\0"
 junk = struct.pack("!BB", 0x81, 0x80 | 1) + mask + b"{"
-burst = b"".join(junk for _ in range(200))
-valid = []
-for seq in range(100, 3100):
+# 150 in one write: all read by the server before it closes (so no reset loses the close).
+c.sock.sendall(junk * 150)
+replies = []
+while not replies or replies[-1][0] != 8:
+    replies.append(c.recv())
+errors = [json.loads(d)["error"] for op, d in replies if op == 1]
+check(replies[-1] == (8, 1008), "a flood of invalid frames -> close 1008 (got %r)"
+      % (replies[-1],))
+check(set(errors) <= {"invalid JSON"} and len(errors) <= 8,
+      "error replies before it bounded (%d)" % len(errors))
+c.close()
+check(wait_for(lambda: "sent over 100 invalid messages, closing (1008)" in server.read_log(),
+               10, "the server's log line"), "the close is logged once per connection")
+
+# A flood of valid records, written as fast as the socket takes them (replies unread), from
+# one client while the real agent keeps shipping: the server reads the flooder only as fast
+# as its budget (--ingest-limit 1000/1: 1000 records/s, 2 s burst), TCP pushes back on it,
+# and the agent's records keep arriving with their normal latency.
+before = max(r["seq"] for r in server.records() if r["host_id"] != "flood-host")
+c = WsClient(server.port, token)
+c.sock.settimeout(60)
+FLOOD = 9000
+frames = []
+for seq in range(100, 100 + FLOOD):
     p = record(seq).encode()
-    valid.append(struct.pack("!BB", 0x81, 0x80 | len(p)) + mask + p)
+    frames.append(struct.pack("!BB", 0x81, 0x80 | len(p)) + mask + p)
 done = threading.Event()
 
 
 def flood():
     try:
-        for i in range(0, 3000, 30):
-            c.sock.sendall(burst + b"".join(valid[i:i + 30]))
+        for i in range(0, FLOOD, 100):
+            c.sock.sendall(b"".join(frames[i:i + 100]))
     except OSError:
         pass
     done.set()
 
 
+def flood_count():
+    return len([r for r in server.records() if r["host_id"] == "flood-host"]) - 1
+
+
 t = threading.Thread(target=flood, daemon=True)
 t0 = time.monotonic()
 t.start()
-# While the flood lasts (and a little after), the agent's records keep arriving.
 gaps = []
 last_seen = (time.monotonic(), before)
-while (not done.is_set() or time.monotonic() - t0 < 4) and time.monotonic() - t0 < 60:
+while time.monotonic() - t0 < 5:
     top = max(r["seq"] for r in server.records() if r["host_id"] != "flood-host")
     now = time.monotonic()
     if top > last_seen[1]:
@@ -101,16 +127,32 @@ while (not done.is_set() or time.monotonic() - t0 < 4) and time.monotonic() - t0
         last_seen = (now, top)
     time.sleep(0.2)
 gaps.append(time.monotonic() - last_seen[0])
-t.join(timeout=30)
-flood_s = time.monotonic() - t0
-check(done.is_set(), "the flood was written (%.1fs)" % flood_s)
-print("gaps: %s" % ["%.1f" % g for g in gaps])
-check(max(gaps) < 4, "agent records kept arriving during the flood (longest wait %.1fs)"
+at_5s = flood_count()
+elapsed = time.monotonic() - t0
+print("gaps: %s; flood records stored after %.1fs: %d" % (["%.1f" % g for g in gaps], elapsed,
+                                                            at_5s))
+check(at_5s <= 1000 * elapsed + 2000 + 500,
+      "the flood is read at its budget: %d records in %.1fs (limit 1000/s + 2000 burst)"
+      % (at_5s, elapsed))
+check(at_5s >= 1000, "the flooder is throttled, not cut off (%d stored)" % at_5s)
+check(max(gaps) < 2.5, "agent records kept arriving during the flood (longest wait %.1fs)"
       % max(gaps))
-wait_for(lambda: len([r for r in server.records() if r["host_id"] == "flood-host"]) >= 3001,
-         60, "the flood's valid records stored")
+con = sqlite3.connect("file:%s?mode=ro" % server.db, uri=True, timeout=10)
+lat = sorted(rcv - ts for rcv, ts in con.execute(
+    "SELECT received_ms, ts FROM records WHERE host_id != 'flood-host' AND seq > ?",
+    ("%020d" % before,)))
+con.close()
+check(lat and lat[-1] < 1000, "agent records stored within 1 s of being sampled during the "
+      "flood (max %d ms over %d records)" % (lat[-1] if lat else -1, len(lat)))
+wait_for(done.is_set, 30, "the rest of the flood to be written")
+wait_for(lambda: flood_count() >= FLOOD, 30, "the flood's records stored", interval=0.2)
+t_all = time.monotonic() - t0
+check(t_all >= 0.9 * (FLOOD - 2000) / 1000, "%d flood records took %.1fs to be read (at most "
+      "2000 + 1000/s)" % (FLOOD, t_all))
 flooded = [r["seq"] for r in server.records() if r["host_id"] == "flood-host"]
-check(sorted(flooded) == [1] + list(range(100, 3100)), "each valid flood record stored once")
+check(sorted(flooded) == [1] + list(range(100, 100 + FLOOD)),
+      "each flood record stored once, none refused")
+check("\"other\" is over its ingest budget" in server.read_log(), "the throttling is logged")
 c.close()
 
 ours = [r["seq"] for r in server.records() if r["host_id"] != "flood-host"]

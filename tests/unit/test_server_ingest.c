@@ -134,12 +134,99 @@ static void test_replies(void **state)
 	assert_string_equal(buf, "{\"type\":\"error\",\"error\":\"bad \\\"quote\\\"\"}");
 }
 
+static bool is_batch(const char *text)
+{
+	return ingest_is_batch(text, strlen(text));
+}
+
+static void test_batch_split(void **state)
+{
+	const char *text = "{\"records\": [ {\"type\":\"status\",\"host_id\":\"h\",\"seq\":"
+			   "18446744073709551615,\"ts\":1,\"a\":[1,{\"b\":\"]\"}]} ,"
+			   "{\"type\":\"bogus\",\"host_id\":\"h\",\"seq\":2,\"ts\":1},7,"
+			   "{\"type\":\"network\",\"host_id\":\"h\",\"seq\":3,\"ts\":1}],"
+			   "\"type\":\"batch\"}";
+	struct ingest_span spans[INGEST_BATCH_MAX];
+	struct ingest_msg m;
+	const char *err = NULL;
+	size_t n = 99;
+
+	(void)state;
+	assert_true(ingest_is_batch(text, strlen(text)));
+	assert_int_equal(ingest_batch_split(text, strlen(text), spans, INGEST_BATCH_MAX, &n, &err),
+			 0);
+	assert_int_equal(n, 4);
+	/* Each element is exactly its own raw text, validated like a single-record frame. */
+	assert_int_equal(ingest_parse(spans[0].buf, spans[0].len, &m, &err), 0);
+	assert_true(m.seq == UINT64_MAX);
+	assert_int_equal(spans[0].buf[spans[0].len - 1], '}');
+	ingest_msg_clear(&m);
+	assert_int_equal(ingest_parse(spans[1].buf, spans[1].len, &m, &err), -EINVAL);
+	assert_string_equal(err, "unknown type");
+	assert_int_equal(spans[2].len, 1);
+	assert_int_equal(ingest_parse(spans[2].buf, spans[2].len, &m, &err), -EINVAL);
+	assert_string_equal(err, "message is not a JSON object");
+	assert_int_equal(ingest_parse(spans[3].buf, spans[3].len, &m, &err), 0);
+	assert_true(m.seq == 3);
+	assert_string_equal(m.type, "network");
+	ingest_msg_clear(&m);
+}
+
+static void test_batch_invalid(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *err;
+	} cases[] = {
+		{"{\"type\":\"batch\",\"records\":[{}]", "invalid JSON"},
+		{"{\"type\":\"batch\",\"records\":[{}]} x", "trailing"},
+		{"{\"type\":\"status\",\"records\":[{}]}", "batch"},
+		{"{\"type\":\"batch\"}", "records"},
+		{"{\"type\":\"batch\",\"records\":{}}", "records"},
+		{"{\"type\":\"batch\",\"records\":[]}", "empty"},
+		{"{\"type\":\"batch\",\"records\":[1,2,3,4]}", "limit"},
+	};
+	struct ingest_span spans[3];
+	const char *err;
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err = NULL;
+		n = 99;
+		assert_int_equal(ingest_batch_split(cases[i].text, strlen(cases[i].text), spans, 3,
+						    &n, &err),
+				 -EINVAL);
+		assert_non_null(err);
+		if (!strstr(err, cases[i].err))
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].err);
+		assert_int_equal(n, 0);
+	}
+	/* Only an unescaped top-level type "batch" makes a batch frame. */
+	assert_false(is_batch("{\"type\":\"status\"}"));
+	assert_false(is_batch("{\"x\":{\"type\":\"batch\"}}"));
+	assert_false(is_batch("{\"type\":\"batch"));
+	assert_false(is_batch("{\"typ\\u0065\":\"batch\"}"));
+	assert_true(is_batch(" { \"type\" : \"batch\" }"));
+}
+
+static void test_welcome(void **state)
+{
+	char buf[128];
+
+	(void)state;
+	assert_int_equal(ingest_format_welcome(1048576, buf, sizeof(buf)), 51);
+	assert_string_equal(buf, "{\"type\":\"welcome\",\"batch\":true,\"max_frame\":1048576}");
+	assert_int_equal(ingest_format_welcome(1048576, buf, 20), -ENOSPC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid),	cmocka_unit_test(test_exact_seq),
-		cmocka_unit_test(test_invalid), cmocka_unit_test(test_raw_member),
-		cmocka_unit_test(test_replies),
+		cmocka_unit_test(test_valid),	      cmocka_unit_test(test_exact_seq),
+		cmocka_unit_test(test_invalid),	      cmocka_unit_test(test_raw_member),
+		cmocka_unit_test(test_replies),	      cmocka_unit_test(test_batch_split),
+		cmocka_unit_test(test_batch_invalid), cmocka_unit_test(test_welcome),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
