@@ -17,17 +17,16 @@ def no_gaps(seqs):
     return bool(seqs) and seqs == list(range(seqs[0], seqs[0] + len(seqs)))
 
 
-# 1. 4-second tokens (renewed 2 s before expiry) for 12 s: renewed with the refresh
-#    grant while connected, no seq gap, no warning or error in the agent's log.
+# 1. 4-second tokens (renewed 2 s before expiry), two renewals: with the refresh grant
+#    while connected, no seq gap, no warning or error in the agent's log. (The issue's
+#    5-second tokens for 60 s: test_tokens_renewal.py.)
 work = Workdir()
 server = Server(work, token_lifetime=4)
 server.add_user("agent1", "s3cret-pass")
 server.start()
 agent = Agent(work, write_config(work, agent_config(server))).start()
 wait_for(lambda: server.records("resources"), 30, "first records")
-t0 = time.monotonic()
-wait_for(lambda: server.stats()["refresh_grants"] >= 4 and time.monotonic() - t0 > 12, 40,
-         "12 s with renewals")
+wait_for(lambda: server.stats()["refresh_grants"] >= 2, 40, "two renewals")
 first_phase_end = server.records()[-1]["seq"]
 stats = server.stats()
 seqs = [r["seq"] for r in server.records()]
