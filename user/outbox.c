@@ -32,7 +32,9 @@ struct outbox {
 	size_t count;
 	bool acks_seen; /* the server acks (seen on the current or an earlier connection) */
 	struct outbox_stats stats;
-	struct sbuf buf; /* outbox_submit_json(): the record being finished */
+	struct sbuf buf;	/* outbox_submit_json(): the records being finished */
+	struct spool_rec *recs; /* outbox_submit_json(): where they are in buf */
+	size_t recs_cap;
 	void (*notify)(void *arg);
 	void *notify_arg;
 };
@@ -69,6 +71,7 @@ void outbox_free(struct outbox *o)
 	}
 	pthread_mutex_destroy(&o->lock);
 	sbuf_free(&o->buf);
+	free(o->recs);
 	free(o->host_id);
 	free(o);
 }
@@ -204,14 +207,36 @@ int outbox_submit(struct outbox *o, cJSON *msg)
 	return r;
 }
 
+/* Room for n entries in o->recs. 0 or -ENOMEM. */
+static int recs_reserve(struct outbox *o, size_t n)
+{
+	struct spool_rec *r;
+
+	if (n <= o->recs_cap)
+		return 0;
+	r = realloc(o->recs, n * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	o->recs = r;
+	o->recs_cap = n;
+	return 0;
+}
+
 int outbox_submit_json(struct outbox *o, const struct outbox_json *recs, size_t n)
 {
-	size_t queued = 0;
+	size_t queued = 0, nrec = 0;
 	int r = 0;
 
 	pthread_mutex_lock(&o->lock);
+	o->buf.len = 0;
+	if (recs_reserve(o, n) < 0) {
+		o->stats.dropped += n;
+		pthread_mutex_unlock(&o->lock);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct outbox_json *m = &recs[i];
+		size_t start = o->buf.len;
 		uint64_t seq;
 		int e;
 
@@ -222,7 +247,6 @@ int outbox_submit_json(struct outbox *o, const struct outbox_json *recs, size_t 
 		}
 		/* "{...}" -> "{...,"host_id":"H","seq":N}", as message_finish() prints it. */
 		seq = next_seq_locked(o);
-		o->buf.len = 0;
 		e = sbuf_add(&o->buf, m->text, m->len - 1);
 		e = e ? e : sbuf_adds(&o->buf, m->len == 2 ? "\"host_id\":" : ",\"host_id\":");
 		e = e ? e : json_add_str(&o->buf, o->host_id, strlen(o->host_id));
@@ -230,15 +254,40 @@ int outbox_submit_json(struct outbox *o, const struct outbox_json *recs, size_t 
 		e = e ? e : json_add_u64(&o->buf, seq);
 		e = e ? e : sbuf_addc(&o->buf, '}');
 		if (e) {
+			o->buf.len = start;
 			o->stats.dropped++;
 			r = e;
 			continue;
 		}
-		e = enqueue_locked(o, seq, o->buf.s, o->buf.len);
-		if (e == 0)
-			queued++;
-		else
+		/* Offsets for now: buf may move while it grows. */
+		o->recs[nrec++] = (struct spool_rec){.seq = seq, .text = NULL, .len = start};
+	}
+	for (size_t i = 0; i < nrec; i++) {
+		size_t start = o->recs[i].len;
+		size_t end = i + 1 < nrec ? o->recs[i + 1].len : o->buf.len;
+
+		o->recs[i].text = o->buf.s + start;
+		o->recs[i].len = end - start;
+	}
+	if (o->spool && nrec > 0) {
+		/* All records of the call in one append (failures counted by the spool). */
+		int e = spool_append_many(o->spool, o->recs, nrec);
+
+		if (e > 0) {
+			queued = (size_t)e;
+			o->stats.submitted += queued;
+		} else {
 			r = e;
+		}
+	} else {
+		for (size_t i = 0; i < nrec; i++) {
+			int e = enqueue_locked(o, o->recs[i].seq, o->recs[i].text, o->recs[i].len);
+
+			if (e == 0)
+				queued++;
+			else
+				r = e;
+		}
 	}
 	pthread_mutex_unlock(&o->lock);
 	if (queued == 0)
@@ -247,31 +296,54 @@ int outbox_submit_json(struct outbox *o, const struct outbox_json *recs, size_t 
 	return (int)queued;
 }
 
-int outbox_peek(struct outbox *o, char *buf, size_t len, size_t *ret_len, uint64_t *ret_seq)
+int outbox_peek_many(struct outbox *o, char *buf, size_t len, size_t max_n, size_t *ret_len,
+		     uint64_t *ret_seq, size_t *ret_n)
 {
 	struct outbox_item *it;
+	size_t used = 0, n = 0;
 	int r = 0;
 
+	*ret_n = 0;
 	pthread_mutex_lock(&o->lock);
 	if (o->spool) {
-		r = spool_peek(o->spool, buf, len, ret_len, ret_seq);
+		r = spool_peek_many(o->spool, buf, len, max_n, ret_len, ret_seq, ret_n);
 		goto out;
 	}
 	for (it = o->head; it && it->sent; it = it->next)
 		;
-	if (!it)
-		goto out;
-	*ret_len = it->len;
-	*ret_seq = it->seq;
-	if (it->len > len) {
-		r = -ENOSPC;
-		goto out;
+	for (; it && n < max_n; it = it->next) {
+		size_t sep = n > 0;
+
+		if (n == 0) {
+			*ret_len = it->len;
+			*ret_seq = it->seq;
+			if (it->len > len) {
+				r = -ENOSPC;
+				goto out;
+			}
+		} else if (used + sep + it->len > len) {
+			break;
+		}
+		if (sep)
+			buf[used] = ',';
+		memcpy(buf + used + sep, it->text, it->len);
+		used += sep + it->len;
+		*ret_seq = it->seq;
+		n++;
 	}
-	memcpy(buf, it->text, it->len);
-	r = (int)it->len;
+	*ret_len = used;
+	*ret_n = n;
+	r = (int)used;
 out:
 	pthread_mutex_unlock(&o->lock);
 	return r;
+}
+
+int outbox_peek(struct outbox *o, char *buf, size_t len, size_t *ret_len, uint64_t *ret_seq)
+{
+	size_t n;
+
+	return outbox_peek_many(o, buf, len, 1, ret_len, ret_seq, &n);
 }
 
 void outbox_mark_sent(struct outbox *o, uint64_t seq)
@@ -281,12 +353,9 @@ void outbox_mark_sent(struct outbox *o, uint64_t seq)
 	pthread_mutex_lock(&o->lock);
 	if (o->spool)
 		spool_mark_sent(o->spool, seq);
-	for (it = o->head; it; it = it->next) {
-		if (it->seq == seq) {
-			it->sent = true;
-			break;
-		}
-	}
+	/* Every record peeked with it: those up to seq (seqs increase along the queue). */
+	for (it = o->head; it && it->seq <= seq; it = it->next)
+		it->sent = true;
 	pthread_mutex_unlock(&o->lock);
 }
 

@@ -53,7 +53,13 @@ int outbox_submit_json(struct outbox *o, const struct outbox_json *recs, size_t 
  * has room for len bytes): returns its length, 0 when none is waiting, -ENOSPC when
  * buf is too small (*ret_len tells the size needed). */
 int outbox_peek(struct outbox *o, char *buf, size_t len, size_t *ret_len, uint64_t *ret_seq);
-/* Marks the record peeked last as written to the connection. */
+/* Up to max_n records not yet written, in seq order, into buf separated by ',':
+ * returns their total length (also *ret_len), the seq of the last (*ret_seq) and
+ * their number (*ret_n); 0 when none; -ENOSPC when the first one alone does not fit
+ * (*ret_len its length). */
+int outbox_peek_many(struct outbox *o, char *buf, size_t len, size_t max_n, size_t *ret_len,
+		     uint64_t *ret_seq, size_t *ret_n);
+/* Marks the records peeked last (seq: the last of them) as written to the connection. */
 void outbox_mark_sent(struct outbox *o, uint64_t seq);
 /* A cumulative ack: every record with seq <= seq is delivered. */
 void outbox_ack(struct outbox *o, uint64_t seq);

@@ -73,6 +73,15 @@ int server_message_parse(const char *buf, size_t len, struct server_message *ret
 		ret->type = SERVER_MESSAGE_ERROR;
 		if (cJSON_IsString(err))
 			(void)snprintf(ret->detail, sizeof(ret->detail), "%s", err->valuestring);
+	} else if (strcmp(type->valuestring, "welcome") == 0) {
+		const cJSON *batch = cJSON_GetObjectItemCaseSensitive(root, "batch");
+		const cJSON *mf = cJSON_GetObjectItemCaseSensitive(root, "max_frame");
+
+		ret->type = SERVER_MESSAGE_WELCOME;
+		ret->batch = cJSON_IsTrue(batch);
+		/* Frame sizes are far below 2^53: the double is exact. */
+		if (cJSON_IsNumber(mf) && mf->valuedouble >= 1 && mf->valuedouble <= 1e15)
+			ret->max_frame = (uint64_t)mf->valuedouble;
 	} else {
 		ret->type = SERVER_MESSAGE_OTHER;
 		(void)snprintf(ret->detail, sizeof(ret->detail), "%s", type->valuestring);

@@ -8,13 +8,16 @@
 enum server_message_type {
 	SERVER_MESSAGE_OTHER = 0, /* valid JSON object of another type: ignored */
 	SERVER_MESSAGE_ACK,
-	SERVER_MESSAGE_ERROR, /* {"type":"error","error":"..."} */
+	SERVER_MESSAGE_ERROR,	/* {"type":"error","error":"..."} */
+	SERVER_MESSAGE_WELCOME, /* {"type":"welcome","batch":true,"max_frame":N} */
 };
 
 struct server_message {
 	enum server_message_type type;
-	uint64_t ack_seq; /* SERVER_MESSAGE_ACK */
-	char detail[256]; /* type name (OTHER) or the error text (ERROR) */
+	uint64_t ack_seq;   /* SERVER_MESSAGE_ACK */
+	char detail[256];   /* type name (OTHER) or the error text (ERROR) */
+	int batch;	    /* WELCOME: the server takes {"type":"batch","records":[...]} */
+	uint64_t max_frame; /* WELCOME: largest frame it takes, 0 when not given */
 };
 
 /* Parses one text frame. 0, or -EBADMSG when it is not a JSON object with a string

@@ -22,6 +22,8 @@
 #define SPOOL_NAME_DIGITS  20
 #define SPOOL_NAME_SUFFIX  ".seg"
 #define SPOOL_MAX_NAME_LEN (SPOOL_NAME_DIGITS + sizeof(SPOOL_NAME_SUFFIX))
+#define SPOOL_TAIL_MAX	   ((size_t)4 * 1024 * 1024) /* in-memory copy of the unread tail */
+#define SPOOL_IOV_RECS	   256 /* records per pwritev (2 iovecs each, under IOV_MAX) */
 
 /* On-disk record header, host byte order (the spool never leaves the host). */
 struct spool_hdr {
@@ -57,8 +59,23 @@ struct spool {
 	struct spool_pos send; /* next record to write to the connection */
 	struct spool_pos dlv;  /* first record not delivered; dlv <= send */
 	bool peeked;
-	uint64_t peek_seq;
-	uint64_t peek_next; /* offset after the peeked record, in send.seg */
+	uint64_t peek_seq;  /* seq of the last record peeked */
+	uint64_t peek_n;    /* records peeked */
+	uint64_t peek_next; /* offset after the last peeked record, in send.seg */
+	/*
+	 * A copy of the last segment's bytes [tail_off, tail_off + tail_len), kept as
+	 * they are appended, so that sending and acking do not read back what was just
+	 * written. Bounded by SPOOL_TAIL_MAX: what is older (or was there at open) is
+	 * read from the file.
+	 */
+	char *tail;
+	size_t tail_len;
+	size_t tail_cap;
+	uint64_t tail_off;
+	uint64_t tail_seg; /* first_seq of the segment it belongs to */
+	bool tail_valid;
+	struct spool_hdr wr_hdr[SPOOL_IOV_RECS];
+	struct iovec wr_iov[2 * SPOOL_IOV_RECS];
 	uint64_t n_unsent;
 	uint64_t n_inflight;
 	/* Sent but not acked when evicted: delivered if the ack comes, dropped on rewind. */
@@ -117,15 +134,101 @@ static void seg_name(uint64_t first_seq, char *buf, size_t len)
 		       (unsigned long long)first_seq);
 }
 
+static void normalize(const struct spool *s, struct spool_pos *p);
+
+/* The in-memory copy of len bytes at p, or NULL when they are only in the file. */
+static const char *tail_at(const struct spool *s, struct spool_pos p, uint64_t len)
+{
+	if (!s->tail_valid || p.seg + 1 != s->nsegs || s->segs[p.seg].first_seq != s->tail_seg ||
+	    p.off < s->tail_off || p.off - s->tail_off + len > s->tail_len)
+		return NULL;
+	return s->tail + (p.off - s->tail_off);
+}
+
+/* Reads len bytes at p, from memory when the tail holds them. Bytes read or -errno. */
+static ssize_t read_at(const struct spool *s, struct spool_pos p, void *buf, size_t len)
+{
+	const char *m = tail_at(s, p, len);
+	ssize_t n;
+
+	if (m) {
+		memcpy(buf, m, len);
+		return (ssize_t)len;
+	}
+	n = pread(s->segs[p.seg].fd, buf, len, (off_t)p.off);
+	return n < 0 ? -errno : n;
+}
+
+/* Appends bytes written at off of the last segment to the in-memory tail. */
+static void tail_add(struct spool *s, uint64_t off, const struct iovec *iov, size_t niov,
+		     uint64_t bytes)
+{
+	const struct spool_seg *g = &s->segs[s->nsegs - 1];
+	struct spool_pos d = s->dlv;
+	size_t need;
+
+	if (!s->tail_valid || s->tail_seg != g->first_seq || s->tail_off + s->tail_len != off) {
+		s->tail_valid = true;
+		s->tail_seg = g->first_seq;
+		s->tail_off = off;
+		s->tail_len = 0;
+	}
+	need = s->tail_len + (size_t)bytes;
+	if (need > s->tail_cap) {
+		/* Drop what is delivered first: it is never read again. */
+		normalize(s, &d);
+		if (d.seg + 1 == s->nsegs && d.off > s->tail_off) {
+			uint64_t drop = d.off - s->tail_off;
+
+			if (drop > s->tail_len)
+				drop = s->tail_len;
+			memmove(s->tail, s->tail + drop, s->tail_len - (size_t)drop);
+			s->tail_len -= (size_t)drop;
+			s->tail_off += drop;
+			need = s->tail_len + (size_t)bytes;
+		}
+	}
+	if (need > SPOOL_TAIL_MAX || need > s->opt.max_bytes) {
+		/* Too much undelivered: the older part is read from the file. */
+		s->tail_off = off;
+		s->tail_len = 0;
+		need = (size_t)bytes;
+		if (need > SPOOL_TAIL_MAX) {
+			s->tail_off = off + bytes;
+			return;
+		}
+	}
+	if (need > s->tail_cap) {
+		size_t cap = s->tail_cap ? s->tail_cap : (size_t)64 * 1024;
+		char *t;
+
+		while (cap < need)
+			cap *= 2;
+		if (cap > SPOOL_TAIL_MAX)
+			cap = SPOOL_TAIL_MAX;
+		t = realloc(s->tail, cap);
+		if (!t) {
+			s->tail_valid = false;
+			return;
+		}
+		s->tail = t;
+		s->tail_cap = cap;
+	}
+	for (size_t i = 0; i < niov; i++) {
+		memcpy(s->tail + s->tail_len, iov[i].iov_base, iov[i].iov_len);
+		s->tail_len += iov[i].iov_len;
+	}
+}
+
 /* Reads and checks the header at pos: 0, or -EBADMSG when it does not fit the segment. */
 static int read_hdr(const struct spool *s, struct spool_pos p, struct spool_hdr *ret)
 {
 	const struct spool_seg *g = &s->segs[p.seg];
 	ssize_t n;
 
-	n = pread(g->fd, ret, sizeof(*ret), (off_t)p.off);
+	n = read_at(s, p, ret, sizeof(*ret));
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	if ((size_t)n < sizeof(*ret) || ret->len > g->bytes - p.off - sizeof(*ret))
 		return -EBADMSG;
 	return 0;
@@ -157,15 +260,12 @@ static int sync_dir(struct spool *s)
 	return 0;
 }
 
-int spool_sync(struct spool *s, int force)
+/* fdatasync of the segment being written, when the policy says one is due (or force). */
+static int sync_data(struct spool *s, int force)
 {
 	uint64_t now = mono_ms();
 	int r = 0;
 
-	if (s->acked_seq != s->acked_stored && s->acked_fd >= 0 &&
-	    pwrite(s->acked_fd, &s->acked_seq, sizeof(s->acked_seq), 0) ==
-		    (ssize_t)sizeof(s->acked_seq))
-		s->acked_stored = s->acked_seq;
 	if (!s->dirty && !s->dir_dirty)
 		return 0;
 	if (!force) {
@@ -185,12 +285,25 @@ int spool_sync(struct spool *s, int force)
 	return r;
 }
 
+int spool_sync(struct spool *s, int force)
+{
+	/* The acked marker only saves resending delivered records after a crash (the
+	 * server deduplicates them): written here, on the tick, not on every append. */
+	if (s->acked_seq != s->acked_stored && s->acked_fd >= 0 &&
+	    pwrite(s->acked_fd, &s->acked_seq, sizeof(s->acked_seq), 0) ==
+		    (ssize_t)sizeof(s->acked_seq))
+		s->acked_stored = s->acked_seq;
+	return sync_data(s, force);
+}
+
 /* Removes segment i (0 or the only one), moving the cursors onto what follows. */
 static void seg_remove(struct spool *s, size_t i)
 {
 	char name[SPOOL_MAX_NAME_LEN];
 	struct spool_seg *g = &s->segs[i];
 
+	if (s->tail_valid && s->tail_seg == g->first_seq)
+		s->tail_valid = false;
 	seg_name(g->first_seq, name, sizeof(name));
 	close(g->fd);
 	if (unlinkat(s->dirfd, name, 0) < 0)
@@ -210,7 +323,9 @@ static void seg_remove(struct spool *s, size_t i)
 	s->peeked = false;
 }
 
-/* Deletes segments that hold only delivered records. */
+/* Deletes segments that hold only delivered records. The last one stays: it is
+ * reused (truncated) by the next append that finds it full and delivered, instead
+ * of a delete and a create each time the spool empties. */
 static void collect(struct spool *s)
 {
 	normalize(s, &s->dlv);
@@ -218,25 +333,25 @@ static void collect(struct spool *s)
 		seg_remove(s, 0);
 		normalize(s, &s->dlv);
 	}
-	if (s->nsegs == 1 && s->dlv.off >= s->segs[0].bytes && s->send.off >= s->segs[0].bytes)
-		seg_remove(s, 0);
 }
 
 /* Makes room: deletes the oldest segment, counting its undelivered records as dropped. */
 static void evict_oldest(struct spool *s)
 {
 	struct spool_pos p = s->dlv;
-	uint64_t inflight = 0, unsent = 0;
+	uint64_t inflight = 0, unsent = 0, peeked = 0;
 	struct spool_hdr h;
 
 	normalize(s, &p);
 	normalize(s, &s->send);
 	if (p.seg == 0) {
 		while (p.off < s->segs[0].bytes && read_hdr(s, p, &h) == 0) {
-			/* A peeked record is being written to the socket right now. */
-			if (s->send.seg > 0 || p.off < s->send.off ||
-			    (s->peeked && p.off == s->send.off)) {
+			if (s->send.seg > 0 || p.off < s->send.off) {
 				inflight++;
+				s->evicted_inflight_hi = h.seq;
+			} else if (s->peeked && p.off < s->peek_next) {
+				/* Peeked: being written to the socket right now. */
+				peeked++;
 				s->evicted_inflight_hi = h.seq;
 			} else
 				unsent++;
@@ -244,9 +359,10 @@ static void evict_oldest(struct spool *s)
 		}
 	}
 	s->n_inflight -= inflight < s->n_inflight ? inflight : s->n_inflight;
+	unsent += peeked;
 	s->n_unsent -= unsent < s->n_unsent ? unsent : s->n_unsent;
-	s->evicted_inflight += inflight;
-	s->st.dropped += unsent;
+	s->evicted_inflight += inflight + peeked;
+	s->st.dropped += unsent - peeked;
 	seg_remove(s, 0);
 }
 
@@ -267,10 +383,37 @@ static int seg_reserve(struct spool *s)
 	return 0;
 }
 
+/* The only segment is full and every record in it delivered: start it over. */
+static int seg_reuse(struct spool *s)
+{
+	struct spool_seg *g = &s->segs[0];
+
+	if (ftruncate(g->fd, 0) < 0)
+		return -errno;
+	s->total_bytes -= g->bytes;
+	g->bytes = 0;
+	s->dlv = (struct spool_pos){0, 0};
+	s->send = s->dlv;
+	s->peeked = false;
+	s->tail_valid = false;
+	return 0;
+}
+
+/* The only segment holds bytes, all of them delivered. */
+static bool seg_delivered(const struct spool *s)
+{
+	return s->nsegs == 1 && s->segs[0].bytes > 0 && s->n_unsent == 0 && s->n_inflight == 0 &&
+	       !s->evicted_inflight &&
+	       !pos_before(s, s->dlv, (struct spool_pos){0, s->segs[0].bytes});
+}
+
 static int seg_create(struct spool *s, uint64_t first_seq)
 {
 	char name[SPOOL_MAX_NAME_LEN];
 	int fd;
+
+	if (seg_delivered(s) && seg_reuse(s) == 0)
+		return 0;
 
 	if (seg_reserve(s) < 0)
 		return -ENOMEM;
@@ -286,11 +429,11 @@ static int seg_create(struct spool *s, uint64_t first_seq)
 	return 0;
 }
 
-static int append_fail(struct spool *s, int err)
+static int append_fail(struct spool *s, int err, uint64_t count)
 {
 	uint64_t now = mono_ms();
 
-	s->st.failed++;
+	s->st.failed += count;
 	if (!s->failing && (!s->fail_log_ms || now - s->fail_log_ms >= 60000)) {
 		log_err_errno(err,
 			      "cannot write to the spool '%s': records are dropped until it "
@@ -303,37 +446,30 @@ static int append_fail(struct spool *s, int err)
 	return err;
 }
 
-int spool_append(struct spool *s, uint64_t seq, const char *text, size_t len)
+/* Writes recs[0..n) (n <= SPOOL_IOV_RECS) at the end of the last segment, one pwritev. */
+static int write_group(struct spool *s, const struct spool_rec *recs, size_t n, uint64_t bytes)
 {
-	uint64_t rec = sizeof(struct spool_hdr) + len;
-	struct spool_hdr h = {.len = (uint32_t)len, .seq = seq};
-	struct spool_seg *g;
-	struct iovec iov[2];
-	ssize_t n;
+	struct spool_seg *g = &s->segs[s->nsegs - 1];
+	ssize_t w;
 	int r;
 
-	if (rec > s->opt.max_bytes / 2 || len > UINT32_MAX) {
-		s->st.failed++;
-		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		s->wr_hdr[i] = (struct spool_hdr){
+			.len = (uint32_t)recs[i].len,
+			.crc = record_crc(recs[i].seq, recs[i].text, recs[i].len),
+			.seq = recs[i].seq};
+		s->wr_iov[2 * i] = (struct iovec){.iov_base = &s->wr_hdr[i],
+						  .iov_len = sizeof(struct spool_hdr)};
+		s->wr_iov[2 * i + 1] =
+			(struct iovec){.iov_base = (void *)recs[i].text, .iov_len = recs[i].len};
 	}
-	while (s->nsegs > 0 && s->total_bytes + rec > s->opt.max_bytes)
-		evict_oldest(s);
-	if (s->nsegs == 0 || s->segs[s->nsegs - 1].bytes >= s->seg_target) {
-		r = seg_create(s, seq);
-		if (r < 0)
-			return append_fail(s, r);
-	}
-	g = &s->segs[s->nsegs - 1];
-	h.crc = record_crc(seq, text, len);
-	iov[0] = (struct iovec){.iov_base = &h, .iov_len = sizeof(h)};
-	iov[1] = (struct iovec){.iov_base = (void *)text, .iov_len = len};
-	n = pwritev(g->fd, iov, 2, (off_t)g->bytes);
-	if (n < 0 || (uint64_t)n != rec) {
-		r = n < 0 ? -errno : -ENOSPC;
+	w = pwritev(g->fd, s->wr_iov, (int)(2 * n), (off_t)g->bytes);
+	if (w < 0 || (uint64_t)w != bytes) {
+		r = w < 0 ? -errno : -ENOSPC;
 		/* Leave no partial record behind. */
 		if (ftruncate(g->fd, (off_t)g->bytes) < 0)
 			log_debug("cannot cut a partial spool record: %s", strerror(errno));
-		return append_fail(s, r);
+		return append_fail(s, r, n);
 	}
 	if (s->failing && s->fail_logged)
 		log_info("the spool '%s' is writable again (%llu records could not be kept so "
@@ -342,55 +478,162 @@ int spool_append(struct spool *s, uint64_t seq, const char *text, size_t len)
 	if (s->failing)
 		s->fail_logged = false;
 	s->failing = false;
-	g->bytes += rec;
-	s->total_bytes += rec;
-	s->n_unsent++;
-	s->st.last_seq = seq;
+	tail_add(s, g->bytes, s->wr_iov, 2 * n, bytes);
+	g->bytes += bytes;
+	s->total_bytes += bytes;
+	s->n_unsent += n;
+	s->st.last_seq = recs[n - 1].seq;
 	s->dirty = true;
-	if (s->opt.fsync == SPOOL_FSYNC_ALWAYS)
-		spool_sync(s, 1);
-	else
-		spool_sync(s, 0);
 	return 0;
 }
 
-int spool_peek(struct spool *s, char *buf, size_t len, size_t *ret_len, uint64_t *ret_seq)
+static bool rec_too_big(const struct spool *s, const struct spool_rec *m)
 {
+	return m->len > UINT32_MAX || sizeof(struct spool_hdr) + m->len > s->opt.max_bytes / 2;
+}
+
+int spool_append_many(struct spool *s, const struct spool_rec *recs, size_t n)
+{
+	size_t i = 0, kept = 0;
+	int r, err = 0;
+
+	while (i < n) {
+		uint64_t rec = sizeof(struct spool_hdr) + recs[i].len;
+		uint64_t bytes = 0, end;
+		size_t j = i;
+
+		if (rec_too_big(s, &recs[i])) {
+			s->st.failed++;
+			err = -E2BIG;
+			i++;
+			continue;
+		}
+		while (s->nsegs > 0 && s->total_bytes + rec > s->opt.max_bytes)
+			evict_oldest(s);
+		/* A new segment when the last is full; after a failed write (disk full),
+		 * the delivered bytes of the last one are given back first. */
+		if (s->nsegs == 0 || s->segs[s->nsegs - 1].bytes >= s->seg_target ||
+		    (s->failing && seg_delivered(s))) {
+			r = seg_create(s, recs[i].seq);
+			if (r < 0) {
+				err = append_fail(s, r, 1);
+				i++;
+				continue;
+			}
+		}
+		/* As many following records as go into this segment without an eviction. */
+		end = s->segs[s->nsegs - 1].bytes;
+		while (j < n && j - i < SPOOL_IOV_RECS) {
+			rec = sizeof(struct spool_hdr) + recs[j].len;
+			if (j > i && (rec_too_big(s, &recs[j]) || end + bytes >= s->seg_target ||
+				      s->total_bytes + bytes + rec > s->opt.max_bytes))
+				break;
+			bytes += rec;
+			j++;
+		}
+		r = write_group(s, &recs[i], j - i, bytes);
+		if (r < 0)
+			err = r;
+		else
+			kept += j - i;
+		i = j;
+	}
+	if (kept > 0)
+		sync_data(s, s->opt.fsync == SPOOL_FSYNC_ALWAYS);
+	return kept > 0 ? (int)kept : (n == 0 ? 0 : err);
+}
+
+int spool_append(struct spool *s, uint64_t seq, const char *text, size_t len)
+{
+	struct spool_rec m = {.seq = seq, .text = text, .len = len};
+	int r = spool_append_many(s, &m, 1);
+
+	return r < 0 ? r : 0;
+}
+
+int spool_peek_many(struct spool *s, char *buf, size_t len, size_t max_n, size_t *ret_len,
+		    uint64_t *ret_seq, size_t *ret_n)
+{
+	struct spool_pos p, body;
+	size_t used = 0, n = 0;
 	struct spool_hdr h;
-	ssize_t n;
-	int r;
+	const char *mem;
+	ssize_t got;
+	int r = 0;
 
 	s->peeked = false;
+	*ret_n = 0;
 	if (s->nsegs == 0)
 		return 0;
 	normalize(s, &s->send);
-	if (s->send.off >= s->segs[s->send.seg].bytes)
-		return 0;
-	r = read_hdr(s, s->send, &h);
-	if (r == 0) {
-		*ret_len = h.len;
+	p = s->send;
+	/* One segment at most: the records of a batch are contiguous in one file. */
+	while (n < max_n && p.off < s->segs[p.seg].bytes) {
+		size_t sep = n > 0;
+
+		r = read_hdr(s, p, &h);
+		if (r < 0)
+			break;
+		if (n == 0) {
+			*ret_len = h.len;
+			*ret_seq = h.seq;
+			if (h.len > len)
+				return -ENOSPC;
+		} else if (used + sep + h.len > len) {
+			break;
+		}
+		if (sep)
+			buf[used] = ',';
+		body = (struct spool_pos){p.seg, p.off + sizeof(h)};
+		mem = tail_at(s, body, h.len);
+		if (mem) {
+			/* The bytes we wrote ourselves: no CRC to check against the disk. */
+			memcpy(buf + used + sep, mem, h.len);
+		} else {
+			got = pread(s->segs[p.seg].fd, buf + used + sep, h.len, (off_t)body.off);
+			if (got < 0) {
+				r = -errno;
+				break;
+			}
+			if ((size_t)got != h.len ||
+			    record_crc(h.seq, buf + used + sep, h.len) != h.crc) {
+				r = -EBADMSG;
+				break;
+			}
+		}
+		used += sep + h.len;
+		n++;
 		*ret_seq = h.seq;
-		if (h.len > len)
-			return -ENOSPC;
-		n = pread(s->segs[s->send.seg].fd, buf, h.len, (off_t)(s->send.off + sizeof(h)));
-		if (n < 0)
-			r = -errno;
-		else if ((size_t)n != h.len || record_crc(h.seq, buf, h.len) != h.crc)
-			r = -EBADMSG;
+		p.off += sizeof(h) + h.len;
 	}
-	if (r < 0) {
+	if (r < 0 && n == 0) {
 		/* Damaged after it was written: skip the rest of this segment. */
 		log_err_errno(r, "spool segment in '%s' is damaged at offset %llu; skipping it",
 			      s->dir, (unsigned long long)s->send.off);
 		s->segs[s->send.seg].bytes = s->send.off;
+		if (s->tail_valid && s->tail_seg == s->segs[s->send.seg].first_seq)
+			s->tail_valid = false;
 		s->n_unsent = s->n_unsent ? s->n_unsent - 1 : 0;
 		s->st.dropped++;
 		return -EIO;
 	}
+	if (n == 0)
+		return 0;
+	/* A damaged record after good ones: sent alone on the next peek, which skips it. */
 	s->peeked = true;
-	s->peek_seq = h.seq;
-	s->peek_next = s->send.off + sizeof(h) + h.len;
-	return (int)h.len;
+	s->peek_seq = *ret_seq;
+	s->peek_n = n;
+	s->peek_next = p.off;
+	*ret_len = used;
+	*ret_n = n;
+	return (int)used;
+}
+
+int spool_peek(struct spool *s, char *buf, size_t len, size_t *ret_len, uint64_t *ret_seq)
+{
+	size_t n;
+
+	return spool_peek_many(s, buf, len, 1, ret_len, ret_seq, &n);
 }
 
 void spool_mark_sent(struct spool *s, uint64_t seq)
@@ -399,9 +642,8 @@ void spool_mark_sent(struct spool *s, uint64_t seq)
 		return; /* evicted meanwhile */
 	s->send.off = s->peek_next;
 	s->peeked = false;
-	if (s->n_unsent)
-		s->n_unsent--;
-	s->n_inflight++;
+	s->n_unsent -= s->peek_n < s->n_unsent ? s->peek_n : s->n_unsent;
+	s->n_inflight += s->peek_n;
 }
 
 void spool_ack(struct spool *s, uint64_t seq)
@@ -701,6 +943,7 @@ void spool_close(struct spool *s)
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	free(s->segs);
+	free(s->tail);
 	free(s->dir);
 	free(s);
 }

@@ -3,14 +3,17 @@
  *
  * Records are appended to segment files DIR/<first seq>.seg (20 digits), each
  * record a 16-byte header (length, CRC-32 of seq and text, seq) and the JSON text.
- * Appending is one write(2): a killed process loses nothing it had appended (the
+ * The unread tail is also kept in memory (up to 4 MiB), so sending and acking
+ * do not read the file back; after a restart, or beyond that, they read the file.
+ * Appending is one pwritev(2): a killed process loses nothing it had appended (the
  * page cache keeps it); a power loss loses at most what was appended since the
  * last fdatasync (see struct spool_options). On open every segment is scanned
  * and a torn or corrupt tail is cut off.
  *
  * Two cursors walk the queue: "send" (next record to write to the connection)
  * and "delivered" (first record not yet acked). Segments wholly behind the
- * delivered cursor are deleted. Over max_bytes, the oldest segment is deleted and
+ * delivered cursor are deleted, except the last, which is truncated and reused once
+ * it is full and delivered. Over max_bytes, the oldest segment is deleted and
  * its undelivered records are counted as dropped.
  *
  * Not thread-safe: the outbox locks.
@@ -53,10 +56,26 @@ void spool_close(struct spool *s);
 /* Appends a record. 0, -E2BIG (over max_bytes / 2, not kept) or the write error
  * (-ENOSPC, -EROFS, -EIO: not kept, counted in failed). */
 int spool_append(struct spool *s, uint64_t seq, const char *text, size_t len);
+struct spool_rec {
+	uint64_t seq;
+	const char *text;
+	size_t len;
+};
+/* Appends n records (in seq order) with one pwritev per segment they fall into (at
+ * most 256 records each) and, with fsync = always, one fdatasync for all. Returns
+ * how many were kept (the others are counted in failed) or, when none was, the
+ * error as spool_append(). */
+int spool_append_many(struct spool *s, const struct spool_rec *recs, size_t n);
 /* The next unsent record into buf: its length, 0 when none, -ENOSPC when buf is
  * smaller than *ret_len, -EIO when it cannot be read (the spool skips it). */
 int spool_peek(struct spool *s, char *buf, size_t len, size_t *ret_len, uint64_t *ret_seq);
-/* The record peeked last (seq) was written to the connection. */
+/* Up to max_n consecutive unsent records into buf, separated by ',': their total
+ * length (*ret_len), the seq of the last one (*ret_seq) and their number (*ret_n);
+ * 0 when none; -ENOSPC when the first one alone is larger than len (*ret_len its
+ * length); -EIO as spool_peek(). A batch never spans two segments. */
+int spool_peek_many(struct spool *s, char *buf, size_t len, size_t max_n, size_t *ret_len,
+		    uint64_t *ret_seq, size_t *ret_n);
+/* The records peeked last (seq: the last of them) were written to the connection. */
 void spool_mark_sent(struct spool *s, uint64_t seq);
 /* Every sent record with seq <= seq is delivered. */
 void spool_ack(struct spool *s, uint64_t seq);
@@ -64,7 +83,8 @@ void spool_ack(struct spool *s, uint64_t seq);
 void spool_rewind(struct spool *s);
 /* Sent records count as delivered (a server that never acks). */
 void spool_commit_sent(struct spool *s);
-/* fdatasync of the segment being written when the policy says one is due (or force). */
+/* Writes the acked marker, then fdatasync of the segment being written when the policy
+ * says one is due (or force). Called every second and at close. */
 int spool_sync(struct spool *s, int force);
 void spool_stats(const struct spool *s, struct spool_stats *ret);
 

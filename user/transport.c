@@ -19,6 +19,12 @@
 
 #define TRANSPORT_MAX_RX ((size_t)1024 * 1024) /* larger server frames drop the connection */
 #define TRANSPORT_MAX_TX ((size_t)4 * 1024 * 1024)
+/* Batched frames (docs/protocol.md, "welcome"): at most this many records a frame. */
+#define BATCH_MAX_RECORDS   1000
+#define BATCH_MIN_FRAME	    ((size_t)4096)
+#define BATCH_DEFAULT_FRAME ((size_t)64 * 1024) /* a welcome without max_frame */
+#define BATCH_PREFIX	    "{\"type\":\"batch\",\"records\":["
+#define BATCH_SUFFIX	    "]}"
 
 /* Retry policies (docs/design.md). Reconnects: full jitter; credentials refused:
  * at least half the ceiling, so a wrong password makes a handful of requests. */
@@ -51,6 +57,8 @@ struct transport {
 	char path[8192];
 	char authz[4200];
 
+	bool batch;	  /* this connection's server welcomed batches */
+	size_t max_frame; /* its largest frame */
 	unsigned char *tx;
 	size_t tx_cap; /* bytes after LWS_PRE */
 	char *rx;
@@ -222,6 +230,64 @@ static int write_one(struct transport *t, struct lws *wsi)
 	return 0;
 }
 
+/*
+ * Up to BATCH_MAX_RECORDS records in one {"type":"batch","records":[...]} frame of at
+ * most max_frame bytes: one frame, one send and one event-loop turn for a burst. A
+ * record too large for a batch frame goes alone, as a plain frame.
+ */
+static int write_batch(struct transport *t, struct lws *wsi)
+{
+	const size_t pre = sizeof(BATCH_PREFIX) - 1;
+	const size_t post = sizeof(BATCH_SUFFIX) - 1;
+	size_t need = 0, count = 0;
+	unsigned char *body;
+	uint64_t seq = 0;
+	int n;
+
+	if (t->tx_cap < t->max_frame) {
+		unsigned char *p = realloc(t->tx, LWS_PRE + t->max_frame);
+
+		if (!p)
+			return write_one(t, wsi);
+		t->tx = p;
+		t->tx_cap = t->max_frame;
+	}
+	body = t->tx + LWS_PRE;
+	n = outbox_peek_many(t->ob, (char *)body + pre, t->max_frame - pre - post,
+			     BATCH_MAX_RECORDS, &need, &seq, &count);
+	if (n == -ENOSPC)
+		return write_one(t, wsi);
+	if (n <= 0)
+		return 0;
+	memcpy(body, BATCH_PREFIX, pre);
+	memcpy(body + pre + (size_t)n, BATCH_SUFFIX, post);
+	if (lws_write(wsi, body, pre + (size_t)n + post, LWS_WRITE_TEXT) <
+	    (int)(pre + (size_t)n + post)) {
+		log_warn("write to %s failed", t->url);
+		return -1;
+	}
+	outbox_mark_sent(t->ob, seq);
+	if (outbox_pending(t->ob) > 0)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static void handle_welcome(struct transport *t, const struct server_message *m)
+{
+	t->batch = false;
+	if (!m->batch || !t->wsi)
+		return;
+	t->batch = true;
+	t->max_frame = m->max_frame ? (size_t)m->max_frame : BATCH_DEFAULT_FRAME;
+	if (t->max_frame > TRANSPORT_MAX_TX)
+		t->max_frame = TRANSPORT_MAX_TX;
+	if (t->max_frame < BATCH_MIN_FRAME)
+		t->batch = false; /* too small to be worth it: one record a frame */
+	log_debug("%s takes batches of up to %zu bytes", t->url, t->max_frame);
+	if (t->batch && outbox_pending(t->ob) > 0)
+		lws_callback_on_writable(t->wsi);
+}
+
 static void handle_frame(struct transport *t)
 {
 	struct server_message m;
@@ -233,6 +299,9 @@ static void handle_frame(struct transport *t)
 	switch (m.type) {
 	case SERVER_MESSAGE_ACK:
 		outbox_ack(t->ob, m.ack_seq);
+		break;
+	case SERVER_MESSAGE_WELCOME:
+		handle_welcome(t, &m);
 		break;
 	case SERVER_MESSAGE_ERROR:
 		log_warn("server %s reported: %s", t->url, m.detail);
@@ -306,6 +375,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	}
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		t->connected = true;
+		t->batch = false; /* until this server's welcome says otherwise */
 		if (t->ever_connected)
 			t->reconnects++;
 		t->ever_connected = true;
@@ -340,6 +410,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		t->wsi = NULL;
 		t->connected = false;
+		t->batch = false;
 		outbox_connection_closed(t->ob);
 		if (t->renewing) {
 			t->renewing = false;
@@ -359,7 +430,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 					 (unsigned char *)"token renewal", 13);
 			return -1;
 		}
-		return write_one(t, wsi);
+		return t->batch ? write_batch(t, wsi) : write_one(t, wsi);
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (t && t->connected && t->wsi && outbox_pending(t->ob) > 0)
 			lws_callback_on_writable(t->wsi);

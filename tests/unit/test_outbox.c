@@ -10,6 +10,7 @@
 #include "message.h"
 #include "outbox.h"
 #include "seqstore.h"
+#include "spool.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -159,6 +160,75 @@ static void test_seqstore_persists_and_never_reuses(void **state)
 	rmdir(dir);
 }
 
+/* Records submitted together come out together: one batch peek, joined by ',', with
+ * host_id and seq; acked as a whole. Through the spool and through the memory queue. */
+static void check_batch(struct outbox *o)
+{
+	static const char *const texts[] = {"{\"type\":\"exec\",\"a\":1}", "{}",
+					    "{\"type\":\"exec\",\"a\":3}"};
+	struct outbox_json recs[3];
+	struct outbox_stats st;
+	char buf[1024];
+	size_t need = 0, n = 0;
+	uint64_t seq = 0;
+	int len;
+
+	for (int i = 0; i < 3; i++)
+		recs[i] = (struct outbox_json){.text = texts[i], .len = strlen(texts[i])};
+	assert_int_equal(outbox_submit_json(o, recs, 3), 3);
+	len = outbox_peek_many(o, buf, sizeof(buf) - 1, 1000, &need, &seq, &n);
+	assert_true(len > 0);
+	buf[len] = '\0';
+	assert_int_equal(n, 3);
+	assert_int_equal(seq, 3);
+	assert_string_equal(buf, "{\"type\":\"exec\",\"a\":1,\"host_id\":\"h\",\"seq\":1},"
+				 "{\"host_id\":\"h\",\"seq\":2},"
+				 "{\"type\":\"exec\",\"a\":3,\"host_id\":\"h\",\"seq\":3}");
+	/* A buffer that holds only the first two: a shorter batch, not an error. */
+	len = outbox_peek_many(o, buf, 80, 1000, &need, &seq, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(seq, 2);
+	len = outbox_peek_many(o, buf, sizeof(buf), 1000, &need, &seq, &n);
+	outbox_mark_sent(o, seq);
+	assert_int_equal(outbox_pending(o), 0);
+	outbox_ack(o, 3);
+	outbox_stats(o, &st);
+	assert_int_equal(st.acked, 3);
+	assert_int_equal(st.queued, 0);
+}
+
+static void test_batch_memory(void **state)
+{
+	struct outbox *o = outbox_new("h", NULL, 10);
+
+	(void)state;
+	check_batch(o);
+	outbox_free(o);
+}
+
+static void test_batch_spool(void **state)
+{
+	struct spool_options opt = {.max_bytes = 1 << 20, .fsync = SPOOL_FSYNC_NEVER};
+	char dir[] = "/tmp/srvmon-outbox-XXXXXX";
+	struct outbox *o = outbox_new("h", NULL, 10);
+	struct spool *sp;
+	char path[600];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	sp = spool_open(dir, &opt);
+	assert_non_null(sp);
+	outbox_use_spool(o, sp);
+	check_batch(o);
+	outbox_free(o);
+	spool_close(sp);
+	snprintf(path, sizeof(path), "%s/acked", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/00000000000000000001.seg", dir);
+	assert_int_equal(unlink(path), 0); /* the one segment, kept for reuse */
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +238,8 @@ int main(void)
 		cmocka_unit_test(test_full_queue_drops_oldest_and_counts),
 		cmocka_unit_test(test_small_buffer_reports_size),
 		cmocka_unit_test(test_seqstore_persists_and_never_reuses),
+		cmocka_unit_test(test_batch_memory),
+		cmocka_unit_test(test_batch_spool),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

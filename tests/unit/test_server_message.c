@@ -61,12 +61,33 @@ static void test_other_and_garbage(void **state)
 	assert_int_equal(server_message_parse("{\"type\":\"ack\",\"seq\":1}", 5, &m), -EBADMSG);
 }
 
+static void test_welcome(void **state)
+{
+	struct server_message m;
+
+	(void)state;
+	assert_int_equal(parse("{\"type\":\"welcome\",\"batch\":true,\"max_frame\":1048576}", &m),
+			 0);
+	assert_int_equal(m.type, SERVER_MESSAGE_WELCOME);
+	assert_true(m.batch);
+	assert_int_equal(m.max_frame, 1048576);
+	/* Without batch:true the agent keeps one record per frame. */
+	assert_int_equal(parse("{\"type\":\"welcome\",\"batch\":1}", &m), 0);
+	assert_int_equal(m.type, SERVER_MESSAGE_WELCOME);
+	assert_false(m.batch);
+	assert_int_equal(m.max_frame, 0);
+	assert_int_equal(parse("{\"type\":\"welcome\",\"batch\":true,\"max_frame\":-5}", &m), 0);
+	assert_true(m.batch);
+	assert_int_equal(m.max_frame, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ack_exact_above_2_53),
 		cmocka_unit_test(test_bad_acks_rejected),
 		cmocka_unit_test(test_other_and_garbage),
+		cmocka_unit_test(test_welcome),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
