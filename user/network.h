@@ -48,9 +48,10 @@ int network_sample(struct network_collector *nc, struct net_sample *ret);
 /* "bpf" or "procfs". */
 const char *network_collector_name(const struct network_collector *nc);
 /*
- * Cumulative link-layer bytes of the interfaces counted in the totals, read straight from
- * the in-kernel counters; safe to call from another thread than network_sample()'s.
- * 0, -EOPNOTSUPP (procfs collector) or -errno.
+ * Cumulative link-layer bytes of the interfaces counted in the totals, from the devices'
+ * own counters (/proc/net/dev, either collector); safe to call from another thread than
+ * network_sample()'s. Only differences of two calls mean anything (a device re-created
+ * between them restarts its count). 0 or -errno.
  */
 int network_host_bytes(struct network_collector *nc, uint64_t *ret_rx, uint64_t *ret_tx);
 void network_free(struct network_collector *nc);
