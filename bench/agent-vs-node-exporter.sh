@@ -20,15 +20,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-printf 'bench-password\n' | build-bench/server/srvmon-server user add bench --db "$WORK/db" >/dev/null
-build-bench/server/srvmon-server serve --db "$WORK/db" --listen 127.0.0.1 --port 0 2>"$WORK/server.log" &
-PIDS="$PIDS $!"
-PORT=
-for _ in $(seq 1 100); do
-	PORT=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$WORK/server.log")
-	[ -n "$PORT" ] && break
-	sleep 0.1
-done
+. bench/lib.sh
+srvmon_server_start build-bench "$WORK" || { PIDS="$PIDS $SERVER_PID"; exit 1; }
+PIDS="$PIDS $SERVER_PID"
 umask 077
 cat >"$WORK/agent.conf" <<CONF
 [server]
@@ -61,8 +55,7 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 
-# CPU ticks (utime + stime) of a PID; its peak RSS, RSS and PSS in KiB.
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Peak RSS, RSS and PSS of a PID in KiB (CPU ticks: cpu_ticks of bench/lib.sh).
 hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 pss() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
@@ -74,8 +67,8 @@ AS=$(hwm "$AGENT")
 NS=$(hwm "$NE")
 echo 5 >"/proc/$AGENT/clear_refs"
 echo 5 >"/proc/$NE/clear_refs"
-A0=$(ticks "$AGENT")
-N0=$(ticks "$NE")
+A0=$(cpu_ticks "$AGENT")
+N0=$(cpu_ticks "$NE")
 T0=$(date +%s.%N)
 i=0
 while [ "$i" -lt "$DURATION" ]; do
@@ -83,8 +76,8 @@ while [ "$i" -lt "$DURATION" ]; do
 	sleep 1
 	i=$((i + 1))
 done
-A1=$(ticks "$AGENT")
-N1=$(ticks "$NE")
+A1=$(cpu_ticks "$AGENT")
+N1=$(cpu_ticks "$NE")
 T1=$(date +%s.%N)
 HZ=$(getconf CLK_TCK)
 AH=$(hwm "$AGENT")

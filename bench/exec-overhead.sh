@@ -2,11 +2,18 @@
 # Cost of the exec history on an exec storm: N sequential fork+exec of /bin/true from a
 # shell loop, without any tracer and with srvmon-agent (history on, full argv, shipping
 # to srvmon-server on 127.0.0.1, trail on), A/B interleaved for ROUNDS rounds.
-# Prints a Markdown table: median wall time of the loop, its CPU (user+sys of the loop
-# and its children), the agent's CPU per exec, the in-kernel time per exec (bpf_stats:
-# run_time_ns / run_cnt of every exec program), completeness (records of the storm in
-# the server's database) and exec -> server latency (received_ms - ts, p50/p99).
+# Prints a Markdown table: median wall time of the loop and the ratio, its CPU (user+sys
+# of the loop and its children, which includes the in-kernel BPF time), the agent's CPU
+# per exec record, the total extra CPU per exec (loop delta + agent), the in-kernel time
+# per exec (bpf_stats: run_time_ns / run_cnt of every srvmon exec program, summed per
+# exec), completeness (records of the storm in the server's database), exec -> server
+# latency (received_ms - ts, p50/p99), the load average, and with SRVMON_BENCH_STRACE=1
+# the agent's system calls per record (`strace -c -f -p AGENT` over one more storm).
 # Usage: bench/exec-overhead.sh [execs] [rounds]   (as root; default 20000 5)
+# Environment: SRVMON_AGENT_BIN=PATH measures another srvmon-agent binary (e.g. an older
+# build) against the same srvmon-server; SRVMON_BENCH_STRACE=1 adds the strace round.
+# Run it under the shared benchmark lock so that no two benchmarks overlap:
+#   flock /tmp/srvmon-bench.lock bench/exec-overhead.sh 2000 3
 set -eu
 cd "$(dirname "$0")/.."
 N=${1:-20000}
@@ -15,6 +22,8 @@ BUILD=build-exec-bench
 
 cmake -S . -B $BUILD -DCMAKE_BUILD_TYPE=Release -DSRVMON_BUILD_TESTS=OFF >/dev/null
 cmake --build $BUILD -j"$(nproc)" --target srvmon-agent srvmon-server >/dev/null
+AGENT_BIN=${SRVMON_AGENT_BIN:-$BUILD/user/srvmon-agent}
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 WORK=$(mktemp -d /tmp/srvmon-exec-bench.XXXXXX)
 SERVER_PID=
@@ -28,15 +37,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-printf 'bench-password\n' | $BUILD/server/srvmon-server user add bench --db "$WORK/db" >/dev/null
-$BUILD/server/srvmon-server serve --db "$WORK/db" --listen 127.0.0.1 --port 0 2>"$WORK/server.log" &
-SERVER_PID=$!
-PORT=
-for _ in $(seq 1 100); do
-	PORT=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$WORK/server.log")
-	[ -n "$PORT" ] && break
-	sleep 0.1
-done
+. bench/lib.sh
+srvmon_server_start $BUILD "$WORK"
 umask 077
 cat >"$WORK/agent.conf" <<CONF
 [server]
@@ -54,6 +56,24 @@ enabled = false
 trail_path = $WORK/exec.jsonl
 CONF
 
+start_agent() {
+	"$AGENT_BIN" --config "$WORK/agent.conf" 2>"$WORK/agent.log" &
+	AGENT_PID=$!
+	for _ in $(seq 1 100); do
+		grep -q "connected to" "$WORK/agent.log" && break
+		sleep 0.1
+	done
+}
+
+# Polls (100 ms, at most 60 s) until the server holds N exec records of the storm TAG.
+wait_stored() {
+	for _ in $(seq 1 600); do
+		GOT=$(sqlite3 "$WORK/db" "SELECT COUNT(*) FROM records WHERE type='exec' AND body LIKE '%\"comm\":\"true\"%$1\"%'")
+		[ "$GOT" -ge "$N" ] && break
+		sleep 0.1
+	done
+}
+
 # The loop: prints "wall user+sys" of the shell and its children, in seconds.
 storm() {
 	python3 - "$N" "$1" <<'PY'
@@ -68,18 +88,28 @@ print("%.3f %.3f" % (wall, ru.ru_utime + ru.ru_stime))
 PY
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-prog_stats() { # "run_time_ns run_cnt" of exec_ok, then of the failed-exec programs
+# "run_time_ns run_cnt" of exec_ok, then of the failed-exec programs: only the programs
+# of our agent (the prog_id of its BPF fds), not those of other tracers on the machine.
+prog_stats() {
 	bpftool prog show -j | python3 -c '
-import json, sys
+import glob, json, sys
+ids = set()
+for f in glob.glob("/proc/%s/fdinfo/*" % sys.argv[1]):
+    try:
+        for line in open(f):
+            if line.startswith("prog_id:"):
+                ids.add(int(line.split()[1]))
+    except OSError:
+        pass
 t = c = ft = fc = 0
 for p in json.load(sys.stdin):
+    if p.get("id") not in ids:
+        continue
     if p.get("name") == "exec_ok":
         t += p.get("run_time_ns", 0); c += p.get("run_cnt", 0)
     if p.get("name") in ("exec_exit", "execat_exit"):
         ft += p.get("run_time_ns", 0); fc += p.get("run_cnt", 0)
-print(t, c, ft, fc)'
+print(t, c, ft, fc)' "$AGENT_PID"
 }
 exec_records() { sqlite3 "$WORK/db" "SELECT COUNT(*) FROM records WHERE type='exec'"; }
 
@@ -90,23 +120,14 @@ HZ=$(getconf CLK_TCK)
 for r in $(seq 1 "$ROUNDS"); do
 	storm "none-$r" >>"$WORK/none"
 
-	$BUILD/user/srvmon-agent --config "$WORK/agent.conf" 2>"$WORK/agent.log" &
-	AGENT_PID=$!
-	for _ in $(seq 1 100); do
-		grep -q "connected to" "$WORK/agent.log" && break
-		sleep 0.1
-	done
+	start_agent
 	set -- $(prog_stats)
 	T0=$1 C0=$2 FT0=$3 FC0=$4
 	E0=$(exec_records)
 	A0=$(cpu_ticks $AGENT_PID)
 	RES=$(storm "srvmon-bench-$r")
 	# Let the drain and the shipping finish before reading the agent's CPU.
-	for _ in $(seq 1 600); do
-		GOT=$(sqlite3 "$WORK/db" "SELECT COUNT(*) FROM records WHERE type='exec' AND body LIKE '%\"comm\":\"true\"%srvmon-bench-$r\"%'")
-		[ "$GOT" -ge "$N" ] && break
-		sleep 0.1
-	done
+	wait_stored "srvmon-bench-$r"
 	A1=$(cpu_ticks $AGENT_PID)
 	set -- $(prog_stats)
 	T1=$1 C1=$2 FT1=$3 FC1=$4
@@ -117,10 +138,34 @@ for r in $(seq 1 "$ROUNDS"); do
 	echo "$RES $((A1 - A0)) $((T1 - T0)) $((C1 - C0)) $GOT ${LOST:-0} $((E1 - E0)) $((FT1 - FT0)) $((FC1 - FC0))" >>"$WORK/agent"
 done
 
+# System calls of the agent per record, over one more storm (strace slows the agent: its
+# CPU is not taken from this round).
+SYSCALLS=
+if [ -n "${SRVMON_BENCH_STRACE:-}" ]; then
+	start_agent
+	E0=$(exec_records)
+	strace -c -f -p "$AGENT_PID" -o "$WORK/strace" 2>/dev/null &
+	STRACE_PID=$!
+	sleep 1 # strace attaching; no storm record is lost either way
+	storm "srvmon-bench-strace" >/dev/null
+	wait_stored "srvmon-bench-strace"
+	E1=$(exec_records)
+	kill -INT "$STRACE_PID" && wait "$STRACE_PID" 2>/dev/null || true
+	kill $AGENT_PID && wait $AGENT_PID 2>/dev/null || true
+	AGENT_PID=
+	SYSCALLS=$(awk -v recs=$((E1 - E0)) '
+		NF >= 5 && $1 ~ /^[0-9.]+$/ && $NF != "total" {
+			total += $4
+			if ($4 >= recs / 20) top = top sprintf("%s %.2f, ", $NF, $4 / recs)
+		}
+		END { if (recs > 0) printf "%.2f (%s%d records)", total / recs, top, recs }' "$WORK/strace")
+fi
+
 LAT=$(sqlite3 "$WORK/db" "SELECT received_ms - ts FROM records WHERE type='exec' AND body LIKE '%srvmon-bench-%' ORDER BY 1" |
 	awk '{v[NR]=$1} END {printf "%d %d", v[int(NR*0.5)+1], v[int(NR*0.99)+1]}')
 
-python3 - "$WORK/none" "$WORK/agent" "$N" "$HZ" "$LAT" <<'PY'
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+python3 - "$WORK/none" "$WORK/agent" "$N" "$HZ" "$LAT" "$LOAD0" "$LOAD1" "$SYSCALLS" <<'PY'
 import statistics as st, sys
 none = [list(map(float, l.split())) for l in open(sys.argv[1])]
 agent = [list(map(float, l.split())) for l in open(sys.argv[2])]
@@ -138,10 +183,15 @@ print("| | no tracer | srvmon-agent |")
 print("| --- | --- | --- |")
 print("| loop wall time, median of %d (s) | %.2f | %.2f (ratio %.3f) |" % (len(none), w0, w1, w1 / w0))
 print("| execs/s | %.0f | %.0f |" % (n / w0, n / w1))
-print("| loop CPU user+sys per exec (µs) | %.1f | %.1f (%+.1f) |" % (c0 / n * 1e6, c1 / n * 1e6, (c1 - c0) / n * 1e6))
+print("| loop CPU user+sys per exec (µs; includes the in-kernel time) | %.1f | %.1f (%+.1f) |" % (c0 / n * 1e6, c1 / n * 1e6, (c1 - c0) / n * 1e6))
 print("| agent CPU per exec record shipped (µs; %d records a round) | – | %.1f |" % (recs, ag))
-print("| in-kernel time per exec, sched_process_exec (bpf_stats, µs) | – | %.2f |" % (kns / 1000))
-print("| in-kernel time per run, failed-exec check at sys_exit_execve (µs; 1 run an exec) | – | %.2f |" % (fns / 1000))
+print("| total extra CPU per exec: loop delta + agent (µs) | – | %.1f |" % ((c1 - c0) / n * 1e6 + ag))
+print("| in-kernel time per exec, all srvmon exec programs (bpf_stats, µs) | – | %.2f |" % ((kns + fns) / 1000))
+print("| of which sched_process_exec (µs) | – | %.2f |" % (kns / 1000))
+print("| of which the failed-exec check at sys_exit_execve (µs; returns at its first test) | – | %.2f |" % (fns / 1000))
 print("| completeness | – | %d of %d records, events_lost %d |" % (got, n * len(agent), lost))
 print("| exec → server latency p50 / p99 (ms) | – | %s / %s |" % (p50, p99))
+if sys.argv[8]:
+    print("| agent system calls per record (strace -c -f, separate storm; those ≥ 0.05) | – | %s |" % sys.argv[8])
+print("| load average (1/5/15 min) at start / end | %s | %s |" % (sys.argv[6], sys.argv[7]))
 PY

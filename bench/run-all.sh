@@ -8,7 +8,14 @@
 # Usage (as root): bench/run-all.sh [--only NAME.sh] [--doc PATH]
 #   --only: run one script (the other blocks stay as they are)
 #   --doc:  write another file than docs/BENCHMARKS.md (e.g. to review a run first)
+# The whole run holds /tmp/srvmon-bench.lock (flock), so no other benchmark overlaps it;
+# the scripts it runs see SRVMON_BENCH_LOCKED=1 and do not take the lock again (they
+# would wait for it forever). Do not wrap it in flock yourself.
 set -eu
+if [ -z "${SRVMON_BENCH_LOCKED:-}" ]; then
+	SRVMON_BENCH_LOCKED=1 exec flock /tmp/srvmon-bench.lock sh "$0" "$@"
+fi
+export SRVMON_BENCH_LOCKED
 cd "$(dirname "$0")/.."
 DOC=docs/BENCHMARKS.md
 ONLY=
@@ -30,15 +37,18 @@ args_of() {
 	exec-overhead.sh) echo "5000 3" ;;
 	soak.sh) echo "build-bench 600 60" ;;
 	replay.sh) echo "build-bench 248" ;;
+	ingest-load.sh) echo "build-bench 30 500" ;;
+	exec-peers.sh) echo "5000 3" ;;
+	exec-loss.sh) echo "4000" ;;
 	*) echo "" ;;
 	esac
 }
 
-# Not benchmarks: this script, and the long fuzzing run (it finds crashes, it measures
-# nothing).
+# Not benchmarks: this script, the long fuzzing run (it finds crashes, it measures
+# nothing) and the steps the scripts share (lib.sh, sourced).
 skip() {
 	case "$1" in
-	run-all.sh | fuzz-long.sh) return 0 ;;
+	run-all.sh | fuzz-long.sh | lib.sh) return 0 ;;
 	*) return 1 ;;
 	esac
 }

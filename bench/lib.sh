@@ -1,0 +1,38 @@
+# shellcheck shell=sh
+# Shared steps of the benchmark scripts (sourced, POSIX sh; not run on its own).
+# shellcheck disable=SC2034 # SERVER_PID, PORT and AGENT_PID are for the caller
+
+# srvmon_server_start BUILD WORK: creates the user bench/bench-password in WORK/db,
+# starts srvmon-server on 127.0.0.1 with an ephemeral port (log in WORK/server.log)
+# and waits up to 10 s for it to listen. Sets SERVER_PID and PORT; returns 1 (server
+# left running, SERVER_PID set for the caller's cleanup) if it never listens.
+srvmon_server_start() {
+	printf 'bench-password\n' | "$1/server/srvmon-server" user add bench --db "$2/db" >/dev/null
+	"$1/server/srvmon-server" serve --db "$2/db" --listen 127.0.0.1 --port 0 2>"$2/server.log" &
+	SERVER_PID=$!
+	PORT=
+	for _ in $(seq 1 100); do
+		PORT=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$2/server.log")
+		[ -n "$PORT" ] && return 0
+		sleep 0.1
+	done
+	echo "bench: srvmon-server did not listen within 10 s (see $2/server.log)" >&2
+	return 1
+}
+
+# srvmon_agent_start BUILD CONF LOG: starts srvmon-agent with CONF (stderr to LOG) and
+# waits up to 10 s for it to connect to the server. Sets AGENT_PID; returns 1 (agent
+# left running, AGENT_PID set for the caller's cleanup) if it never connects.
+srvmon_agent_start() {
+	"$1/user/srvmon-agent" --config "$2" 2>"$3" &
+	AGENT_PID=$!
+	for _ in $(seq 1 100); do
+		grep -q "connected to" "$3" && return 0
+		sleep 0.1
+	done
+	echo "bench: srvmon-agent did not connect within 10 s (see $3)" >&2
+	return 1
+}
+
+# cpu_ticks PID: utime + stime of PID, in clock ticks (getconf CLK_TCK).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
