@@ -159,6 +159,18 @@ class Server:
         return json.loads(r.stdout)
 
 
+def server_token(server, user, password):
+    """An access token from server's POST /token (password grant)."""
+    import urllib.parse
+    import urllib.request
+    body = urllib.parse.urlencode({"grant_type": "password", "username": user,
+                                   "password": password}).encode()
+    req = urllib.request.Request(server.base_url + "/token", data=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())["access_token"]
+
+
 def write_config(work, text, name="agent.conf", mode=0o600):
     path = work.file(name)
     with open(path, "w") as f:
