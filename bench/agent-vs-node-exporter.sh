@@ -24,13 +24,8 @@ trap cleanup EXIT INT TERM
 srvmon_server_start build-bench "$WORK" || { PIDS="$PIDS $SERVER_PID"; exit 1; }
 PIDS="$PIDS $SERVER_PID"
 umask 077
-cat >"$WORK/agent.conf" <<CONF
-[server]
-server_port = $PORT
-client_id = bench
-password = bench-password
-[agent]
-state_dir = $WORK/state
+srvmon_agent_conf "$WORK/agent.conf" "$WORK/state"
+cat >>"$WORK/agent.conf" <<CONF
 [resources]
 interval = 1s
 [network]

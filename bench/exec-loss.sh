@@ -70,13 +70,8 @@ for size in $SIZES; do
 		TAG="srvmon-loss-$size-$w"
 		(
 			umask 077
-			cat >"$WORK/agent.conf" <<CONF
-[server]
-server_port = $PORT
-client_id = bench
-password = bench-password
-[agent]
-state_dir = $WORK/state-$size-$w
+			srvmon_agent_conf "$WORK/agent.conf" "$WORK/state-$size-$w"
+			cat >>"$WORK/agent.conf" <<CONF
 bpf_pin_dir = $PIN
 [resources]
 enabled = false

@@ -96,13 +96,8 @@ settle() {
 # --- srvmon ---
 srvmon_server_start "$BUILD" "$WORK"
 umask 077
-cat >"$WORK/agent.conf" <<CONF
-[server]
-server_port = $PORT
-client_id = bench
-password = bench-password
-[agent]
-state_dir = $WORK/state
+srvmon_agent_conf "$WORK/agent.conf" "$WORK/state"
+cat >>"$WORK/agent.conf" <<CONF
 status_interval = 1s
 [resources]
 enabled = false

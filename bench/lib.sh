@@ -34,5 +34,16 @@ srvmon_agent_start() {
 	return 1
 }
 
+# srvmon_agent_conf FILE STATE_DIR: starts an agent config (mode 0600) that logs in to
+# the srvmon-server of srvmon_server_start ($PORT) as bench and keeps its state in
+# STATE_DIR; the caller appends its own sections with cat >>FILE.
+srvmon_agent_conf() {
+	(
+		umask 077
+		printf '[server]\nserver_port = %s\nclient_id = bench\npassword = bench-password\n[agent]\nstate_dir = %s\n' \
+			"$PORT" "$2" >"$1"
+	)
+}
+
 # cpu_ticks PID: utime + stime of PID, in clock ticks (getconf CLK_TCK).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

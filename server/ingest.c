@@ -178,37 +178,52 @@ static int member_i64(const char *buf, size_t len, const cJSON *root, const char
 	return 0;
 }
 
-int ingest_parse(const char *buf, size_t len, struct ingest_msg *ret, const char **ret_err)
+/*
+ * The checks every frame passes: size, no NUL, one JSON value and nothing after it, an
+ * object. Returns the parsed tree, or NULL with *ret_err set.
+ */
+static cJSON *parse_object(const char *buf, size_t len, const char **ret_err)
 {
 	const char *end = NULL;
+	cJSON *root;
+
+	if (len > INGEST_MAX_MESSAGE) {
+		*ret_err = "message too large";
+		return NULL;
+	}
+	if (memchr(buf, '\0', len)) {
+		*ret_err = "invalid JSON: NUL byte";
+		return NULL;
+	}
+	root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
+	if (!root) {
+		*ret_err = "invalid JSON";
+		return NULL;
+	}
+	if (skip_ws(buf, len, end ? (size_t)(end - buf) : len) != len) {
+		*ret_err = "invalid JSON: trailing data";
+		cJSON_Delete(root);
+		return NULL;
+	}
+	if (!cJSON_IsObject(root)) {
+		*ret_err = "message is not a JSON object";
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
+int ingest_parse(const char *buf, size_t len, struct ingest_msg *ret, const char **ret_err)
+{
 	const cJSON *item;
 	cJSON *root;
 	size_t i;
 	int r = -EINVAL;
 
 	memset(ret, 0, sizeof(*ret));
-	if (len > INGEST_MAX_MESSAGE) {
-		*ret_err = "message too large";
+	root = parse_object(buf, len, ret_err);
+	if (!root)
 		return -EINVAL;
-	}
-	if (memchr(buf, '\0', len)) {
-		*ret_err = "invalid JSON: NUL byte";
-		return -EINVAL;
-	}
-	root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
-	if (!root) {
-		*ret_err = "invalid JSON";
-		return -EINVAL;
-	}
-	i = end ? (size_t)(end - buf) : len;
-	if (skip_ws(buf, len, i) != len) {
-		*ret_err = "invalid JSON: trailing data";
-		goto fail;
-	}
-	if (!cJSON_IsObject(root)) {
-		*ret_err = "message is not a JSON object";
-		goto fail;
-	}
 	item = cJSON_GetObjectItemCaseSensitive(root, "type");
 	if (!cJSON_IsString(item)) {
 		*ret_err = "type missing or not a string";
@@ -300,7 +315,6 @@ static int split_array(const char *buf, size_t len, size_t i, struct ingest_span
 int ingest_batch_split(const char *buf, size_t len, struct ingest_span *ret_spans, size_t cap,
 		       size_t *ret_n, const char **ret_err)
 {
-	const char *end = NULL;
 	const cJSON *item;
 	const char *raw;
 	size_t rlen, n = 0;
@@ -308,27 +322,9 @@ int ingest_batch_split(const char *buf, size_t len, struct ingest_span *ret_span
 	int r = -EINVAL;
 
 	*ret_n = 0;
-	if (len > INGEST_MAX_MESSAGE) {
-		*ret_err = "message too large";
+	root = parse_object(buf, len, ret_err);
+	if (!root)
 		return -EINVAL;
-	}
-	if (memchr(buf, '\0', len)) {
-		*ret_err = "invalid JSON: NUL byte";
-		return -EINVAL;
-	}
-	root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
-	if (!root) {
-		*ret_err = "invalid JSON";
-		return -EINVAL;
-	}
-	if (skip_ws(buf, len, end ? (size_t)(end - buf) : len) != len) {
-		*ret_err = "invalid JSON: trailing data";
-		goto out;
-	}
-	if (!cJSON_IsObject(root)) {
-		*ret_err = "message is not a JSON object";
-		goto out;
-	}
 	item = cJSON_GetObjectItemCaseSensitive(root, "type");
 	if (!cJSON_IsString(item) || strcmp(item->valuestring, "batch") != 0) {
 		*ret_err = "type missing or not \"batch\"";

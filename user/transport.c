@@ -194,6 +194,20 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(t->ctx, 0, &t->sul_tick, tick_cb, (lws_usec_t)t->tick_ms * 1000);
 }
 
+/* Writes one text frame (body at buf, LWS_PRE bytes before it) whose last record is seq. */
+static int send_frame(struct transport *t, struct lws *wsi, unsigned char *buf, size_t len,
+		      uint64_t seq)
+{
+	if (lws_write(wsi, buf, len, LWS_WRITE_TEXT) < (int)len) {
+		log_warn("write to %s failed", t->url);
+		return -1;
+	}
+	outbox_mark_sent(t->ob, seq);
+	if (outbox_pending(t->ob) > 0)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
 static int write_one(struct transport *t, struct lws *wsi)
 {
 	size_t need = 0;
@@ -220,14 +234,7 @@ static int write_one(struct transport *t, struct lws *wsi)
 	}
 	if (n <= 0)
 		return 0;
-	if (lws_write(wsi, t->tx + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n) {
-		log_warn("write to %s failed", t->url);
-		return -1;
-	}
-	outbox_mark_sent(t->ob, seq);
-	if (outbox_pending(t->ob) > 0)
-		lws_callback_on_writable(wsi);
-	return 0;
+	return send_frame(t, wsi, t->tx + LWS_PRE, (size_t)n, seq);
 }
 
 /*
@@ -261,15 +268,7 @@ static int write_batch(struct transport *t, struct lws *wsi)
 		return 0;
 	memcpy(body, BATCH_PREFIX, pre);
 	memcpy(body + pre + (size_t)n, BATCH_SUFFIX, post);
-	if (lws_write(wsi, body, pre + (size_t)n + post, LWS_WRITE_TEXT) <
-	    (int)(pre + (size_t)n + post)) {
-		log_warn("write to %s failed", t->url);
-		return -1;
-	}
-	outbox_mark_sent(t->ob, seq);
-	if (outbox_pending(t->ob) > 0)
-		lws_callback_on_writable(wsi);
-	return 0;
+	return send_frame(t, wsi, body, pre + (size_t)n + post, seq);
 }
 
 static void handle_welcome(struct transport *t, const struct server_message *m)
