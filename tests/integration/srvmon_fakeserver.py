@@ -61,11 +61,16 @@ class FakeServer:
       "oversize"       send a text frame of 1 MiB + 1 byte, then sink
       "never_read"     complete the handshake, then never read the socket again
       "close_4401"     close at once with code 4401 (token expired)
-    token_hang: indexes (from 0) of the token requests left unanswered (kept open)."""
+      "ack"            like sink, and ack each text frame cumulatively (the seq of its
+                       last record, a batch frame's included)
+    token_hang: indexes (from 0) of the token requests left unanswered (kept open).
+    welcome_max_frame: when set, every connection that reads starts with
+      {"type":"welcome","batch":true,"max_frame":welcome_max_frame}."""
 
-    def __init__(self, modes, token_hang=(), port=0):
+    def __init__(self, modes, token_hang=(), port=0, welcome_max_frame=None):
         self.modes = list(modes)
         self.token_hang = set(token_hang)
+        self.welcome_max_frame = welcome_max_frame
         self.lock = threading.Lock()
         self.frames = []  # (connection index, text) of every text frame received
         self.ws_connections = 0
@@ -123,7 +128,7 @@ class FakeServer:
     def _serve(self, sock):
         try:
             self._serve_one(sock)
-        except (ConnectionError, OSError, ValueError):
+        except (ConnectionError, OSError, ValueError, KeyError):
             pass
 
     def _read_request(self, sock):
@@ -186,6 +191,9 @@ class FakeServer:
             sock.sendall(frame(0x8, struct.pack("!H", 4401) + b"token expired"))
             time.sleep(0.5)
             return
+        if self.welcome_max_frame is not None:
+            sock.sendall(frame(0x1, json.dumps({"type": "welcome", "batch": True,
+                                                "max_frame": self.welcome_max_frame}).encode()))
         if mode == "garbage":
             sock.sendall(frame(0x1, b"{not json"))
             sock.sendall(frame(0x1, b'{"type":"surprise","seq":1}'))
@@ -213,6 +221,11 @@ class FakeServer:
                 got += 1
                 with self.lock:
                     self.frames.append((idx, data.decode("utf-8", "replace")))
+                if mode == "ack":
+                    msg = json.loads(data)
+                    last = msg["records"][-1] if msg.get("type") == "batch" else msg
+                    sock.sendall(frame(0x1, json.dumps({"type": "ack",
+                                                        "seq": last["seq"]}).encode()))
 
 
 class WsClient:

@@ -171,6 +171,25 @@ def server_token(server, user, password):
         return json.loads(r.read())["access_token"]
 
 
+def away_server(work, user="agent1", password="s3cret-pass"):
+    """A srvmon-server with the account, started once to get a port, then stopped: the
+    agent starts against a server that is away; Server(work, port=s.port) brings it back
+    on the same port and database."""
+    server = Server(work)
+    server.add_user(user, password)
+    server.start()
+    server.stop()
+    return server
+
+
+def mount_tmpfs(path, size):
+    """mkdir path and mount a tmpfs of size (mount's syntax, e.g. "32k") on it, mode 0700.
+    The caller unmounts it (umount path) in its finally."""
+    os.mkdir(path)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0700" % size, "tmpfs", path],
+                   check=True)
+
+
 def write_config(work, text, name="agent.conf", mode=0o600):
     path = work.file(name)
     with open(path, "w") as f:

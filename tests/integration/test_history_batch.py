@@ -2,124 +2,36 @@
 to a server that welcomed them, within its max_frame and 1,000 records, in seq order; every
 seq arrives exactly once. Part 1: a fake server that welcomes batches (max_frame 16 KiB) and
 one that does not. Part 2: the real srvmon-server stores every seq of an exec storm once."""
-import base64
-import hashlib
 import json
 import os
-import socket
 import sqlite3
 import sys
-import threading
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, fail,  # noqa: E402
                             wait_for, write_config)
-from srvmon_fakeserver import frame, read_frame, recv_exact  # noqa: E402
+from srvmon_fakeserver import FakeServer  # noqa: E402
 
 MAX_FRAME = 16384
 EXECS = 400
 MARK = "srvmon-batch-" + uuid.uuid4().hex[:12]
-WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
-class AckingServer:
-    """Token endpoint and WebSocket on 127.0.0.1; acks cumulatively after each frame;
-    sends a welcome with batch:true first when welcome is set. Keeps every frame."""
+def parsed(srv):
+    """The fake server's text frames as (bytes, type, records)."""
+    with srv.lock:
+        texts = [t for _, t in srv.frames]
+    out = []
+    for t in texts:
+        msg = json.loads(t)
+        out.append((len(t.encode()), msg.get("type"),
+                    msg["records"] if msg.get("type") == "batch" else [msg]))
+    return out
 
-    def __init__(self, work, welcome):
-        self.work = work
-        self.welcome = welcome
-        self.frames = []
-        self.lock = threading.Lock()
-        self.socks = []
-        self.stopping = False
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(8)
-        self.port = self.lsock.getsockname()[1]
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
 
-    def _accept(self):
-        while not self.stopping:
-            try:
-                sock, _ = self.lsock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.socks.append(sock)
-            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
-
-    def _serve(self, sock):
-        try:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    return
-                data += chunk
-            head, rest = data.split(b"\r\n\r\n", 1)
-            lines = head.decode("latin-1").split("\r\n")
-            hdr = {k.strip().lower(): v.strip()
-                   for k, _, v in (ln.partition(":") for ln in lines[1:])}
-            method, path = lines[0].split(" ")[:2]
-            if method == "POST" and path == "/token":
-                n = int(hdr.get("content-length", "0"))
-                if len(rest) < n:
-                    recv_exact(sock, n - len(rest))
-                body = json.dumps({"access_token": "t", "token_type": "bearer",
-                                   "expires_in": 3600}).encode()
-                sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
-                             % (len(body), body))
-                return
-            accept = base64.b64encode(hashlib.sha1(
-                (hdr["sec-websocket-key"] + WS_GUID).encode()).digest()).decode()
-            proto = hdr.get("sec-websocket-protocol")
-            sock.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                          "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n"
-                          % (accept, "Sec-WebSocket-Protocol: %s\r\n" % proto.split(",")[0]
-                             if proto else "")).encode())
-            if self.welcome:
-                sock.sendall(frame(0x1, json.dumps({"type": "welcome", "batch": True,
-                                                    "max_frame": MAX_FRAME}).encode()))
-            while not self.stopping:
-                op, data = read_frame(sock)
-                if op == 0x9:
-                    sock.sendall(frame(0xA, data))
-                elif op == 0x8:
-                    sock.sendall(frame(0x8, data[:2]))
-                    return
-                elif op == 0x1:
-                    msg = json.loads(data)
-                    recs = msg["records"] if msg.get("type") == "batch" else [msg]
-                    with self.lock:
-                        self.frames.append((len(data), msg.get("type"), recs))
-                    sock.sendall(frame(0x1, json.dumps({"type": "ack",
-                                                        "seq": recs[-1]["seq"]}).encode()))
-        except (ConnectionError, OSError, ValueError, KeyError):
-            pass
-
-    def records(self):
-        with self.lock:
-            return [r for f in self.frames for r in f[2]]
-
-    def stop(self):
-        self.stopping = True
-        try:
-            self.lsock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.lsock.close()
-        with self.lock:
-            for s in self.socks:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                s.close()
+def records(srv):
+    return [r for f in parsed(srv) for r in f[2]]
 
 
 def storm(tag):
@@ -135,8 +47,8 @@ def marked(recs, tag):
 
 def run_fake(work, welcome):
     tag = "%s-%s" % (MARK, "w" if welcome else "n")
-    srv = AckingServer(work, welcome)
-    srv.work = work
+    srv = FakeServer(["ack"], welcome_max_frame=MAX_FRAME if welcome else None).start()
+    srv.work = work  # agent_config() takes the port and work dir from a server-like object
     agent = None
     try:
         hist = "trail = false\n"
@@ -144,17 +56,16 @@ def run_fake(work, welcome):
                             % work.file("spool-%d" % welcome))
         agent = Agent(work, write_config(work, conf, name="agent-%d.conf" % welcome),
                       log_name="agent-%d.log" % welcome).start()
-        wait_for(lambda: [r for r in srv.records() if r.get("type") == "status"
+        wait_for(lambda: [r for r in records(srv) if r.get("type") == "status"
                           and r.get("modules", {}).get("history", {}).get("state")
                           == "running"], 30, "history running (fake server)")
         storm(tag)
-        wait_for(lambda: len(marked(srv.records(), tag)) >= EXECS, 30,
+        wait_for(lambda: len(marked(records(srv), tag)) >= EXECS, 30,
                  "%d execs at the fake server" % EXECS)
         rc = agent.stop()
         check(rc == 0, "agent exit status %r" % rc)
         agent = None
-        with srv.lock:
-            frames = list(srv.frames)
+        frames = parsed(srv)
         seqs = [r["seq"] for f in frames for r in f[2]]
         check(len(seqs) == len(set(seqs)), "every seq arrived once")
         check(seqs == sorted(seqs), "records in seq order")

@@ -10,8 +10,8 @@ import os
 import signal
 import subprocess
 
-from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, spool_records,
-                            wait_for, write_config)
+from srvmon_testlib import (Agent, Server, Workdir, agent_config, away_server, check,
+                            mount_tmpfs, spool_records, wait_for, write_config)
 
 FAST = """
 [resources]
@@ -49,11 +49,8 @@ def first_segment(spool_dir):
 
 # 1. Full spool: the oldest go first.
 work = Workdir()
-server = Server(work)
-server.add_user("agent1", "s3cret-pass")
-server.start()
+server = away_server(work)
 port = server.port
-server.stop()
 spool_dir = work.file("spool")
 agent = Agent(work, write_config(work, config(server, spool_dir, 16384))).start()
 try:
@@ -85,15 +82,10 @@ check(rc == 0, "agent exits 0")
 
 # 2. Disk full under the spool.
 work = Workdir()
-server = Server(work)
-server.add_user("agent1", "s3cret-pass")
-server.start()
+server = away_server(work)
 port = server.port
-server.stop()
 spool_dir = work.file("tmpfs-spool")
-os.mkdir(spool_dir)
-subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32k,mode=0700", "tmpfs", spool_dir],
-               check=True)
+mount_tmpfs(spool_dir, "32k")
 agent = None
 try:
     agent = Agent(work, write_config(work, config(server, spool_dir, 1 << 20))).start()

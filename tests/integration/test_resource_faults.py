@@ -16,7 +16,8 @@ import signal
 import subprocess
 import time
 
-from srvmon_testlib import Agent, Server, Workdir, agent_config, check, wait_for, write_config
+from srvmon_testlib import (Agent, Server, Workdir, agent_config, away_server, check,
+                            mount_tmpfs, wait_for, write_config)
 
 FAST = """
 [resources]
@@ -97,14 +98,10 @@ check(rc == 0, "agent exits 0")
 
 # 2. Read-only spool.
 work = Workdir()
-server = Server(work)
-server.add_user("agent1", "s3cret-pass")
-server.start()
+server = away_server(work)
 port = server.port
-server.stop()
 spool_dir = work.file("ro-spool")
-os.mkdir(spool_dir)
-subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", spool_dir], check=True)
+mount_tmpfs(spool_dir, "4m")
 agent = None
 try:
     # Read-only from the start: Linux refuses to remount a file system read-only while
