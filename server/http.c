@@ -81,9 +81,14 @@ struct session {
 	bool ack_pending;
 	bool have_ack;
 	uint64_t ack_seq;
+	uint64_t acked_n;      /* records committed and not acked yet */
+	uint64_t last_ack_ms;  /* when the last ack went out (mono) */
+	uint64_t ack_due_ms;   /* timer armed to send the pending ack then; 0: none */
+	uint64_t rx_resume_ms; /* timer armed to resume reading then; 0: none */
 	/* Stored in the open transaction, acked once it commits. */
 	bool have_uncommitted;
 	uint64_t uncommitted_seq;
+	uint64_t uncommitted_n;
 	struct session *tx_next; /* on server.tx_sessions while have_uncommitted */
 	struct session **tx_prev;
 	bool storage_failed; /* close with 1011: the agent resends what was not acked */
@@ -454,8 +459,10 @@ static void tx_commit(struct server *srv)
 				ss->ack_seq = ss->uncommitted_seq;
 			ss->have_ack = true;
 			ss->ack_pending = true;
+			ss->acked_n += ss->uncommitted_n;
 		}
 		ss->have_uncommitted = false;
+		ss->uncommitted_n = 0;
 		lws_callback_on_writable(ss->wsi);
 	}
 	srv->tx_records = 0;
@@ -539,6 +546,7 @@ static int ws_record(struct lws *wsi, struct server *srv, struct session *ss, co
 	if (!ss->have_uncommitted || m.seq > ss->uncommitted_seq)
 		ss->uncommitted_seq = m.seq;
 	ss->have_uncommitted = true;
+	ss->uncommitted_n++;
 	if (!ss->tx_prev) {
 		ss->tx_next = srv->tx_sessions;
 		if (ss->tx_next)
@@ -563,6 +571,19 @@ fail:
 	return ws_close(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "storage failed");
 }
 
+/* The connection's one lws timer, set to the earlier of its two uses: resuming reads
+ * (ingest budget) and sending a paced ack. */
+static void ws_arm_timer(struct lws *wsi, struct session *ss, uint64_t now)
+{
+	uint64_t at = ss->rx_resume_ms;
+
+	if (ss->ack_due_ms && (!at || ss->ack_due_ms < at))
+		at = ss->ack_due_ms;
+	if (!at)
+		return;
+	lws_set_timer_usecs(wsi, at > now ? (lws_usec_t)(at - now) * 1000 : 1);
+}
+
 /* Takes records and bytes from the connection's budget; over it, stops reading from the
  * socket (TCP pushes back on the sender) until the budget has refilled. */
 static void ws_charge(struct lws *wsi, struct session *ss, uint64_t records, uint64_t bytes)
@@ -578,23 +599,51 @@ static void ws_charge(struct lws *wsi, struct session *ss, uint64_t records, uin
 	ss->throttle_logged = true;
 	ss->rx_paused = true;
 	lws_rx_flow_control(wsi, 0);
-	lws_set_timer_usecs(wsi, (lws_usec_t)wait * 1000);
+	ss->rx_resume_ms = mono_ms() + wait;
+	ws_arm_timer(wsi, ss, mono_ms());
 }
 
 static int ws_timer(struct lws *wsi, struct session *ss)
 {
-	uint64_t wait;
+	uint64_t now = mono_ms();
 
-	if (!ss->rx_paused)
-		return 0;
-	wait = connlimit_charge(&ss->budget, 0, 0, mono_ms());
-	if (wait > 0) {
-		lws_set_timer_usecs(wsi, (lws_usec_t)wait * 1000);
-		return 0;
+	if (ss->ack_due_ms && now >= ss->ack_due_ms) {
+		ss->ack_due_ms = 0;
+		lws_callback_on_writable(wsi);
 	}
-	ss->rx_paused = false;
-	lws_rx_flow_control(wsi, 1);
+	if (ss->rx_paused && now >= ss->rx_resume_ms) {
+		uint64_t wait = connlimit_charge(&ss->budget, 0, 0, now);
+
+		if (wait > 0) {
+			ss->rx_resume_ms = now + wait;
+		} else {
+			ss->rx_paused = false;
+			ss->rx_resume_ms = 0;
+			lws_rx_flow_control(wsi, 1);
+		}
+	}
+	ws_arm_timer(wsi, ss, now);
 	return 0;
+}
+
+/*
+ * Whether the pending ack goes out now. Acks are paced (--ack-interval): an agent that
+ * sends a frame every 100 ms is then woken once a second, not twice per frame; an ack
+ * still goes at once after SERVER_ACK_MAX_RECORDS records, so an agent's unacked backlog
+ * stays small. Otherwise the timer is armed for when it is due.
+ */
+static bool ack_due(struct lws *wsi, struct server *srv, struct session *ss)
+{
+	uint64_t now = mono_ms();
+	uint64_t every = srv->opts.ack_interval_ms;
+
+	if (!every || ss->acked_n >= SERVER_ACK_MAX_RECORDS || now >= ss->last_ack_ms + every)
+		return true;
+	if (!ss->ack_due_ms) {
+		ss->ack_due_ms = ss->last_ack_ms + every;
+		ws_arm_timer(wsi, ss, now);
+	}
+	return false;
 }
 
 /* One complete text message: a batch frame or a single record. 0, or -1 to close. */
@@ -665,7 +714,7 @@ static int ws_receive(struct lws *wsi, struct server *srv, struct session *ss, c
 	return r;
 }
 
-static int ws_writeable(struct lws *wsi, struct session *ss)
+static int ws_writeable(struct lws *wsi, struct server *srv, struct session *ss)
 {
 	unsigned char buf[LWS_PRE + 320];
 	unsigned char *start = &buf[LWS_PRE];
@@ -681,9 +730,11 @@ static int ws_writeable(struct lws *wsi, struct session *ss)
 		free(ss->err[0]);
 		memmove(&ss->err[0], &ss->err[1], (ss->n_err - 1) * sizeof(ss->err[0]));
 		ss->n_err--;
-	} else if (ss->ack_pending) {
+	} else if (ss->ack_pending && ack_due(wsi, srv, ss)) {
 		n = ingest_format_ack(ss->ack_seq, (char *)start, sizeof(buf) - LWS_PRE);
 		ss->ack_pending = false;
+		ss->acked_n = 0;
+		ss->last_ack_ms = mono_ms();
 	} else {
 		return 0;
 	}
@@ -691,7 +742,7 @@ static int ws_writeable(struct lws *wsi, struct session *ss)
 		return -1;
 	if (lws_write(wsi, start, (size_t)n, LWS_WRITE_TEXT) < n)
 		return -1;
-	if (ss->n_err > 0 || ss->ack_pending)
+	if (ss->n_err > 0 || (ss->ack_pending && !ss->ack_due_ms))
 		lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -729,7 +780,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_RECEIVE:
 		return ws_receive(wsi, srv, ss, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
-		return ws_writeable(wsi, ss);
+		return ws_writeable(wsi, srv, ss);
 	case LWS_CALLBACK_TIMER:
 		return ws_timer(wsi, ss);
 	case LWS_CALLBACK_CLOSED:

@@ -26,7 +26,13 @@ struct server_opts {
 	const char *tls_key;	     /* PEM private key */
 	uint64_t conn_records_per_s; /* ingest budget per WebSocket: records/s; 0: no limit */
 	uint64_t conn_bytes_per_s;   /* ... and bytes/s; 0: no limit */
+	uint64_t ack_interval_ms;    /* acks paced: at most one per interval (or per
+				      * SERVER_ACK_MAX_RECORDS records); 0: after every commit */
 };
+
+/* Default of --ack-interval, and the records after which an ack goes out sooner. */
+#define SERVER_ACK_INTERVAL_MS 1000
+#define SERVER_ACK_MAX_RECORDS 1000
 
 struct server;
 

@@ -28,8 +28,8 @@ static const char usage_text[] =
 	"Usage:\n"
 	"  srvmon-server serve --db PATH [--listen ADDR] [--port N] [--token-lifetime SECONDS]\n"
 	"                      [--refresh-lifetime SECONDS] [--token-rate BURST/PER_MINUTE]\n"
-	"                      [--ingest-limit RECORDS/MIB] [--tls-cert PEM --tls-key PEM]\n"
-	"                      [--print-records] [--verbose]\n"
+	"                      [--ingest-limit RECORDS/MIB] [--ack-interval MS]\n"
+	"                      [--tls-cert PEM --tls-key PEM] [--print-records] [--verbose]\n"
 	"  srvmon-server user add NAME --db PATH      (password: one line on stdin)\n"
 	"  srvmon-server query --db PATH [--host ID] [--type T] [-n N] [--json]\n"
 	"  srvmon-server stats --db PATH\n"
@@ -145,6 +145,7 @@ static int cmd_serve(int argc, char **argv)
 		{"refresh-lifetime", required_argument, NULL, 'R'},
 		{"token-rate", required_argument, NULL, 'L'},
 		{"ingest-limit", required_argument, NULL, 'I'},
+		{"ack-interval", required_argument, NULL, 'A'},
 		{"print-records", no_argument, NULL, 'r'},
 		{"tls-cert", required_argument, NULL, 'C'},
 		{"tls-key", required_argument, NULL, 'K'},
@@ -160,7 +161,8 @@ static int cmd_serve(int argc, char **argv)
 				   .token_per_minute = 60,
 				   .conn_records_per_s = SERVER_CONN_RECORDS_PER_S,
 				   .conn_bytes_per_s =
-					   (uint64_t)SERVER_CONN_MIB_PER_S * 1024 * 1024};
+					   (uint64_t)SERVER_CONN_MIB_PER_S * 1024 * 1024,
+				   .ack_interval_ms = SERVER_ACK_INTERVAL_MS};
 	const char *db_path = NULL;
 	struct server *srv = NULL;
 	struct db *db = NULL;
@@ -213,6 +215,13 @@ static int cmd_serve(int argc, char **argv)
 				return usage_error("--ingest-limit: \"%s\" is not RECORDS/MIB "
 						   "(0..10000000/0..100000) or 0",
 						   optarg);
+			break;
+		case 'A':
+			if (parse_u64(optarg, 0, 60000, &v) < 0)
+				return usage_error(
+					"--ack-interval: \"%s\" is not 0..60000 milliseconds",
+					optarg);
+			opts.ack_interval_ms = v;
 			break;
 		case 'r':
 			opts.records_out = stdout;
