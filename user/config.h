@@ -87,6 +87,7 @@ struct config_history {
 	struct strlist exclude_path; /* fnmatch globs on the executed path */
 	bool failed;		     /* record failed execs too */
 	char *cwd;		     /* kernel | off: the in-kernel cwd walk */
+	uint64_t drain_interval_ms;  /* ring buffer drained this often */
 	bool trail;		     /* local JSON-lines trail */
 	char *trail_path;
 	uint64_t trail_max_size;

@@ -21,10 +21,11 @@
 #include <string.h>
 #include <time.h>
 
-#define LOSS_LOG_INTERVAL_MS 60000 /* at most one loss warning a minute */
-#define USER_CACHE_TTL_MS    60000
-#define EXEC_BATCH_MAX	     256	/* records printed before they are handed on */
-#define EXEC_BATCH_BYTES     (1u << 20) /* or this much JSON */
+#define LOSS_LOG_INTERVAL_MS   60000 /* at most one loss warning a minute */
+#define LOSS_CHECK_INTERVAL_MS 1000  /* kernel counters read at most once a second */
+#define USER_CACHE_TTL_MS      60000
+#define EXEC_BATCH_MAX	       256	  /* records printed before they are handed on */
+#define EXEC_BATCH_BYTES       (1u << 20) /* or this much JSON */
 
 struct exec_collector {
 	struct bpf_exec *bpf;
@@ -34,6 +35,8 @@ struct exec_collector {
 	const struct strlist *exclude_path;
 	char *trail_path;
 	size_t backlog_max;
+	unsigned drain_ms; /* history.drain_interval */
+	uint64_t next_loss_check_ms;
 	int64_t real_minus_mono_ns;
 
 	pthread_t thread;
@@ -183,6 +186,7 @@ struct exec_collector *exec_collector_new(const struct config *cfg, struct outbo
 	pthread_cond_init(&c->cond, NULL);
 	c->ob = ob;
 	c->backlog_max = backlog_max;
+	c->drain_ms = (unsigned)h->drain_interval_ms;
 	c->exclude_path = &h->exclude_path;
 	c->real_minus_mono_ns = real_minus_mono();
 	c->users = exec_users_new(USER_CACHE_TTL_MS);
@@ -233,12 +237,18 @@ fail:
 	return NULL;
 }
 
-/* Reports new kernel-side losses, at most once a minute. Called on the drain thread. */
-static void check_loss(struct exec_collector *c)
+/*
+ * Reads the kernel counters (a system call: at most once a second, or now when force)
+ * and reports new losses, at most once a minute. Called on the drain thread.
+ */
+static void check_loss(struct exec_collector *c, bool force)
 {
 	struct srvmon_exec_stats k;
 	uint64_t now = mono_ns() / 1000000u;
 
+	if (!force && now < c->next_loss_check_ms)
+		return;
+	c->next_loss_check_ms = now + LOSS_CHECK_INTERVAL_MS;
 	if (bpf_exec_stats(c->bpf, &k) < 0)
 		return;
 	pthread_mutex_lock(&c->lock);
@@ -261,7 +271,7 @@ int exec_collector_drain(struct exec_collector *c, int timeout_ms)
 	c->real_minus_mono_ns = real_minus_mono();
 	n = bpf_exec_poll(c->bpf, timeout_ms);
 	flush(c);
-	check_loss(c);
+	check_loss(c, timeout_ms == 0);
 	return n;
 }
 
@@ -300,13 +310,12 @@ static void *drain_thread(void *arg)
 	while (!stop_requested(c)) {
 		/* Backpressure: a burst waits in the kernel ring, not in our memory. */
 		if (c->ob && c->backlog_max && outbox_pending(c->ob) >= c->backlog_max) {
-			check_loss(c);
-			if (wait_stop(c, EXEC_DRAIN_INTERVAL_MS))
+			check_loss(c, false);
+			if (wait_stop(c, c->drain_ms))
 				break;
 			continue;
 		}
-		if (exec_collector_drain(c, EXEC_DRAIN_INTERVAL_MS) < 0 &&
-		    wait_stop(c, EXEC_DRAIN_INTERVAL_MS))
+		if (exec_collector_drain(c, (int)c->drain_ms) < 0 && wait_stop(c, c->drain_ms))
 			break;
 	}
 	return NULL;

@@ -16,8 +16,6 @@ struct config;
 struct outbox;
 struct exec_collector;
 
-#define EXEC_DRAIN_INTERVAL_MS 50
-
 struct exec_collector_stats {
 	struct srvmon_exec_stats kernel; /* summed over CPUs */
 	uint64_t shipped;		 /* records handed to the outbox */
@@ -37,7 +35,8 @@ int exec_collector_start(struct exec_collector *c);
 /* Records lost in the kernel (ring buffer full). */
 uint64_t exec_collector_lost(struct exec_collector *c);
 void exec_collector_stats(struct exec_collector *c, struct exec_collector_stats *ret);
-/* Drains once (no thread): for tests. Returns records consumed or -errno. */
+/* Drains once (no thread): for tests and the final drain. timeout_ms 0 also reads the
+ * kernel loss counters at once. Returns records consumed or -errno. */
 int exec_collector_drain(struct exec_collector *c, int timeout_ms);
 /* Stops the thread (if any) after a last drain, unloads the programs. */
 void exec_collector_free(struct exec_collector *c);
