@@ -441,7 +441,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 static const struct lws_protocols protocols[] = {
-	{.name = "srvmon-agent", .callback = callback, .rx_buffer_size = 0},
+	/* tx_packet_size: without it lws 4.1 hands the socket at most rx_buffer_size (default
+	 * 4 KiB) per send and keeps the rest for later POLLOUTs: a 30 KiB batch would take 8
+	 * poll + sendto rounds instead of one sendto. */
+	{.name = "srvmon-agent",
+	 .callback = callback,
+	 .rx_buffer_size = 0,
+	 .tx_packet_size = TRANSPORT_MAX_TX + LWS_PRE},
 	{0},
 };
 
