@@ -6,7 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define SPOOL_SEG_MIN	   (4 * 1024ull)
 #define SPOOL_SEG_MAX	   (32ull * 1024 * 1024)
@@ -90,29 +91,20 @@ struct spool {
 	struct spool_stats st;
 };
 
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-
-		for (int k = 0; k < 8; k++)
-			c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-		crc_table[i] = c;
-	}
-}
-
 uint32_t spool_crc32(uint32_t crc, const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
 
-	pthread_once(&crc_once, crc_init);
-	crc = ~crc;
-	while (len--)
-		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
+	/* zlib's crc32() is the same CRC-32 (IEEE, reflected), computed several bytes at a
+	 * time; it takes uInt lengths. */
+	while (len > 0) {
+		uInt n = len > UINT_MAX ? UINT_MAX : (uInt)len;
+
+		crc = (uint32_t)crc32(crc, p, n);
+		p += n;
+		len -= n;
+	}
+	return crc;
 }
 
 static uint32_t record_crc(uint64_t seq, const char *text, size_t len)
