@@ -11,13 +11,17 @@
 # the agent's system calls per record (`strace -c -f -p AGENT` over one more storm).
 # Usage: bench/exec-overhead.sh [execs] [rounds]   (as root; default 20000 5)
 # Environment: SRVMON_AGENT_BIN=PATH measures another srvmon-agent binary (e.g. an older
-# build) against the same srvmon-server; SRVMON_BENCH_STRACE=1 adds the strace round.
+# build) against the same srvmon-server; SRVMON_BENCH_STRACE=1 adds the strace round;
+# SRVMON_BENCH_HISTORY='drain_interval = 50ms' adds lines to the agent's [history].
+# The agent's CPU is read exactly (schedstat of its threads), in all and net of its own
+# idle CPU (timers, status records), which is measured for 5 s before each storm.
 # Run it under the shared benchmark lock so that no two benchmarks overlap:
 #   flock /tmp/srvmon-bench.lock bench/exec-overhead.sh 2000 3
 set -eu
 cd "$(dirname "$0")/.."
 N=${1:-20000}
 ROUNDS=${2:-5}
+IDLE_S=5
 BUILD=build-exec-bench
 
 cmake -S . -B $BUILD -DCMAKE_BUILD_TYPE=Release -DSRVMON_BUILD_TESTS=OFF >/dev/null
@@ -49,6 +53,7 @@ enabled = false
 enabled = false
 [history]
 trail_path = $WORK/exec.jsonl
+${SRVMON_BENCH_HISTORY:-}
 CONF
 
 start_agent() {
@@ -116,21 +121,28 @@ for r in $(seq 1 "$ROUNDS"); do
 	storm "none-$r" >>"$WORK/none"
 
 	start_agent
+	# The agent's own idle cost (timers, status), to tell it from the cost of the execs.
+	sleep 1
+	I0=$(cpu_ns $AGENT_PID)
+	sleep $IDLE_S
+	I1=$(cpu_ns $AGENT_PID)
 	set -- $(prog_stats)
 	T0=$1 C0=$2 FT0=$3 FC0=$4
 	E0=$(exec_records)
-	A0=$(cpu_ticks $AGENT_PID)
+	A0=$(cpu_ns $AGENT_PID)
+	S0=$(date +%s%N)
 	RES=$(storm "srvmon-bench-$r")
 	# Let the drain and the shipping finish before reading the agent's CPU.
 	wait_stored "srvmon-bench-$r"
-	A1=$(cpu_ticks $AGENT_PID)
+	A1=$(cpu_ns $AGENT_PID)
+	S1=$(date +%s%N)
 	set -- $(prog_stats)
 	T1=$1 C1=$2 FT1=$3 FC1=$4
 	E1=$(exec_records)
 	LOST=$(sqlite3 "$WORK/db" "SELECT json_extract(body,'$.events_lost') FROM records WHERE type='status' ORDER BY id DESC LIMIT 1")
 	kill $AGENT_PID && wait $AGENT_PID 2>/dev/null || true
 	AGENT_PID=
-	echo "$RES $((A1 - A0)) $((T1 - T0)) $((C1 - C0)) $GOT ${LOST:-0} $((E1 - E0)) $((FT1 - FT0)) $((FC1 - FC0))" >>"$WORK/agent"
+	echo "$RES $((A1 - A0)) $((T1 - T0)) $((C1 - C0)) $GOT ${LOST:-0} $((E1 - E0)) $((FT1 - FT0)) $((FC1 - FC0)) $(((I1 - I0) / IDLE_S)) $((S1 - S0))" >>"$WORK/agent"
 done
 
 # System calls of the agent per record, over one more storm (strace slows the agent: its
@@ -169,7 +181,11 @@ p50, p99 = sys.argv[5].split()
 w0 = st.median(r[0] for r in none); w1 = st.median(r[0] for r in agent)
 c0 = st.median(r[1] for r in none); c1 = st.median(r[1] for r in agent)
 # Every exec on the machine is recorded, not only the storm's: per record shipped.
-ag = st.median(r[2] / hz / r[7] * 1e6 for r in agent)
+# r[2]: agent CPU (ns) from the storm's start to the last record stored; r[10]: the
+# agent's idle CPU (ns per s, measured just before); r[11]: that span (ns).
+ag = st.median(r[2] / r[7] / 1e3 for r in agent)
+ag_net = st.median((r[2] - r[10] * r[11] / 1e9) / r[7] / 1e3 for r in agent)
+idle = st.median(r[10] / 1e3 for r in agent)
 kns = st.median(r[3] / r[4] if r[4] else 0 for r in agent)
 fns = st.median(r[8] / r[9] if r[9] else 0 for r in agent)
 recs = st.median(r[7] for r in agent)
@@ -179,8 +195,11 @@ print("| --- | --- | --- |")
 print("| loop wall time, median of %d (s) | %.2f | %.2f (ratio %.3f) |" % (len(none), w0, w1, w1 / w0))
 print("| execs/s | %.0f | %.0f |" % (n / w0, n / w1))
 print("| loop CPU user+sys per exec (µs; includes the in-kernel time) | %.1f | %.1f (%+.1f) |" % (c0 / n * 1e6, c1 / n * 1e6, (c1 - c0) / n * 1e6))
-print("| agent CPU per exec record shipped (µs; %d records a round) | – | %.1f |" % (recs, ag))
-print("| total extra CPU per exec: loop delta + agent (µs) | – | %.1f |" % ((c1 - c0) / n * 1e6 + ag))
+print("| agent CPU per exec record shipped, all of it (µs; %d records a round) | – | %.1f |" % (recs, ag))
+print("| agent idle CPU, measured before each storm (µs per second) | – | %.0f |" % idle)
+print("| agent CPU per exec record, its idle CPU over the same span taken off (µs) | – | %.1f |" % ag_net)
+print("| total extra CPU per exec: loop delta + agent, all of it (µs) | – | %.1f |" % ((c1 - c0) / n * 1e6 + ag))
+print("| total extra CPU per exec: loop delta + agent net of idle (µs) | – | %.1f |" % ((c1 - c0) / n * 1e6 + ag_net))
 print("| in-kernel time per exec, all srvmon exec programs (bpf_stats, µs) | – | %.2f |" % ((kns + fns) / 1000))
 print("| of which sched_process_exec (µs) | – | %.2f |" % (kns / 1000))
 print("| of which the failed-exec check at sys_exit_execve (µs; returns at its first test) | – | %.2f |" % (fns / 1000))

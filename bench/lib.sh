@@ -47,3 +47,6 @@ srvmon_agent_conf() {
 
 # cpu_ticks PID: utime + stime of PID, in clock ticks (getconf CLK_TCK).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# cpu_ns PID: CPU time of all threads of PID in ns (schedstat: exact, not tick-sampled).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {printf "%d\n", s}'; }
