@@ -198,8 +198,10 @@ print("| loop CPU user+sys per exec (µs; includes the in-kernel time) | %.1f | 
 print("| agent CPU per exec record shipped, all of it (µs; %d records a round) | – | %.1f |" % (recs, ag))
 print("| agent idle CPU, measured before each storm (µs per second) | – | %.0f |" % idle)
 print("| agent CPU per exec record, its idle CPU over the same span taken off (µs) | – | %.1f |" % ag_net)
-print("| total extra CPU per exec: loop delta + agent, all of it (µs) | – | %.1f |" % ((c1 - c0) / n * 1e6 + ag))
-print("| total extra CPU per exec: loop delta + agent net of idle (µs) | – | %.1f |" % ((c1 - c0) / n * 1e6 + ag_net))
+print("| total extra CPU per exec: loop delta + agent, all of it (µs; the loop delta is noise of ± several %% of the loop's CPU) | – | %.1f |" % ((c1 - c0) / n * 1e6 + ag))
+kern = (kns + fns) / 1000
+print("| total extra CPU per exec: in-kernel (bpf_stats) + agent, all of it (µs) | – | %.1f |" % (kern + ag))
+print("| total extra CPU per exec: in-kernel (bpf_stats) + agent net of its idle CPU (µs) | – | %.1f |" % (kern + ag_net))
 print("| in-kernel time per exec, all srvmon exec programs (bpf_stats, µs) | – | %.2f |" % ((kns + fns) / 1000))
 print("| of which sched_process_exec (µs) | – | %.2f |" % (kns / 1000))
 print("| of which the failed-exec check at sys_exit_execve (µs; returns at its first test) | – | %.2f |" % (fns / 1000))

@@ -202,13 +202,13 @@ none_pids() { echo ""; }
 none_lost() { echo "n/a"; }
 none_stop() { :; }
 
-ticks_of() { # the CPU ticks of PIDs, summed
+ticks_of() { # the CPU time of PIDs (all their threads), summed, in ns (schedstat)
 	t=0
-	for p in "$@"; do t=$((t + $(cpu_ticks "$p"))); done
+	for p in "$@"; do t=$((t + $(cpu_ns "$p"))); done
 	echo $t
 }
 
-HZ=$(getconf CLK_TCK)
+HZ=1000000000 # the "ticks" above and below are ns
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq 1 "$ROUNDS"); do
 	for t in $TRACERS; do
@@ -217,7 +217,7 @@ for r in $(seq 1 "$ROUNDS"); do
 		PIDS=$("${t}_pids")
 		# shellcheck disable=SC2086
 		T0=$(ticks_of $PIDS)
-		S0=$(cpu_ticks "$SERVER_PID")
+		S0=$(cpu_ns "$SERVER_PID")
 		ALL0=$("${t}_all")
 		"$WORK/exec-loop" "$N" "$TAG" >"$WORK/loop" &
 		LOOP_PID=$!
@@ -227,7 +227,7 @@ for r in $(seq 1 "$ROUNDS"); do
 		settle "${t}_count"
 		# shellcheck disable=SC2086
 		T1=$(ticks_of $PIDS)
-		S1=$(cpu_ticks "$SERVER_PID")
+		S1=$(cpu_ns "$SERVER_PID")
 		GOT=$("${t}_count")
 		ALL1=$("${t}_all")
 		LOST=$("${t}_lost")
