@@ -275,6 +275,15 @@ class Agent:
         return rc
 
 
+def history_agent(work, server, history):
+    """Starts an agent of server (user agent1) with the [history] lines history and waits
+    up to 30 s for a status record that says the history module runs."""
+    agent = Agent(work, write_config(work, agent_config(server, history=history))).start()
+    wait_for(lambda: any(m.get("modules", {}).get("history", {}).get("state") == "running"
+                         for m in server.records("status")), 30, "history module running")
+    return agent
+
+
 def meminfo_bytes(key):
     with open("/proc/meminfo") as f:
         for line in f:

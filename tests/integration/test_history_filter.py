@@ -6,8 +6,7 @@ import sys
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, wait_for,  # noqa: E402
-                            write_config)
+from srvmon_testlib import (Server, Workdir, check, history_agent, wait_for)  # noqa: E402
 
 MARK = "srvmon-filter-" + uuid.uuid4().hex[:12]
 
@@ -32,9 +31,7 @@ def main():
         server.start()
         hist = ("filter = login\nexclude_comm = echo\nexclude_path = /usr/bin/print*\n"
                 "trail = false\n")
-        agent = Agent(work, write_config(work, agent_config(server, history=hist))).start()
-        wait_for(lambda: any(m.get("modules", {}).get("history", {}).get("state") == "running"
-                             for m in server.records("status")), 30, "history module running")
+        agent = history_agent(work, server, hist)
         out = subprocess.DEVNULL
         subprocess.run(["/bin/true", MARK, "no-login"], stdout=out, timeout=30)
         subprocess.run(["/bin/echo", MARK, "comm"], stdout=out, preexec_fn=login(4242),

@@ -10,8 +10,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, wait_for,  # noqa: E402
-                            write_config)
+from srvmon_testlib import (Server, Workdir, check, history_agent, wait_for)  # noqa: E402
 
 MARK = "srvmon-wake-" + uuid.uuid4().hex[:12]
 BURST = 60
@@ -25,9 +24,7 @@ def main():
         server.add_user("agent1", "s3cret-pass")
         server.start()
         hist = "ringbuf_size = 65536\ndrain_interval = 1s\ntrail = false\n"
-        agent = Agent(work, write_config(work, agent_config(server, history=hist))).start()
-        wait_for(lambda: any(m.get("modules", {}).get("history", {}).get("state") == "running"
-                             for m in server.records("status")), 30, "history module running")
+        agent = history_agent(work, server, hist)
         pad = "w" * 4000
         # One shell forks and execs the burst: no Python between the execs.
         script = 'i=0; while [ $i -lt %d ]; do /bin/true %s "$i" %s; i=$((i+1)); done' % (
