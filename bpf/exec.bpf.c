@@ -32,10 +32,29 @@ const volatile __u8 capture_failed = 1;	  /* failed execs from the syscall trace
 const volatile __u8 capture_cwd = 1;	  /* walk the cwd up in the kernel */
 const volatile __u8 filter_comm = 0;	  /* consult excluded_comm */
 const volatile __u64 wake_bytes = 262144; /* force a wake-up past this much unread data */
+/* Ask the ring how full it is once per this many bytes submitted on a CPU (0: always). */
+const volatile __u64 query_bytes = 0;
+
+/*
+ * Ablation switches of bench/exec-kernel-cost.sh (it builds variants of this file with
+ * -DSRVMON_EXEC_ABLATE=mask to measure what each part costs); 0 in the real build.
+ */
+#ifndef SRVMON_EXEC_ABLATE
+#define SRVMON_EXEC_ABLATE 0
+#endif
+#define ABLATE_EMPTY	0x1  /* exec_ok returns at once */
+#define ABLATE_CWD	0x2  /* no cwd */
+#define ABLATE_STRINGS	0x4  /* no tty/cgroup name reads */
+#define ABLATE_OUTPUT	0x8  /* no ring-buffer output */
+#define ABLATE_ARGV	0x10 /* no argv read */
+#define ABLATE_FILENAME 0x20 /* no filename read */
+#define ABLATE_IDENTITY 0x40 /* only pid and time of the identity fields */
+#define ABLATED(x)	((SRVMON_EXEC_ABLATE & (x)) != 0)
 
 struct exec_buf {
 	struct srvmon_exec_rec rec;
 	char data[DATA_SIZE];
+	__u64 unqueried; /* bytes submitted from this CPU since the last bpf_ringbuf_query */
 };
 
 /* Per-CPU scratch: an array indexed by CPU (per-CPU arrays cap values at 32 KiB). */
@@ -66,6 +85,10 @@ struct {
 	__type(value, __u8);
 } excluded_comm SEC(".maps");
 
+/* include/uapi/linux/major.h: the Unix98 pty slave majors (/dev/pts/N). */
+#define UNIX98_PTY_SLAVE_MAJOR 136
+#define UNIX98_PTY_MAJOR_COUNT 8
+
 /* A pointer read as the BTF type type_id (kernel >= 6.2); loads through it are fault-safe. */
 extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym;
 
@@ -95,19 +118,20 @@ static __always_inline struct exec_buf *scratch_get(void)
 	return bpf_map_lookup_elem(&scratch, &cpu);
 }
 
-/* Kernel-side filters. Returns 1 when the current task must not be recorded. */
-static __always_inline int filtered(struct task_struct *t, const char *comm)
+/*
+ * Kernel-side filters on the identity fields already in the record (fill_identity()).
+ * Returns 1 when the current task must not be recorded.
+ */
+static __always_inline int filtered(const struct srvmon_exec_rec *r)
 {
-	__u32 uid = (__u32)bpf_get_current_uid_gid();
-
-	if (uid < min_uid)
+	if (r->uid < min_uid)
 		return 1;
-	if (login_only && bpf_core_field_exists(t->loginuid) && t->loginuid.val == (__u32)-1)
+	if (login_only && !(r->flags & SRVMON_EXEC_F_NO_AUDIT) && r->auid == (__u32)-1)
 		return 1;
 	if (filter_comm) {
 		struct srvmon_comm_key key = {};
 
-		__builtin_memcpy(key.comm, comm, sizeof(key.comm));
+		__builtin_memcpy(key.comm, r->comm, sizeof(key.comm));
 		if (bpf_map_lookup_elem(&excluded_comm, &key))
 			return 1;
 	}
@@ -125,8 +149,9 @@ static __always_inline void fill_identity(struct srvmon_exec_rec *r, struct task
 	r->hdr.type = SRVMON_REC_EXEC;
 	r->hdr.version = SRVMON_EXEC_VERSION;
 	r->mono_ns = bpf_ktime_get_ns();
-	r->cgroup_id = bpf_get_current_cgroup_id();
 	r->pid = pid_tgid >> 32;
+	if (ABLATED(ABLATE_IDENTITY))
+		return;
 	r->tid = (__u32)pid_tgid;
 	r->ppid = t->real_parent->tgid;
 	r->uid = (__u32)uid_gid;
@@ -148,26 +173,32 @@ static __always_inline void fill_identity(struct srvmon_exec_rec *r, struct task
 	r->tty[0] = '\0';
 	r->tty_index = 0;
 	tty = t->signal->tty;
-	if (tty) {
+	if (tty && !ABLATED(ABLATE_STRINGS)) {
 		struct tty_driver *drv = tty->driver;
 
 		r->flags |= SRVMON_EXEC_F_HAS_TTY;
 		r->tty_index = tty->index;
-		bpf_probe_read_kernel_str(r->tty, sizeof(r->tty), &tty->name);
+		/* Unix98 slaves (/dev/pts/N: majors 136-143) are named by their index alone;
+		 * the name is read only for other ttys (tty1, ttyS0, BSD ptys ttyp0). */
 		if (drv->type == bpf_core_enum_value(enum tty_driver_type, TTY_DRIVER_TYPE_PTY) &&
-		    drv->subtype == bpf_core_enum_value(enum tty_driver_subtype, PTY_TYPE_SLAVE)) {
-			char name[4] = {};
-
-			/* Unix98 slaves live under /dev/pts; BSD ones are ttyp0 and kin. */
-			bpf_probe_read_kernel_str(name, sizeof(name), drv->name);
-			if (name[0] == 'p' && name[1] == 't' && name[2] == 's' && name[3] == '\0')
-				r->flags |= SRVMON_EXEC_F_TTY_PTS;
-		}
+		    drv->subtype == bpf_core_enum_value(enum tty_driver_subtype, PTY_TYPE_SLAVE) &&
+		    drv->major >= UNIX98_PTY_SLAVE_MAJOR &&
+		    drv->major < UNIX98_PTY_SLAVE_MAJOR + UNIX98_PTY_MAJOR_COUNT)
+			r->flags |= SRVMON_EXEC_F_TTY_PTS;
+		else
+			bpf_probe_read_kernel_str(r->tty, sizeof(r->tty), &tty->name);
 	}
 
+	/* The cgroup id (what bpf_get_current_cgroup_id() returns) and leaf name, both from
+	 * the default hierarchy's kernfs node: one pointer chase instead of two. */
 	r->cgroup[0] = '\0';
 	kn = t->cgroups->dfl_cgrp->kn;
-	if (kn)
+	if (!kn) {
+		r->cgroup_id = bpf_get_current_cgroup_id();
+		return;
+	}
+	r->cgroup_id = kn->id;
+	if (!ABLATED(ABLATE_STRINGS))
 		bpf_probe_read_kernel_str(r->cgroup, sizeof(r->cgroup), kn->name);
 }
 
@@ -179,7 +210,7 @@ static __always_inline __u32 put_filename(struct exec_buf *b, __u32 off, const c
 {
 	long n;
 
-	if (off > SRVMON_EXEC_ARGV_CAP)
+	if (off > SRVMON_EXEC_ARGV_CAP || ABLATED(ABLATE_FILENAME))
 		return off;
 	if (user)
 		n = bpf_probe_read_user_str(&b->data[off], SRVMON_EXEC_PATH_MAX, src);
@@ -247,6 +278,12 @@ static long cwd_step(__u32 i, void *arg)
 	pos = w->off + w->used;
 	if (pos > SRVMON_EXEC_ARGV_CAP + SRVMON_EXEC_PATH_MAX + SRVMON_EXEC_CWD_MAX)
 		return 1;
+	/*
+	 * A string read, not a copy of d_name.len bytes: the name pointer and the length
+	 * are not read atomically, and during a concurrent rename a length of the new name
+	 * with the old buffer would copy bytes past the old name's NUL. The string read
+	 * (under RCU, which keeps the old name alive) gives the old or the new name whole.
+	 */
 	n = bpf_probe_read_kernel_str(&b->data[pos], SRVMON_EXEC_NAME_MAX, d->d_name.name);
 	if (n <= 0)
 		return 1;
@@ -268,7 +305,7 @@ static __always_inline __u32 put_cwd(struct exec_buf *b, __u32 off, struct task_
 	struct vfsmount *vm = fs->pwd.mnt;
 	struct cwd_walk w = {.b = b, .off = off};
 
-	if (!capture_cwd) {
+	if (!capture_cwd || ABLATED(ABLATE_CWD)) {
 		b->rec.flags |= SRVMON_EXEC_F_NO_CWD;
 		b->rec.cwd_size = 0;
 		b->rec.cwd_depth = 0;
@@ -294,11 +331,20 @@ static __always_inline void submit(struct exec_buf *b, __u32 end)
 	__u64 size = sizeof(b->rec) + (__u64)end;
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (size > sizeof(*b))
-		size = sizeof(*b);
+	if (size > sizeof(b->rec) + sizeof(b->data))
+		size = sizeof(b->rec) + sizeof(b->data);
 	b->rec.hdr.size = size;
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size > wake_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
+	if (ABLATED(ABLATE_OUTPUT))
+		return;
+	/* Reading the ring's positions costs a cache miss on the consumer's page: only once
+	 * per query_bytes submitted on this CPU (the loader sets it so that the ring holds
+	 * at most wake_bytes + CPUs * query_bytes unread before the forced wake-up). */
+	b->unqueried += size;
+	if (b->unqueried >= query_bytes) {
+		b->unqueried = 0;
+		if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size > wake_bytes)
+			flags = BPF_RB_FORCE_WAKEUP;
+	}
 	if (bpf_ringbuf_output(&events, b, size, flags) < 0) {
 		stat_inc(ringbuf_full);
 		return;
@@ -314,11 +360,13 @@ int BPF_PROG(exec_ok, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	__u64 start, end_arg, len;
 	__u32 total, off;
 
+	if (ABLATED(ABLATE_EMPTY))
+		return 0;
 	b = scratch_get();
 	if (!b)
 		return 0;
 	fill_identity(&b->rec, t);
-	if (filtered(t, b->rec.comm)) {
+	if (filtered(&b->rec)) {
 		stat_inc(filtered);
 		return 0;
 	}
@@ -334,6 +382,8 @@ int BPF_PROG(exec_ok, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	}
 	CLAMP(len, SRVMON_EXEC_ARGV_CAP);
 	/* The new image's argument pages were just written by exec: they are present. */
+	if (ABLATED(ABLATE_ARGV))
+		len = 0;
 	if (len && bpf_probe_read_user(b->data, len, (void *)start) < 0) {
 		b->rec.flags |= SRVMON_EXEC_F_ARGV_FAULT;
 		stat_inc(read_fault);
@@ -407,7 +457,7 @@ static __always_inline int on_exit(long ret, int at)
 	if (!b)
 		return 0;
 	fill_identity(&b->rec, t);
-	if (filtered(t, b->rec.comm)) {
+	if (filtered(&b->rec)) {
 		stat_inc(filtered);
 		return 0;
 	}

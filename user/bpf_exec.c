@@ -136,6 +136,9 @@ struct bpf_exec *bpf_exec_new(const struct bpf_exec_opts *opts, bpf_exec_record_
 	e->skel->rodata->filter_comm = opts->n_exclude_comm > 0;
 	/* Wake the consumer early only when a quarter of the ring is unread. */
 	e->skel->rodata->wake_bytes = opts->ringbuf_size / 4;
+	/* Each CPU looks at the ring's fill level once per this many bytes it submits: at
+	 * most wake_bytes * 1.5 unread before the forced wake-up, on any number of CPUs. */
+	e->skel->rodata->query_bytes = opts->ringbuf_size / 4 / 2 / (uint32_t)e->ncpus;
 	r = bpf_map__set_max_entries(e->skel->maps.events, opts->ringbuf_size);
 	if (r < 0)
 		goto fail;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -83,6 +84,7 @@ struct spawn_opts {
 	enum how how;
 	uid_t uid;	      /* 0: stay root */
 	const char *loginuid; /* written to /proc/self/loginuid first */
+	const char *cwd;      /* chdir() there first */
 };
 
 /* Forks, execs path with argv in the child, waits. Returns the child's pid. */
@@ -98,6 +100,8 @@ static pid_t spawn(const char *path, char *const argv[], const struct spawn_opts
 
 		if (null >= 0)
 			dup2(null, STDOUT_FILENO);
+		if (o && o->cwd && chdir(o->cwd) < 0)
+			_exit(124);
 		if (o && o->loginuid) {
 			int fd = open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
 
@@ -371,13 +375,166 @@ static void test_login_filter(void **state)
 	bpf_exec_free(e);
 }
 
+/* Appends "/" and a component of len bytes of c to path (a buffer of size bytes). */
+static void path_push(char *path, size_t size, char c, size_t len)
+{
+	size_t at = strlen(path);
+
+	assert_true(at + 1 + len < size);
+	path[at] = '/';
+	memset(path + at + 1, c, len);
+	path[at + 1 + len] = '\0';
+	assert_true(mkdir(path, 0700) == 0 || errno == EEXIST);
+}
+
+/*
+ * cwd components are copied by their length: names stored in the dentry (short) and
+ * outside it (long), up to NAME_MAX, come back exact; a renamed directory is seen under
+ * its new name at the next exec; two directories alternating each get their own path.
+ */
+static void test_exec_cwd_names(void **state)
+{
+	struct bpf_exec_opts o = {.capture_cwd = true};
+	struct capture c = {0};
+	struct bpf_exec *e = load(&c, &o);
+	char *argv[] = {"/bin/true", c.marker, NULL};
+	char base[] = "/tmp/srvmon-cwd-XXXXXX";
+	static const size_t lens[] = {1, 31, 32, 39, 40, 41, 255};
+	static char deep[4096], renamed[4096], other[4096];
+	struct spawn_opts so = {0};
+	struct exec_event ev;
+	char cmd[64];
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	snprintf(deep, sizeof(deep), "%s", base);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		path_push(deep, sizeof(deep), (char)('a' + i), lens[i]);
+	snprintf(other, sizeof(other), "%s", base);
+	path_push(other, sizeof(other), 'o', 3);
+
+	so.cwd = deep;
+	spawn("/bin/true", argv, &so);
+	so.cwd = other;
+	spawn("/bin/true", argv, &so);
+	so.cwd = deep;
+	spawn("/bin/true", argv, &so);
+	wait_records(e, &c, 3);
+	decode(&c, 0, &ev);
+	assert_string_equal(ev.cwd, deep);
+	decode(&c, 1, &ev);
+	assert_string_equal(ev.cwd, other);
+	decode(&c, 2, &ev);
+	assert_string_equal(ev.cwd, deep);
+	capture_clear(&c);
+
+	/* Rename an ancestor: the next exec in the same directory shows the new path. */
+	snprintf(renamed, sizeof(renamed), "%s/renamed", base);
+	{
+		char from[4096];
+
+		snprintf(from, sizeof(from), "%s/a", base);
+		assert_int_equal(rename(from, renamed), 0);
+	}
+	snprintf(deep, sizeof(deep), "%s", renamed);
+	for (size_t i = 1; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t at = strlen(deep);
+
+		deep[at] = '/';
+		memset(deep + at + 1, 'a' + (int)i, lens[i]);
+		deep[at + 1 + lens[i]] = '\0';
+	}
+	so.cwd = deep;
+	spawn("/bin/true", argv, &so);
+	wait_records(e, &c, 1);
+	decode(&c, 0, &ev);
+	assert_string_equal(ev.cwd, deep);
+	capture_clear(&c);
+	bpf_exec_free(e);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* cgroup_id is the id of the cgroup v2 directory (its inode number in cgroupfs). */
+static void test_exec_cgroup(void **state)
+{
+	struct bpf_exec_opts o = {0};
+	struct capture c = {0};
+	struct bpf_exec *e;
+	char *argv[] = {"/bin/true", NULL, NULL};
+	char line[4096], path[4200];
+	struct exec_event ev;
+	struct stat st;
+	FILE *f;
+
+	(void)state;
+	/* "0::/PATH" is this process's cgroup v2 path; the child execs in it too. */
+	f = fopen("/proc/self/cgroup", "re");
+	assert_non_null(f);
+	line[0] = '\0';
+	while (fgets(line, sizeof(line), f) && strncmp(line, "0::", 3) != 0)
+		line[0] = '\0';
+	fclose(f);
+	if (strncmp(line, "0::", 3) != 0)
+		skip(); /* no cgroup v2 */
+	line[strcspn(line, "\n")] = '\0';
+	snprintf(path, sizeof(path), "/sys/fs/cgroup%s", line + 3);
+	if (stat(path, &st) < 0)
+		skip(); /* cgroup2 not mounted there */
+	e = load(&c, &o);
+	argv[1] = c.marker;
+	spawn("/bin/true", argv, NULL);
+	wait_records(e, &c, 1);
+	decode(&c, 0, &ev);
+	assert_int_equal(ev.cgroup_id, (uint64_t)st.st_ino);
+	{
+		const char *leaf = strrchr(line + 3, '/');
+
+		assert_string_equal(ev.cgroup, leaf && leaf[1] ? leaf + 1 : "");
+	}
+	capture_clear(&c);
+	bpf_exec_free(e);
+}
+
+/*
+ * Records are submitted without a wake-up; once the unread part of the ring passes
+ * a quarter of it (checked once per query_bytes a CPU submits), the consumer is woken:
+ * bpf_exec_poll() returns well before its timeout.
+ */
+static void test_forced_wakeup(void **state)
+{
+	struct bpf_exec_opts o = {.ringbuf_size = 64 * 1024};
+	struct capture c = {0};
+	struct bpf_exec *e = load(&c, &o);
+	static char pad[400];
+	char *argv[] = {"/bin/true", c.marker, pad, NULL};
+	struct srvmon_exec_stats st;
+	uint64_t t0;
+	int n;
+
+	(void)state;
+	memset(pad, 'p', sizeof(pad) - 1);
+	/* ~700 bytes a record: 40 of them are 28 KiB, past 16 KiB + 2 CPUs' 4 KiB... */
+	for (int i = 0; i < 40; i++)
+		spawn("/bin/true", argv, NULL);
+	t0 = now_ms();
+	n = bpf_exec_poll(e, 8000);
+	assert_true(n > 0);
+	assert_true(now_ms() - t0 < 6000);
+	assert_int_equal(bpf_exec_stats(e, &st), 0);
+	assert_int_equal(st.ringbuf_full, 0);
+	capture_clear(&c);
+	bpf_exec_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exec_fields),  cmocka_unit_test(test_exec_no_cwd),
 		cmocka_unit_test(test_exec_failed),  cmocka_unit_test(test_execveat_fd),
 		cmocka_unit_test(test_truncation),   cmocka_unit_test(test_filters),
-		cmocka_unit_test(test_login_filter),
+		cmocka_unit_test(test_login_filter), cmocka_unit_test(test_exec_cwd_names),
+		cmocka_unit_test(test_exec_cgroup),  cmocka_unit_test(test_forced_wakeup),
 	};
 
 	if (geteuid() != 0) {
