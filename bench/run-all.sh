@@ -40,6 +40,7 @@ args_of() {
 	ingest-load.sh) echo "build-bench 30 500" ;;
 	exec-peers.sh) echo "5000 3" ;;
 	exec-loss.sh) echo "4000" ;;
+	exec-kernel-cost.sh) echo "3000 5" ;;
 	*) echo "" ;;
 	esac
 }
