@@ -201,11 +201,6 @@ fail:
 	return NULL;
 }
 
-int bpf_exec_epoll_fd(const struct bpf_exec *e)
-{
-	return ring_buffer__epoll_fd(e->rb);
-}
-
 int bpf_exec_poll(struct bpf_exec *e, int timeout_ms)
 {
 	int n, m;

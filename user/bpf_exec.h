@@ -38,8 +38,6 @@ struct bpf_exec *bpf_exec_new(const struct bpf_exec_opts *opts, bpf_exec_record_
 /* Waits up to timeout_ms for a forced wake-up, then consumes everything in the ring.
  * Returns the number of records consumed or -errno. */
 int bpf_exec_poll(struct bpf_exec *e, int timeout_ms);
-/* The ring buffer's epoll fd: readable when the kernel forced a wake-up (for poll()). */
-int bpf_exec_epoll_fd(const struct bpf_exec *e);
 /* Sums the per-CPU exec_stats counters over the CPUs into *ret. 0/-errno. */
 int bpf_exec_stats(struct bpf_exec *e, struct srvmon_exec_stats *ret);
 /* The fd of the sched_process_exec program, for bpf_stats (benchmarks). */

@@ -20,9 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-#include <sys/eventfd.h>
-#include <poll.h>
 
 #define LOSS_LOG_INTERVAL_MS   60000 /* at most one loss warning a minute */
 #define LOSS_CHECK_INTERVAL_MS 1000  /* kernel counters read at most once a second */
@@ -44,11 +41,7 @@ struct exec_collector {
 
 	pthread_t thread;
 	bool running;
-	bool external;		    /* drained by exec_collector_timer(); the thread only
-				     * answers the kernel's forced wake-ups */
-	int stop_fd;		    /* eventfd: wakes the thread to stop */
-	pthread_mutex_t drain_lock; /* the ring buffer, the batch, the loss check */
-	pthread_mutex_t lock;	    /* stop flag, stats */
+	pthread_mutex_t lock; /* stop flag, stats */
 	pthread_cond_t cond;
 	bool stop;
 	struct exec_collector_stats st;
@@ -189,8 +182,6 @@ struct exec_collector *exec_collector_new(const struct config *cfg, struct outbo
 		r = -ENOMEM;
 		goto fail;
 	}
-	c->stop_fd = -1;
-	pthread_mutex_init(&c->drain_lock, NULL);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	c->ob = ob;
@@ -273,47 +264,15 @@ static void check_loss(struct exec_collector *c, bool force)
 	}
 }
 
-/* One drain: every record in the ring (waiting up to timeout_ms for the first). */
-static int drain(struct exec_collector *c, int timeout_ms, bool force_loss_check)
+int exec_collector_drain(struct exec_collector *c, int timeout_ms)
 {
 	int n;
 
-	pthread_mutex_lock(&c->drain_lock);
 	c->real_minus_mono_ns = real_minus_mono();
 	n = bpf_exec_poll(c->bpf, timeout_ms);
 	flush(c);
-	check_loss(c, force_loss_check);
-	pthread_mutex_unlock(&c->drain_lock);
+	check_loss(c, timeout_ms == 0);
 	return n;
-}
-
-static bool backlog_full(struct exec_collector *c)
-{
-	return c->ob && c->backlog_max && outbox_pending(c->ob) >= c->backlog_max;
-}
-
-int exec_collector_drain(struct exec_collector *c, int timeout_ms)
-{
-	return drain(c, timeout_ms, true);
-}
-
-void exec_collector_timer(void *arg)
-{
-	struct exec_collector *c = arg;
-
-	/* Backpressure: a burst waits in the kernel ring, not in our memory. */
-	if (backlog_full(c)) {
-		pthread_mutex_lock(&c->drain_lock);
-		check_loss(c, false);
-		pthread_mutex_unlock(&c->drain_lock);
-		return;
-	}
-	drain(c, 0, false);
-}
-
-unsigned exec_collector_interval_ms(const struct exec_collector *c)
-{
-	return c->drain_ms;
 }
 
 /* Waits up to ms for a stop request. Returns true when asked to stop. */
@@ -344,72 +303,28 @@ static bool stop_requested(struct exec_collector *c)
 	return stop;
 }
 
-/*
- * With an external timer the thread sleeps in poll() on the ring buffer's epoll fd and
- * the stop eventfd: records are submitted without a wake-up, so it runs only when the
- * kernel forces one (the ring a quarter full: a burst faster than the timer drains), and
- * drains then. Idle, it costs nothing.
- */
-static void *wake_thread(struct exec_collector *c)
-{
-	struct pollfd p[2] = {{.fd = bpf_exec_epoll_fd(c->bpf), .events = POLLIN},
-			      {.fd = c->stop_fd, .events = POLLIN}};
-
-	while (!stop_requested(c)) {
-		if (backlog_full(c)) {
-			if (wait_stop(c, c->drain_ms))
-				break;
-			continue;
-		}
-		if (poll(p, 2, -1) < 0) {
-			if (errno != EINTR && wait_stop(c, c->drain_ms))
-				break;
-			continue;
-		}
-		if (p[1].revents)
-			break;
-		if (p[0].revents && drain(c, 0, false) < 0 && wait_stop(c, c->drain_ms))
-			break;
-	}
-	return NULL;
-}
-
 static void *drain_thread(void *arg)
 {
 	struct exec_collector *c = arg;
 
-	if (c->external)
-		return wake_thread(c);
 	while (!stop_requested(c)) {
 		/* Backpressure: a burst waits in the kernel ring, not in our memory. */
-		if (backlog_full(c)) {
-			pthread_mutex_lock(&c->drain_lock);
+		if (c->ob && c->backlog_max && outbox_pending(c->ob) >= c->backlog_max) {
 			check_loss(c, false);
-			pthread_mutex_unlock(&c->drain_lock);
 			if (wait_stop(c, c->drain_ms))
 				break;
 			continue;
 		}
-		if (drain(c, (int)c->drain_ms, false) < 0 && wait_stop(c, c->drain_ms))
+		if (exec_collector_drain(c, (int)c->drain_ms) < 0 && wait_stop(c, c->drain_ms))
 			break;
 	}
 	return NULL;
 }
 
-int exec_collector_start(struct exec_collector *c, bool external_timer)
+int exec_collector_start(struct exec_collector *c)
 {
 	pthread_condattr_t attr;
 	int r;
-
-	if (external_timer) {
-		c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (c->stop_fd < 0) {
-			r = -errno;
-			log_err_errno(r, "exec: eventfd");
-			return r;
-		}
-		c->external = true;
-	}
 
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -451,12 +366,8 @@ void exec_collector_free(struct exec_collector *c)
 		c->stop = true;
 		pthread_cond_signal(&c->cond);
 		pthread_mutex_unlock(&c->lock);
-		if (c->stop_fd >= 0 && eventfd_write(c->stop_fd, 1) < 0)
-			log_warn_errno(-errno, "exec: waking the drain thread to stop");
 		pthread_join(c->thread, NULL);
 	}
-	if (c->stop_fd >= 0)
-		close(c->stop_fd);
 	if (c->bpf)
 		exec_collector_drain(c, 0); /* what is in the ring still goes out */
 	bpf_exec_free(c->bpf);
@@ -466,6 +377,5 @@ void exec_collector_free(struct exec_collector *c)
 	free(c->trail_path);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
-	pthread_mutex_destroy(&c->drain_lock);
 	free(c);
 }

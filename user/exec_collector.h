@@ -7,7 +7,6 @@
 #define SRVMON_EXEC_COLLECTOR_H
 
 #include <linux/types.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,15 +30,8 @@ struct exec_collector_stats {
  * NULL + errno; *ret_step names the failing step. */
 struct exec_collector *exec_collector_new(const struct config *cfg, struct outbox *ob,
 					  size_t backlog_max, const char **ret_step);
-/* Starts the drain thread. external_timer: exec_collector_timer() is called every
- * exec_collector_interval_ms() by the caller (the transport's loop, so that a drain and
- * the send of its records take one wake-up); the thread then only answers the kernel's
- * forced wake-ups (ring a quarter full). Otherwise the thread drains on its own timer.
- * 0 or -errno. */
-int exec_collector_start(struct exec_collector *c, bool external_timer);
-/* One drain without waiting (history.drain_interval): for the caller's timer. */
-void exec_collector_timer(void *arg);
-unsigned exec_collector_interval_ms(const struct exec_collector *c);
+/* Starts the drain thread. 0 or -errno. */
+int exec_collector_start(struct exec_collector *c);
 /* Records lost in the kernel (ring buffer full). */
 uint64_t exec_collector_lost(struct exec_collector *c);
 void exec_collector_stats(struct exec_collector *c, struct exec_collector_stats *ret);

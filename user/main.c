@@ -288,10 +288,6 @@ static void history_init(struct agent *a)
 		return;
 	a->exec = exec_collector_new(&a->cfg, a->ob, a->cfg.agent.queue_max / 2, &step);
 	if (a->exec) {
-		/* Drained on the transport's loop: one wake-up per drain, records sent in it. */
-		if (a->tr)
-			transport_set_timer(a->tr, exec_collector_interval_ms(a->exec),
-					    exec_collector_timer, a->exec);
 		a->mods[MOD_HISTORY].state = "running";
 		return;
 	}
@@ -372,7 +368,7 @@ static int modules_start(struct agent *a)
 	if (a->net)
 		a->mods[MOD_NETWORK].runner =
 			runner_start("network", a->cfg.network.interval_ms, network_tick, a);
-	if (a->exec && exec_collector_start(a->exec, a->tr != NULL) < 0) {
+	if (a->exec && exec_collector_start(a->exec) < 0) {
 		a->mods[MOD_HISTORY].state = "failed";
 		(void)snprintf(a->mods[MOD_HISTORY].detail, sizeof(a->mods[0].detail), "no thread");
 	}

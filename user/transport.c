@@ -9,7 +9,6 @@
 #include "tlspin.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <libwebsockets.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -47,13 +46,6 @@ struct transport {
 	uint64_t tick_ms;
 	void (*tick)(void *arg);
 	void *tick_arg;
-	/* transport_set_timer(): a second periodic callback on the loop's thread. */
-	lws_sorted_usec_list_t sul_timer;
-	uint64_t timer_ms;
-	void (*timer)(void *arg);
-	void *timer_arg;
-	pthread_t loop_thread; /* the thread in transport_run() */
-	bool running;
 
 	struct backoff bo;
 	struct backoff auth_bo;
@@ -200,14 +192,6 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 	if (t->tick)
 		t->tick(t->tick_arg);
 	lws_sul_schedule(t->ctx, 0, &t->sul_tick, tick_cb, (lws_usec_t)t->tick_ms * 1000);
-}
-
-static void timer_cb(lws_sorted_usec_list_t *sul)
-{
-	struct transport *t = lws_container_of(sul, struct transport, sul_timer);
-
-	t->timer(t->timer_arg);
-	lws_sul_schedule(t->ctx, 0, &t->sul_timer, timer_cb, (lws_usec_t)t->timer_ms * 1000);
 }
 
 /* Writes one text frame (body at buf, LWS_PRE bytes before it) whose last record is seq. */
@@ -561,43 +545,21 @@ int transport_run(struct transport *t, volatile sig_atomic_t *stop, uint64_t tic
 	t->tick_ms = tick_ms ? tick_ms : 1000;
 	t->tick = tick;
 	t->tick_arg = arg;
-	t->loop_thread = pthread_self();
-	__atomic_store_n(&t->running, true, __ATOMIC_RELEASE);
 	lws_sul_schedule(t->ctx, 0, &t->sul_connect, connect_cb, 1);
 	lws_sul_schedule(t->ctx, 0, &t->sul_tick, tick_cb, (lws_usec_t)t->tick_ms * 1000);
-	if (t->timer)
-		lws_sul_schedule(t->ctx, 0, &t->sul_timer, timer_cb,
-				 (lws_usec_t)t->timer_ms * 1000);
 	while (!*stop) {
 		if (lws_service(t->ctx, 0) < 0)
 			break;
 	}
-	__atomic_store_n(&t->running, false, __ATOMIC_RELEASE);
 	lws_sul_schedule(t->ctx, 0, &t->sul_connect, NULL, LWS_SET_TIMER_USEC_CANCEL);
 	lws_sul_schedule(t->ctx, 0, &t->sul_tick, NULL, LWS_SET_TIMER_USEC_CANCEL);
-	lws_sul_schedule(t->ctx, 0, &t->sul_timer, NULL, LWS_SET_TIMER_USEC_CANCEL);
 	return 0;
-}
-
-void transport_set_timer(struct transport *t, uint64_t period_ms, void (*fn)(void *arg), void *arg)
-{
-	t->timer_ms = period_ms ? period_ms : 1000;
-	t->timer = fn;
-	t->timer_arg = arg;
 }
 
 void transport_wake(void *arg)
 {
 	struct transport *t = arg;
 
-	/* From the loop's own thread (a transport_set_timer() callback): ask for the socket
-	 * directly, no cross-thread wake-up and no extra loop turn. */
-	if (__atomic_load_n(&t->running, __ATOMIC_ACQUIRE) &&
-	    pthread_equal(pthread_self(), t->loop_thread)) {
-		if (t->connected && t->wsi && outbox_pending(t->ob) > 0)
-			lws_callback_on_writable(t->wsi);
-		return;
-	}
 	lws_cancel_service(t->ctx);
 }
 

@@ -17,9 +17,6 @@ typedef void (*transport_connected_fn)(void *arg);
 struct transport *transport_new(const struct config *cfg, struct outbox *ob, struct auth *auth,
 				transport_connected_fn on_connected, void *arg);
 void transport_free(struct transport *t);
-/* Calls fn(arg) every period_ms on the loop's thread while transport_run() runs (one such
- * timer; set it before transport_run()). fn must not block for long: it delays sending. */
-void transport_set_timer(struct transport *t, uint64_t period_ms, void (*fn)(void *arg), void *arg);
 /* Runs the event loop until *stop is set; calls tick(arg) every tick_ms on the loop's
  * thread (for periodic work such as status messages). 0 or -errno. */
 int transport_run(struct transport *t, volatile sig_atomic_t *stop, uint64_t tick_ms,
