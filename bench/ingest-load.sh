@@ -34,7 +34,9 @@ for name, args in (("single-record frames, window 100", ["--window", "100"]),
     work = Workdir("srvmon-ingest-load-")
     # --token-rate 0: the one token is fetched once; the default per-connection ingest budget
     # (--ingest-limit) stays on, as in production.
-    server = Server(work, extra=["--token-rate", "0"])
+    # Acks after every commit: the simulated agents keep a window of unacked records, and
+    # this measures the server's capacity and storage latency, not the ack pacing.
+    server = Server(work, extra=["--token-rate", "0", "--ack-interval", "0"])
     server.add_user("load", "load-pass")
     server.start()
     token = server_token(server, "load", "load-pass")

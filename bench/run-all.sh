@@ -34,7 +34,7 @@ done
 args_of() {
 	case "$1" in
 	agent-vs-node-exporter.sh) echo "60" ;;
-	exec-overhead.sh) echo "5000 3" ;;
+	exec-overhead.sh) echo "20000 3" ;;
 	soak.sh) echo "build-bench 600 60" ;;
 	replay.sh) echo "build-bench 248" ;;
 	ingest-load.sh) echo "build-bench 30 500" ;;
