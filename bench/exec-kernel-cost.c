@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* In-kernel cost of the exec programs: loads one build of bpf/exec.bpf.c (an object file,
  * e.g. an ablation variant), attaches every program, turns bpf_stats on (BPF_ENABLE_STATS,
- * off again when this process exits), drains the ring buffer every 50 ms as the agent
- * does, runs COUNT sequential fork + execve("/bin/true", {"/bin/true", "srvmon-kcost"})
- * from the directory CWD, and prints one line per program:
+ * off again when this process exits), drains the ring buffer every 50 ms (the drain is
+ * not in the measured kernel time), runs COUNT sequential fork + execve("/bin/true",
+ * {"/bin/true", "srvmon-kcost"}) from the directory CWD, and prints one line per program:
  *   PROGRAM RUNS NS_PER_RUN
  * then "records N" (ring-buffer records received) and "per_exec NS": the sum over the
  * programs of their ns per run (every exec runs each program once: exec_ok at
