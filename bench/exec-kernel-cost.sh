@@ -3,7 +3,8 @@
 # costs (ablation). Builds bpf/exec.bpf.c as it is and in variants with parts switched
 # off at compile time (-DSRVMON_EXEC_ABLATE=mask, see the top of bpf/exec.bpf.c), loads
 # each with bench/exec-kernel-cost.c (a minimal loader: the agent's knobs and 8 MiB
-# ring, drained every 50 ms (not in the measured time); bpf_stats on through BPF_ENABLE_STATS while it runs), and
+# ring, drained every 50 ms, which is not in the measured time; bpf_stats on through
+# BPF_ENABLE_STATS while it runs), and
 # runs N sequential fork + execve("/bin/true") from /var/lib/srvmon-bench/a/b (created
 # and removed). Variants are interleaved for ROUNDS rounds; the table shows medians of
 # run_time_ns / run_cnt: exec_ok (tp_btf/sched_process_exec), exec_exit (the failed-exec
