@@ -31,7 +31,7 @@ struct server_opts {
 };
 
 /* Default of --ack-interval, and the records after which an ack goes out sooner. */
-#define SERVER_ACK_INTERVAL_MS 1000
+#define SERVER_ACK_INTERVAL_MS 0 /* off: see docs/server.md */
 #define SERVER_ACK_MAX_RECORDS 1000
 
 struct server;
