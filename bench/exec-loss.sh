@@ -70,19 +70,9 @@ for size in $SIZES; do
 		TAG="srvmon-loss-$size-$w"
 		(
 			umask 077
-			srvmon_agent_conf "$WORK/agent.conf" "$WORK/state-$size-$w"
-			cat >>"$WORK/agent.conf" <<CONF
-bpf_pin_dir = $PIN
-[resources]
-enabled = false
-[network]
-enabled = false
-[speedtest]
-enabled = false
-[history]
-ringbuf_size = $size
-trail_path = $WORK/exec-$size-$w.jsonl
-CONF
+			srvmon_exec_conf "$WORK/agent.conf" "$WORK/state-$size-$w" \
+				"$WORK/exec-$size-$w.jsonl" "bpf_pin_dir = $PIN"
+			echo "ringbuf_size = $size" >>"$WORK/agent.conf"
 		)
 		srvmon_agent_start "$BUILD" "$WORK/agent.conf" "$WORK/agent-$size-$w.log"
 		# shellcheck disable=SC2046

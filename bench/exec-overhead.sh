@@ -44,17 +44,8 @@ trap cleanup EXIT INT TERM
 . bench/lib.sh
 srvmon_server_start $BUILD "$WORK"
 umask 077
-srvmon_agent_conf "$WORK/agent.conf" "$WORK/state"
-cat >>"$WORK/agent.conf" <<CONF
-status_interval = 1s
-[resources]
-enabled = false
-[network]
-enabled = false
-[history]
-trail_path = $WORK/exec.jsonl
-${SRVMON_BENCH_HISTORY:-}
-CONF
+srvmon_exec_conf "$WORK/agent.conf" "$WORK/state" "$WORK/exec.jsonl" "status_interval = 1s"
+if [ -n "${SRVMON_BENCH_HISTORY:-}" ]; then printf '%s\n' "$SRVMON_BENCH_HISTORY" >>"$WORK/agent.conf"; fi
 
 start_agent() {
 	"$AGENT_BIN" --config "$WORK/agent.conf" 2>"$WORK/agent.log" &

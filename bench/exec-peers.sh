@@ -96,18 +96,7 @@ settle() {
 # --- srvmon ---
 srvmon_server_start "$BUILD" "$WORK"
 umask 077
-srvmon_agent_conf "$WORK/agent.conf" "$WORK/state"
-cat >>"$WORK/agent.conf" <<CONF
-status_interval = 1s
-[resources]
-enabled = false
-[network]
-enabled = false
-[speedtest]
-enabled = false
-[history]
-trail_path = $WORK/exec.jsonl
-CONF
+srvmon_exec_conf "$WORK/agent.conf" "$WORK/state" "$WORK/exec.jsonl" "status_interval = 1s"
 umask 022
 srvmon_count() { sqlite3 "$WORK/db" "SELECT COUNT(*) FROM records WHERE id > $SRV_ID0 AND type='exec' AND body LIKE '%\"comm\":\"true\"%\"$TAG\"%'"; }
 srvmon_all() { sqlite3 "$WORK/db" "SELECT COUNT(*) FROM records WHERE type='exec'"; }

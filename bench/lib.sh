@@ -45,6 +45,17 @@ srvmon_agent_conf() {
 	)
 }
 
+# srvmon_exec_conf FILE STATE_DIR TRAIL [AGENT_LINES]: the agent config of the exec
+# benchmarks: srvmon_agent_conf, then AGENT_LINES in [agent] (e.g. status_interval = 1s),
+# every module but the history off, and [history] with its trail at TRAIL. [history] is
+# the last section: the caller appends its own history keys with cat >>FILE.
+srvmon_exec_conf() {
+	srvmon_agent_conf "$1" "$2"
+	printf '%s[resources]\nenabled = false\n[network]\nenabled = false\n[speedtest]\nenabled = false\n[history]\ntrail_path = %s\n' \
+		"${4:+$4
+}" "$3" >>"$1"
+}
+
 # cpu_ticks PID: utime + stime of PID, in clock ticks (getconf CLK_TCK).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
