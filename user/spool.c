@@ -45,6 +45,12 @@ struct spool_pos {
 	uint64_t off;
 };
 
+/* Consecutive seqs [lo, hi], written to the connection and evicted before their ack. */
+struct spool_range {
+	uint64_t lo;
+	uint64_t hi;
+};
+
 struct spool {
 	int dirfd;
 	int acked_fd;	       /* DIR/acked: the highest delivered seq, 8 bytes */
@@ -79,9 +85,13 @@ struct spool {
 	struct iovec wr_iov[2 * SPOOL_IOV_RECS];
 	uint64_t n_unsent;
 	uint64_t n_inflight;
-	/* Sent but not acked when evicted: delivered if the ack comes, dropped on rewind. */
-	uint64_t evicted_inflight;
-	uint64_t evicted_inflight_hi; /* highest seq among them */
+	/*
+	 * Sent but not acked when evicted: delivered when an ack covers them, dropped on
+	 * rewind. Kept by seq, in order, so that an ack forgives exactly those it covers.
+	 */
+	struct spool_range *gone;
+	size_t ngone;
+	size_t gone_cap;
 	uint64_t last_sync_ms;
 	bool dirty;	      /* appended since the last fdatasync */
 	bool dir_dirty;	      /* segment created or deleted since the last directory fsync */
@@ -308,11 +318,12 @@ static void seg_remove(struct spool *s, size_t i)
 		s->dlv.seg--;
 	else
 		s->dlv = (struct spool_pos){0, 0};
-	if (s->send.seg > i)
-		s->send.seg--;
-	else
+	if (s->send.seg > i) {
+		s->send.seg--; /* a peek there stays valid: its offsets are in that segment */
+	} else {
 		s->send = (struct spool_pos){0, 0};
-	s->peeked = false;
+		s->peeked = false; /* what was peeked is gone (counted by the caller) */
+	}
 }
 
 /* Deletes segments that hold only delivered records. The last one stays: it is
@@ -327,34 +338,84 @@ static void collect(struct spool *s)
 	}
 }
 
+/* Remembers seq as written and evicted before its ack; false when out of memory. */
+static bool gone_add(struct spool *s, uint64_t seq)
+{
+	struct spool_range *g;
+	size_t cap;
+
+	if (s->ngone > 0 && s->gone[s->ngone - 1].hi + 1 == seq) {
+		s->gone[s->ngone - 1].hi = seq;
+		return true;
+	}
+	if (s->ngone == s->gone_cap) {
+		cap = s->gone_cap ? s->gone_cap * 2 : 16;
+		g = realloc(s->gone, cap * sizeof(*g));
+		if (!g)
+			return false;
+		s->gone = g;
+		s->gone_cap = cap;
+	}
+	s->gone[s->ngone++] = (struct spool_range){.lo = seq, .hi = seq};
+	return true;
+}
+
+/* Records written and evicted before their ack that no ack has covered yet. */
+static uint64_t gone_count(const struct spool *s)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < s->ngone; i++)
+		n += s->gone[i].hi - s->gone[i].lo + 1;
+	return n;
+}
+
+/* An ack of seq covers every record written before it on this connection. */
+static void gone_ack(struct spool *s, uint64_t seq)
+{
+	size_t i = 0;
+
+	while (i < s->ngone && s->gone[i].hi <= seq)
+		i++;
+	if (i < s->ngone && s->gone[i].lo <= seq)
+		s->gone[i].lo = seq + 1;
+	if (i == 0)
+		return;
+	memmove(s->gone, s->gone + i, (s->ngone - i) * sizeof(*s->gone));
+	s->ngone -= i;
+}
+
 /* Makes room: deletes the oldest segment, counting its undelivered records as dropped. */
 static void evict_oldest(struct spool *s)
 {
 	struct spool_pos p = s->dlv;
-	uint64_t inflight = 0, unsent = 0, peeked = 0;
+	uint64_t inflight = 0, unsent = 0;
 	struct spool_hdr h;
 
 	normalize(s, &p);
 	normalize(s, &s->send);
 	if (p.seg == 0) {
 		while (p.off < s->segs[0].bytes && read_hdr(s, p, &h) == 0) {
-			if (s->send.seg > 0 || p.off < s->send.off) {
+			/* Before the send cursor: written. Peeked: being written right now. */
+			bool written = s->send.seg > 0 || p.off < s->send.off ||
+				       (s->peeked && p.off < s->peek_next);
+
+			if (written && p.off >= s->send.off && s->send.seg == 0)
+				unsent++; /* peeked: still counted unsent until marked sent */
+			else if (written)
 				inflight++;
-				s->evicted_inflight_hi = h.seq;
-			} else if (s->peeked && p.off < s->peek_next) {
-				/* Peeked: being written to the socket right now. */
-				peeked++;
-				s->evicted_inflight_hi = h.seq;
-			} else
+			else {
 				unsent++;
+				s->st.dropped++;
+			}
+			/* If it cannot be remembered, it is counted as dropped now. */
+			if (written && !gone_add(s, h.seq))
+				s->st.dropped++;
 			p.off += sizeof(h) + h.len;
 		}
 	}
 	s->n_inflight -= inflight < s->n_inflight ? inflight : s->n_inflight;
-	unsent += peeked;
 	s->n_unsent -= unsent < s->n_unsent ? unsent : s->n_unsent;
-	s->evicted_inflight += inflight + peeked;
-	s->st.dropped += unsent - peeked;
 	seg_remove(s, 0);
 }
 
@@ -395,8 +456,7 @@ static int seg_reuse(struct spool *s)
 static bool seg_delivered(const struct spool *s)
 {
 	return s->nsegs == 1 && s->segs[0].bytes > 0 && s->n_unsent == 0 && s->n_inflight == 0 &&
-	       !s->evicted_inflight &&
-	       !pos_before(s, s->dlv, (struct spool_pos){0, s->segs[0].bytes});
+	       s->ngone == 0 && !pos_before(s, s->dlv, (struct spool_pos){0, s->segs[0].bytes});
 }
 
 static int seg_create(struct spool *s, uint64_t first_seq)
@@ -642,8 +702,7 @@ void spool_ack(struct spool *s, uint64_t seq)
 {
 	struct spool_hdr h;
 
-	if (seq >= s->evicted_inflight_hi)
-		s->evicted_inflight = 0;
+	gone_ack(s, seq);
 	while (pos_before(s, s->dlv, s->send)) {
 		normalize(s, &s->dlv);
 		if (read_hdr(s, s->dlv, &h) < 0 || h.seq > seq)
@@ -658,8 +717,9 @@ void spool_ack(struct spool *s, uint64_t seq)
 
 void spool_rewind(struct spool *s)
 {
-	s->st.dropped += s->evicted_inflight;
-	s->evicted_inflight = 0;
+	/* Written but unacked when the connection was lost, and no longer here to resend. */
+	s->st.dropped += gone_count(s);
+	s->ngone = 0;
 	s->send = s->dlv;
 	s->n_unsent += s->n_inflight;
 	s->n_inflight = 0;
@@ -670,7 +730,7 @@ void spool_commit_sent(struct spool *s)
 {
 	struct spool_hdr h;
 
-	s->evicted_inflight = 0; /* written counts as delivered */
+	s->ngone = 0; /* written counts as delivered */
 	/* The acked marker: the last record before the send cursor. */
 	while (pos_before(s, s->dlv, s->send)) {
 		normalize(s, &s->dlv);
@@ -935,6 +995,7 @@ void spool_close(struct spool *s)
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	free(s->segs);
+	free(s->gone);
 	free(s->tail);
 	free(s->dir);
 	free(s);
