@@ -30,7 +30,7 @@ struct outbox {
 	struct outbox_item *head; /* oldest */
 	struct outbox_item *tail;
 	size_t count;
-	bool acks_seen; /* the server acks (seen on the current or an earlier connection) */
+	bool acks_seen; /* the server acks (an ack or a welcome, now or on an earlier connection) */
 	struct outbox_stats stats;
 	struct sbuf buf;	/* outbox_submit_json(): the records being finished */
 	struct spool_rec *recs; /* outbox_submit_json(): where they are in buf */
@@ -381,6 +381,13 @@ void outbox_ack(struct outbox *o, uint64_t seq)
 		o->stats.acked++;
 		free(it);
 	}
+	pthread_mutex_unlock(&o->lock);
+}
+
+void outbox_expect_acks(struct outbox *o)
+{
+	pthread_mutex_lock(&o->lock);
+	o->acks_seen = true;
 	pthread_mutex_unlock(&o->lock);
 }
 

@@ -63,6 +63,9 @@ int outbox_peek_many(struct outbox *o, char *buf, size_t len, size_t max_n, size
 void outbox_mark_sent(struct outbox *o, uint64_t seq);
 /* A cumulative ack: every record with seq <= seq is delivered. */
 void outbox_ack(struct outbox *o, uint64_t seq);
+/* The server said it acks (srvmon-server's welcome) before any ack arrived: records
+ * written to it count as delivered only when acked, even if the connection ends first. */
+void outbox_expect_acks(struct outbox *o);
 /* The connection ended. Records written but not acked are sent again on the next
  * connection if this server acks; on one that never acked, written counts as
  * delivered (docs/protocol.md). */

@@ -273,6 +273,9 @@ static int write_batch(struct transport *t, struct lws *wsi)
 
 static void handle_welcome(struct transport *t, const struct server_message *m)
 {
+	/* A server that welcomes acks: without this, a connection lost before the first
+	 * (possibly paced) ack would count everything written on it as delivered. */
+	outbox_expect_acks(t->ob);
 	t->batch = false;
 	if (!m->batch || !t->wsi)
 		return;

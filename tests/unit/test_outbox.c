@@ -84,6 +84,26 @@ static void test_unacked_resent_after_reconnect_on_acking_server(void **state)
 	outbox_free(o);
 }
 
+static void test_welcome_expects_acks_before_the_first(void **state)
+{
+	struct outbox *o = outbox_new("h", NULL, 10);
+	char buf[512];
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		outbox_submit(o, msg(i));
+	for (uint64_t s = 1; s <= 3; s++) {
+		assert_int_equal(next_seq(o, buf, sizeof(buf) - 1), s);
+		outbox_mark_sent(o, s);
+	}
+	/* Welcomed, then lost before the first (paced) ack: all three go out again. */
+	outbox_expect_acks(o);
+	outbox_connection_closed(o);
+	assert_int_equal(next_seq(o, buf, sizeof(buf) - 1), 1);
+	assert_int_equal(outbox_pending(o), 3);
+	outbox_free(o);
+}
+
 static void test_never_acking_server_written_is_delivered(void **state)
 {
 	struct outbox *o = outbox_new("h", NULL, 3);
@@ -234,6 +254,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seq_increases_and_fields_added),
 		cmocka_unit_test(test_unacked_resent_after_reconnect_on_acking_server),
+		cmocka_unit_test(test_welcome_expects_acks_before_the_first),
 		cmocka_unit_test(test_never_acking_server_written_is_delivered),
 		cmocka_unit_test(test_full_queue_drops_oldest_and_counts),
 		cmocka_unit_test(test_small_buffer_reports_size),
