@@ -32,7 +32,11 @@ int sbuf_adds(struct sbuf *b, const char *s)
 
 int sbuf_addc(struct sbuf *b, char c)
 {
-	return sbuf_add(b, &c, 1);
+	if (b->len + 2 > b->cap)
+		return sbuf_add(b, &c, 1);
+	b->s[b->len++] = c;
+	b->s[b->len] = '\0';
+	return 0;
 }
 
 void sbuf_free(struct sbuf *b)
@@ -84,7 +88,18 @@ bool utf8_valid(const char *s, size_t n)
 	size_t i = 0;
 
 	while (i < n) {
-		size_t l = utf8_seq_len(p + i, n - i);
+		size_t l;
+		uint64_t w;
+
+		/* Plain ASCII, the common case, eight bytes at a time. */
+		if (n - i >= sizeof(w)) {
+			memcpy(&w, p + i, sizeof(w));
+			if (!(w & 0x8080808080808080ull)) {
+				i += sizeof(w);
+				continue;
+			}
+		}
+		l = utf8_seq_len(p + i, n - i);
 
 		if (!l)
 			return false;

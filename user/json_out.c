@@ -5,9 +5,17 @@
 #include <string.h>
 
 /* Bytes that cJSON prints escaped: '"', '\\' and every control character. */
+static const bool escaped[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+	[0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+	[0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+	[0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+	[0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1,
+};
+
 static bool needs_escape(unsigned char c)
 {
-	return c < 0x20 || c == '"' || c == '\\';
+	return escaped[c];
 }
 
 static int add_escape(struct sbuf *b, unsigned char c)
@@ -37,11 +45,22 @@ static int add_escape(struct sbuf *b, unsigned char c)
 
 int json_add_str(struct sbuf *b, const char *s, size_t n)
 {
-	size_t run = 0;
+	size_t run = 0, i = 0;
 	int r;
 
+	/* Most strings have nothing to escape: quotes and bytes in one copy. */
+	while (i < n && !needs_escape((unsigned char)s[i]))
+		i++;
+	if (i == n && b->len + n + 3 <= b->cap) {
+		b->s[b->len] = '"';
+		memcpy(b->s + b->len + 1, s, n);
+		b->s[b->len + 1 + n] = '"';
+		b->len += n + 2;
+		b->s[b->len] = '\0';
+		return 0;
+	}
 	r = sbuf_addc(b, '"');
-	for (size_t i = 0; i < n && r == 0; i++) {
+	for (; i < n && r == 0; i++) {
 		if (!needs_escape((unsigned char)s[i]))
 			continue;
 		/* The run of plain bytes before it in one copy. */
@@ -59,11 +78,14 @@ int json_add_str(struct sbuf *b, const char *s, size_t n)
 
 int json_add_text(struct sbuf *b, const char *s, size_t n)
 {
+	return utf8_valid(s, n) ? json_add_str(b, s, n) : json_add_repaired(b, s, n);
+}
+
+int json_add_repaired(struct sbuf *b, const char *s, size_t n)
+{
 	struct sbuf fixed = {0};
 	int r;
 
-	if (utf8_valid(s, n))
-		return json_add_str(b, s, n);
 	r = utf8_repair(&fixed, s, n);
 	if (r == 0)
 		r = json_add_str(b, fixed.s ? fixed.s : "", fixed.len);

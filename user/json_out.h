@@ -16,6 +16,8 @@
 int json_add_str(struct sbuf *b, const char *s, size_t n);
 /* Like json_add_str(), but bytes that are not well-formed UTF-8 become U+FFFD. */
 int json_add_text(struct sbuf *b, const char *s, size_t n);
+/* json_add_text() of bytes already known not to be UTF-8. */
+int json_add_repaired(struct sbuf *b, const char *s, size_t n);
 /* Appends the decimal integer v. 0 or -ENOMEM. */
 int json_add_u64(struct sbuf *b, uint64_t v);
 int json_add_i64(struct sbuf *b, int64_t v);

@@ -353,38 +353,20 @@ uint64_t message_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* ,"name": */
-static int add_key(struct sbuf *b, const char *name)
-{
-	int r = sbuf_addc(b, ',');
+/* ,"name": from a string literal, in one copy. */
+#define add_key(b, name) sbuf_add((b), ",\"" name "\":", sizeof(",\"" name "\":") - 1)
 
-	if (r == 0)
-		r = json_add_str(b, name, strlen(name));
-	return r ? r : sbuf_addc(b, ':');
-}
-
-static int add_u64(struct sbuf *b, const char *name, uint64_t v)
-{
-	int r = add_key(b, name);
-
-	return r ? r : json_add_u64(b, v);
-}
+#define add_u64(b, name, v) (add_key(b, name) ? -ENOMEM : json_add_u64((b), (v)))
 
 /* An id that is -1 when unset (0xffffffff in the kernel). */
-static int add_id(struct sbuf *b, const char *name, uint32_t v)
+static int64_t id_value(uint32_t v)
 {
-	int r = add_key(b, name);
-
-	return r ? r : json_add_i64(b, v == 0xffffffffu ? -1 : (int64_t)v);
+	return v == 0xffffffffu ? -1 : (int64_t)v;
 }
+#define add_id(b, name, v) (add_key(b, name) ? -ENOMEM : json_add_i64((b), id_value(v)))
 
 /* A string member from bytes that may not be UTF-8 (repaired with U+FFFD). */
-static int add_text(struct sbuf *b, const char *name, const char *s, size_t n)
-{
-	int r = add_key(b, name);
-
-	return r ? r : json_add_text(b, s, n);
-}
+#define add_text(b, name, s, n) (add_key(b, name) ? -ENOMEM : json_add_text((b), (s), (n)))
 
 static int add_b64(struct sbuf *b, const char *s, size_t n)
 {
@@ -408,12 +390,13 @@ static int add_argv(struct sbuf *b, const struct exec_event *e)
 	if (r == 0)
 		r = sbuf_addc(b, '[');
 	while (r == 0 && exec_event_next_arg(e, &off, &a, &n)) {
+		bool valid = utf8_valid(a, n);
+
 		if (i++ > 0)
 			r = sbuf_addc(b, ',');
-		if (!utf8_valid(a, n))
-			exact = false;
+		exact = exact && valid;
 		if (r == 0)
-			r = json_add_text(b, a, n);
+			r = valid ? json_add_str(b, a, n) : json_add_repaired(b, a, n);
 	}
 	if (r == 0)
 		r = sbuf_addc(b, ']');

@@ -20,6 +20,21 @@ static void test_utf8_valid(void **state)
 	assert_false(utf8_valid("\xed\xa0\x80", 3));	 /* surrogate */
 	assert_false(utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
 	assert_false(utf8_valid("\xe6\x97", 2));	 /* cut short */
+	/* A bad byte at every place of a longer ASCII string (the 8-byte steps). */
+	for (size_t at = 0; at < 40; at++) {
+		char s[40];
+
+		memset(s, 'a', sizeof(s));
+		assert_true(utf8_valid(s, sizeof(s)));
+		s[at] = (char)0xff;
+		assert_false(utf8_valid(s, sizeof(s)));
+		s[at] = (char)0xc3; /* a 2-byte sequence cut by the end or by 'a' */
+		assert_false(utf8_valid(s, sizeof(s)));
+		if (at + 1 < sizeof(s)) {
+			s[at + 1] = (char)0xa9;
+			assert_true(utf8_valid(s, sizeof(s)));
+		}
+	}
 }
 
 static void test_utf8_repair(void **state)

@@ -28,6 +28,15 @@ static void check_like_cjson(const char *s, size_t n)
 	want = cJSON_PrintUnformatted(item);
 	assert_int_equal(json_add_str(&b, s, n), 0);
 	assert_string_equal(b.s, want);
+	/* Again after other text, with room to spare (the one-copy path). */
+	b.len = 0;
+	assert_int_equal(sbuf_add(&b, "x", 1), 0);
+	for (size_t i = 0; i < n + 8; i++)
+		assert_int_equal(sbuf_addc(&b, 'y'), 0);
+	b.len = 1;
+	assert_int_equal(json_add_str(&b, s, n), 0);
+	assert_int_equal(b.s[0], 'x');
+	assert_string_equal(b.s + 1, want);
 	cJSON_free(want);
 	cJSON_Delete(item);
 	sbuf_free(&b);
@@ -54,6 +63,14 @@ static void test_strings_like_cjson(void **state)
 		all[c - 1] = (char)c;
 	all[127] = '\0';
 	check_like_cjson(all, 127);
+	/* Each of them alone and between plain bytes. */
+	for (int c = 1; c < 128; c++) {
+		char one[2] = {(char)c, '\0'};
+		char mid[6] = {'a', 'b', (char)c, 'c', 'd', '\0'};
+
+		check_like_cjson(one, 1);
+		check_like_cjson(mid, 5);
+	}
 }
 
 static void test_text_repairs_and_integers(void **state)
