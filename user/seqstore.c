@@ -20,8 +20,18 @@ struct seqstore {
 	bool persistent;
 	bool warned;
 	uint64_t next;
-	uint64_t reserved; /* every seq < reserved is on disk as possibly used */
+	uint64_t reserved;   /* every seq < reserved is on disk as possibly used */
+	uint64_t block;	     /* size of the next reservation */
+	uint64_t reserve_ms; /* when the last one was written */
 };
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static int seqstore_read(const char *path, uint64_t *ret)
 {
@@ -42,7 +52,7 @@ static int seqstore_read(const char *path, uint64_t *ret)
 	buf[n] = '\0';
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
-	return parse_u64(buf, 1, UINT64_MAX - SEQSTORE_BLOCK, ret);
+	return parse_u64(buf, 1, UINT64_MAX - SEQSTORE_BLOCK_MAX, ret);
 }
 
 static int seqstore_write(struct seqstore *s, uint64_t reserved)
@@ -151,7 +161,17 @@ int seqstore_next(struct seqstore *s, uint64_t *ret)
 		return 0;
 	}
 	if (s->next >= s->reserved) {
-		uint64_t want = s->next + SEQSTORE_BLOCK;
+		uint64_t now = mono_ms(), want;
+
+		/* A block used up within SEQSTORE_BLOCK_FAST_MS: a burst (an exec storm), so a
+		 * larger one (one fsync + rename per block); back to SEQSTORE_BLOCK when calm. */
+		if (s->block && s->reserve_ms && now - s->reserve_ms < SEQSTORE_BLOCK_FAST_MS)
+			s->block = s->block * 2 > SEQSTORE_BLOCK_MAX ? SEQSTORE_BLOCK_MAX
+								     : s->block * 2;
+		else
+			s->block = SEQSTORE_BLOCK;
+		s->reserve_ms = now;
+		want = s->next + s->block;
 
 		r = seqstore_write(s, want);
 		if (r < 0) {

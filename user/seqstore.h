@@ -9,10 +9,11 @@ struct seqstore;
 /*
  * Opens DIR/seq. The file holds a reservation: every seq below it may have been
  * used. The agent reserves SEQSTORE_BLOCK numbers at a time (written with
- * fsync + rename before any of them is used), so a crash skips at most one
- * block and never reuses a number. dir NULL or unwritable: seqs start from the
- * realtime clock in microseconds, still increasing across restarts unless the
- * clock steps back (logged). NULL + errno on ENOMEM only.
+ * fsync + rename before any of them is used), twice as many as the last time when
+ * that one lasted less than SEQSTORE_BLOCK_FAST_MS (up to SEQSTORE_BLOCK_MAX), so a
+ * crash skips at most one block and never reuses a number. dir NULL or unwritable: seqs start from
+ * the realtime clock in microseconds, still increasing across restarts unless the clock steps back
+ * (logged). NULL + errno on ENOMEM only.
  */
 struct seqstore *seqstore_open(const char *dir);
 /* Returns the next seq in *ret: 0 or -errno (persisting the next block failed: the
@@ -23,6 +24,8 @@ int seqstore_next(struct seqstore *s, uint64_t *ret);
 void seqstore_set_floor(struct seqstore *s, uint64_t floor);
 void seqstore_close(struct seqstore *s);
 
-#define SEQSTORE_BLOCK 1024
+#define SEQSTORE_BLOCK	       1024
+#define SEQSTORE_BLOCK_MAX     65536
+#define SEQSTORE_BLOCK_FAST_MS 10000
 
 #endif

@@ -180,6 +180,48 @@ static void test_seqstore_persists_and_never_reuses(void **state)
 	rmdir(dir);
 }
 
+/* Reading DIR/seq: the reservation on disk. */
+static uint64_t seq_reserved(const char *dir)
+{
+	char path[PATH_MAX];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/seq", dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%llu", &v), 1);
+	fclose(f);
+	return v;
+}
+
+/* A burst doubles the block at each reservation, up to SEQSTORE_BLOCK_MAX. */
+static void test_seqstore_block_grows_in_a_burst(void **state)
+{
+	char dir[] = "/tmp/srvmon-seq-XXXXXX";
+	char path[PATH_MAX];
+	struct seqstore *s;
+	uint64_t q = 0, want = 1, block = SEQSTORE_BLOCK;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	s = seqstore_open(dir);
+	assert_non_null(s);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(seqstore_next(s, &q), 0);
+		want += block;
+		assert_int_equal(seq_reserved(dir), want);
+		/* Use up the rest of the block: the next call reserves again. */
+		while (q + 1 < want)
+			assert_int_equal(seqstore_next(s, &q), 0);
+		block = block * 2 > SEQSTORE_BLOCK_MAX ? SEQSTORE_BLOCK_MAX : block * 2;
+	}
+	seqstore_close(s);
+	snprintf(path, sizeof(path), "%s/seq", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* Records submitted together come out together: one batch peek, joined by ',', with
  * host_id and seq; acked as a whole. Through the spool and through the memory queue. */
 static void check_batch(struct outbox *o)
@@ -259,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_full_queue_drops_oldest_and_counts),
 		cmocka_unit_test(test_small_buffer_reports_size),
 		cmocka_unit_test(test_seqstore_persists_and_never_reuses),
+		cmocka_unit_test(test_seqstore_block_grows_in_a_burst),
 		cmocka_unit_test(test_batch_memory),
 		cmocka_unit_test(test_batch_spool),
 	};
