@@ -7,6 +7,7 @@
 #include "outbox.h"
 #include "server_message.h"
 #include "tlspin.h"
+#include "wsframe.h"
 
 #include <errno.h>
 #include <libwebsockets.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #define TRANSPORT_MAX_RX ((size_t)1024 * 1024) /* larger server frames drop the connection */
@@ -194,11 +196,27 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(t->ctx, 0, &t->sul_tick, tick_cb, (lws_usec_t)t->tick_ms * 1000);
 }
 
-/* Writes one text frame (body at buf, LWS_PRE bytes before it) whose last record is seq. */
+/*
+ * Writes one text frame (body at buf, LWS_PRE bytes before it) whose last record is seq.
+ * The frame is made here (user/wsframe.c: masked eight bytes at a time) and written raw;
+ * libwebsockets still sends it, buffering what the socket does not take at once. Should
+ * the kernel have no random bytes for the masking key, lws_write() frames it instead.
+ */
 static int send_frame(struct transport *t, struct lws *wsi, unsigned char *buf, size_t len,
 		      uint64_t seq)
 {
-	if (lws_write(wsi, buf, len, LWS_WRITE_TEXT) < (int)len) {
+	uint8_t key[4];
+	size_t hl;
+	int r;
+
+	_Static_assert(LWS_PRE >= WSFRAME_MAX_HEADER, "room for the frame header");
+	if (getrandom(key, sizeof(key), GRND_NONBLOCK) == (ssize_t)sizeof(key)) {
+		hl = wsframe_client_text(buf, len, key);
+		r = lws_write(wsi, buf - hl, len + hl, LWS_WRITE_RAW) < (int)(len + hl);
+	} else {
+		r = lws_write(wsi, buf, len, LWS_WRITE_TEXT) < (int)len;
+	}
+	if (r) {
 		log_warn("write to %s failed", t->url);
 		return -1;
 	}
