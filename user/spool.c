@@ -1,5 +1,6 @@
 #include "spool.h"
 
+#include "crc32c.h"
 #include "log.h"
 #include "numparse.h"
 
@@ -29,7 +30,7 @@
 /* On-disk record header, host byte order (the spool never leaves the host). */
 struct spool_hdr {
 	uint32_t len; /* bytes of text that follow */
-	uint32_t crc; /* CRC-32 of seq (8 bytes) then text */
+	uint32_t crc; /* CRC-32C (or CRC-32, both accepted) of seq (8 bytes) then text */
 	uint64_t seq;
 };
 _Static_assert(sizeof(struct spool_hdr) == 16, "spool record header is 16 bytes");
@@ -117,9 +118,29 @@ uint32_t spool_crc32(uint32_t crc, const void *buf, size_t len)
 	return crc;
 }
 
-static uint32_t record_crc(uint64_t seq, const char *text, size_t len)
+/* CRC-32 (IEEE) of seq then text: what every record had before CRC-32C. */
+static uint32_t record_crc32(uint64_t seq, const char *text, size_t len)
 {
 	return spool_crc32(spool_crc32(0, &seq, sizeof(seq)), text, len);
+}
+
+static uint32_t record_crc32c(uint64_t seq, const char *text, size_t len)
+{
+	return crc32c(crc32c(0, &seq, sizeof(seq)), text, len);
+}
+
+/* The checksum a new record gets: CRC-32C when the CPU computes it, else CRC-32. */
+static uint32_t record_crc(uint64_t seq, const char *text, size_t len)
+{
+	return crc32c_fast() ? record_crc32c(seq, text, len) : record_crc32(seq, text, len);
+}
+
+/* Either checksum is accepted: the spool may come from an agent that wrote the other. */
+static bool record_crc_ok(const struct spool_hdr *h, const char *text)
+{
+	return record_crc(h->seq, text, h->len) == h->crc ||
+	       (crc32c_fast() ? record_crc32(h->seq, text, h->len)
+			      : record_crc32c(h->seq, text, h->len)) == h->crc;
 }
 
 static uint64_t mono_ms(void)
@@ -647,8 +668,7 @@ int spool_peek_many(struct spool *s, char *buf, size_t len, size_t max_n, size_t
 				r = -errno;
 				break;
 			}
-			if ((size_t)got != h.len ||
-			    record_crc(h.seq, buf + used + sep, h.len) != h.crc) {
+			if ((size_t)got != h.len || !record_crc_ok(&h, buf + used + sep)) {
 				r = -EBADMSG;
 				break;
 			}
@@ -773,7 +793,7 @@ static uint64_t seg_scan(struct spool *s, struct spool_seg *g, const char *name)
 			cap = h.len;
 		}
 		if (pread(g->fd, buf, h.len, (off_t)(p.off + sizeof(h))) != (ssize_t)h.len ||
-		    record_crc(h.seq, buf, h.len) != h.crc)
+		    !record_crc_ok(&h, buf))
 			break;
 		if (h.seq > s->st.last_seq)
 			s->st.last_seq = h.seq;
