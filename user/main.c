@@ -49,6 +49,7 @@ struct agent {
 	struct seqstore *seq;
 	struct outbox *ob;
 	struct spool *spool;
+	uint64_t spool_retry_ms; /* next attempt to open a spool that could not be; 0: none */
 	struct auth *auth;
 	struct transport *tr;
 	struct resources_collector *res;
@@ -231,10 +232,14 @@ static void on_connected(void *arg)
 	a->next_status_ms = mono_ms() + a->cfg.agent.status_interval_ms;
 }
 
+static void spool_start(struct agent *a, bool retry);
+
 static void on_tick(void *arg)
 {
 	struct agent *a = arg;
 
+	if (a->spool_retry_ms && mono_ms() >= a->spool_retry_ms)
+		spool_start(a, true);
 	outbox_sync(a->ob);
 	service_notify_watchdog(a->sn, mono_ms());
 	agent_update_metrics(a);
@@ -440,8 +445,13 @@ static int run_once(struct agent *a)
 	return rc;
 }
 
-/* The on-disk spool behind the outbox; without it records wait in memory (logged). */
-static void spool_start(struct agent *a)
+#define SPOOL_RETRY_MS 10000
+
+/*
+ * The on-disk spool behind the outbox; without it records wait in memory (logged once)
+ * and it is tried again every SPOOL_RETRY_MS (retry: quiet unless it opens).
+ */
+static void spool_start(struct agent *a, bool retry)
 {
 	const struct config_spool *c = &a->cfg.spool;
 	struct spool_options opt = {.max_bytes = c->max_size,
@@ -461,16 +471,28 @@ static void spool_start(struct agent *a)
 		opt.fsync = SPOOL_FSYNC_INTERVAL;
 	a->spool = spool_open(dir, &opt);
 	if (!a->spool) {
-		log_warn_errno(-errno,
-			       "cannot open the spool '%s': records wait in memory only "
-			       "(agent.queue_max), lost if the agent stops",
-			       dir);
+		if (retry)
+			log_debug("the spool '%s' still cannot be opened: %s", dir,
+				  strerror(errno));
+		else
+			log_warn_errno(-errno,
+				       "cannot open the spool '%s': records wait in memory only "
+				       "(agent.queue_max), lost if the agent stops; tried again "
+				       "every %d s",
+				       dir, SPOOL_RETRY_MS / 1000);
+		a->spool_retry_ms = mono_ms() + SPOOL_RETRY_MS;
 		return;
 	}
+	a->spool_retry_ms = 0;
 	spool_stats(a->spool, &st);
 	log_info("spool '%s': %llu undelivered records (%llu bytes) to replay", dir,
 		 (unsigned long long)st.records, (unsigned long long)st.bytes);
-	outbox_use_spool(a->ob, a->spool);
+	if (retry)
+		log_info("the spool '%s' can be used now: %zu records waiting in memory moved "
+			 "into it",
+			 dir, outbox_use_spool(a->ob, a->spool));
+	else
+		outbox_use_spool(a->ob, a->spool);
 }
 
 static int run_daemon(struct agent *a)
@@ -495,7 +517,7 @@ static int run_daemon(struct agent *a)
 		log_err("cannot allocate the outbox");
 		goto out;
 	}
-	spool_start(a);
+	spool_start(a, false);
 	/* Step 2: authentication and transport. */
 	a->auth = auth_new(&a->cfg);
 	if (!a->auth) {

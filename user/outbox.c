@@ -76,11 +76,24 @@ void outbox_free(struct outbox *o)
 	free(o);
 }
 
-void outbox_use_spool(struct outbox *o, struct spool *sp)
+size_t outbox_use_spool(struct outbox *o, struct spool *sp)
 {
+	struct outbox_item *it;
+	size_t moved = 0;
+
 	pthread_mutex_lock(&o->lock);
 	o->spool = sp;
+	/* A record the spool cannot take is counted there (failed), like any append. */
+	while ((it = o->head)) {
+		o->head = it->next;
+		if (spool_append(sp, it->seq, it->text, it->len) == 0)
+			moved++;
+		free(it);
+	}
+	o->tail = NULL;
+	o->count = 0;
 	pthread_mutex_unlock(&o->lock);
+	return moved;
 }
 
 void outbox_sync(struct outbox *o)

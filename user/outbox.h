@@ -28,8 +28,10 @@ void outbox_free(struct outbox *o);
 
 struct spool;
 /* From now on records go through the spool sp (owned by the caller, who closes it
- * after outbox_free()): crash-safe, bounded by bytes instead of queue_max. */
-void outbox_use_spool(struct outbox *o, struct spool *sp);
+ * after outbox_free()): crash-safe, bounded by bytes instead of queue_max. Records
+ * waiting in memory (a spool opened late) move into it, in order; those written but
+ * not acked are written again from it. Returns how many moved. */
+size_t outbox_use_spool(struct outbox *o, struct spool *sp);
 /* Lets the spool fdatasync when its policy says one is due (call every second). */
 void outbox_sync(struct outbox *o);
 

@@ -9,7 +9,9 @@ spool is logged once and survived without loss.
 2. The spool's file system is read-only when the agent starts, and the server is away:
    one log line names the cause, records wait in memory (agent.queue_max; overflow is
    counted in events_lost; test_reliability_spool covers a spool that fails while
-   running) and every one reaches the server when it comes back.
+   running). Made writable again, the spool is opened on the agent's next try (every
+   10 s, quietly) and the records waiting in memory move into it in order; every one
+   reaches the server when it comes back.
 """
 import os
 import signal
@@ -17,7 +19,7 @@ import subprocess
 import time
 
 from srvmon_testlib import (Agent, Server, Workdir, agent_config, away_server, check,
-                            mount_tmpfs, wait_for, write_config)
+                            mount_tmpfs, spool_records, wait_for, write_config)
 
 FAST = """
 [resources]
@@ -117,11 +119,21 @@ try:
     time.sleep(2)  # ten more intervals while the server is away: still one line
     check(agent.read_log().count("cannot open the spool") == 1, "logged once, not per record")
     check(agent.alive(), "agent survives a read-only spool")
+    # Writable again (server still away): the agent opens the spool on its next try and
+    # moves what waits in memory into it, oldest first.
+    subprocess.run(["mount", "-o", "remount,rw", spool_dir], check=True)
+    wait_for(lambda: "can be used now" in agent.read_log(), 20, "the spool opened on a retry")
+    check(agent.read_log().count("cannot open the spool") == 1, "the retries were quiet")
+    held = spool_records(spool_dir)
+    check(held and held[0] == 1 and held == list(range(1, held[-1] + 1)),
+          "the records held in memory are in the spool from seq 1, in order (%d of them)"
+          % len(held))
     server = Server(work, port=port).start()
-    wait_for(lambda: last_seq(server) > 30, 40, "the records kept in memory delivered")
+    wait_for(lambda: last_seq(server) > held[-1] + 10, 40,
+             "the records kept in memory, then in the spool, delivered")
     seqs = [r["seq"] for r in server.records()]
     check(seqs == list(range(1, seqs[-1] + 1)),
-          "nothing lost during the outage (held in memory, within agent.queue_max)")
+          "nothing lost during the outage (held in memory, then in the spool)")
     check(agent.alive(), "agent still shipping")
 finally:
     if agent:

@@ -291,6 +291,40 @@ static void test_batch_spool(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* A spool opened late takes what waits in memory, written or not, in order. */
+static void test_late_spool_takes_the_queue(void **state)
+{
+	struct spool_options opt = {.max_bytes = 1 << 20, .fsync = SPOOL_FSYNC_NEVER};
+	char dir[] = "/tmp/srvmon-outbox-XXXXXX";
+	struct outbox *o = outbox_new("h", NULL, 10);
+	struct spool *sp;
+	char buf[512], path[600];
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		outbox_submit(o, msg(i));
+	assert_int_equal(next_seq(o, buf, sizeof(buf) - 1), 1);
+	outbox_mark_sent(o, 1); /* written, not acked: written again from the spool */
+	assert_non_null(mkdtemp(dir));
+	sp = spool_open(dir, &opt);
+	assert_non_null(sp);
+	assert_int_equal(outbox_use_spool(o, sp), 3);
+	assert_int_equal(outbox_pending(o), 3);
+	for (uint64_t q = 1; q <= 3; q++) {
+		assert_int_equal(next_seq(o, buf, sizeof(buf) - 1), q);
+		outbox_mark_sent(o, q);
+	}
+	outbox_ack(o, 3);
+	assert_int_equal(outbox_pending(o), 0);
+	outbox_free(o);
+	spool_close(sp);
+	snprintf(path, sizeof(path), "%s/acked", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/00000000000000000001.seg", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_seqstore_block_grows_in_a_burst),
 		cmocka_unit_test(test_batch_memory),
 		cmocka_unit_test(test_batch_spool),
+		cmocka_unit_test(test_late_spool_takes_the_queue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
