@@ -14,9 +14,8 @@
 set -eu
 # The whole run holds /tmp/srvmon-bench.lock (flock), so two benchmarks never overlap;
 # a caller that already holds it (bench/run-all.sh) sets SRVMON_BENCH_LOCKED=1.
-if [ -z "${SRVMON_BENCH_LOCKED:-}" ]; then
-	SRVMON_BENCH_LOCKED=1 exec flock /tmp/srvmon-bench.lock sh "$0" "$@"
-fi
+. "$(dirname "$0")/lib.sh"
+bench_self_lock "$0" "$@"
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 N=${1:-4000}

@@ -2,6 +2,22 @@
 # Shared steps of the benchmark scripts (sourced, POSIX sh; not run on its own).
 # shellcheck disable=SC2034 # SERVER_PID, PORT and AGENT_PID are for the caller
 
+# bench_self_lock "$0" "$@": re-runs the calling script under /tmp/srvmon-bench.lock
+# (flock), so that two benchmarks never overlap, unless a caller already holds it and
+# says so with SRVMON_BENCH_LOCKED=1 (bench/run-all.sh). When the lock is taken it says
+# whom it waits for: a script that takes the lock itself, run under `flock` by hand,
+# would otherwise wait for its own wrapper without a word.
+bench_self_lock() {
+	[ -z "${SRVMON_BENCH_LOCKED:-}" ] || return 0
+	if ! flock -n /tmp/srvmon-bench.lock true; then
+		echo "$(basename "$1"): waiting for /tmp/srvmon-bench.lock, held by another" \
+			"benchmark (this script takes the lock itself: do not run it under flock)" >&2
+	fi
+	_script=$1
+	shift
+	SRVMON_BENCH_LOCKED=1 exec flock /tmp/srvmon-bench.lock sh "$_script" "$@"
+}
+
 # srvmon_server_start BUILD WORK: creates the user bench/bench-password in WORK/db,
 # starts srvmon-server on 127.0.0.1 with an ephemeral port (log in WORK/server.log)
 # and waits up to 10 s for it to listen. Sets SERVER_PID and PORT; returns 1 (server

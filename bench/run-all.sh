@@ -12,9 +12,8 @@
 # the scripts it runs see SRVMON_BENCH_LOCKED=1 and do not take the lock again (they
 # would wait for it forever). Do not wrap it in flock yourself.
 set -eu
-if [ -z "${SRVMON_BENCH_LOCKED:-}" ]; then
-	SRVMON_BENCH_LOCKED=1 exec flock /tmp/srvmon-bench.lock sh "$0" "$@"
-fi
+. "$(dirname "$0")/lib.sh"
+bench_self_lock "$0" "$@"
 export SRVMON_BENCH_LOCKED
 cd "$(dirname "$0")/.."
 DOC=docs/BENCHMARKS.md
