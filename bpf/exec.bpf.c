@@ -13,7 +13,8 @@
  *
  * Records are assembled in a per-CPU scratch slot and copied into the ring buffer
  * with their real size; submission never wakes the consumer unless the ring is
- * filling up (wake_bytes): user space drains it on a short timer.
+ * filling up (wake_bytes) or the consumer said it sleeps (consumer_idle): user space
+ * drains it on a short timer while execs come, and sleeps without one when none do.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -34,6 +35,15 @@ const volatile __u8 filter_comm = 0;	  /* consult excluded_comm */
 const volatile __u64 wake_bytes = 262144; /* force a wake-up past this much unread data */
 /* Ask the ring how full it is once per this many bytes submitted on a CPU (0: always). */
 const volatile __u64 query_bytes = 0;
+
+/*
+ * Set by user space (through the mmapped .bss) before it sleeps without a timer after
+ * a drain that found nothing. The first record submitted after that is followed by a
+ * SRVMON_REC_WAKE header with a forced wake-up, and the flag is cleared. The flag is
+ * read after the record is committed (the commit is a full barrier) and user space sets
+ * it before it looks at the ring a last time, so one of the two always sees the other.
+ */
+volatile __u32 consumer_idle;
 
 /*
  * Ablation switches of bench/exec-kernel-cost.sh (it builds variants of this file with
@@ -350,6 +360,14 @@ static __always_inline void submit(struct exec_buf *b, __u32 end)
 		return;
 	}
 	stat_inc(emitted);
+	if (consumer_idle) {
+		struct srvmon_rec_hdr wake = {.type = SRVMON_REC_WAKE,
+					      .version = SRVMON_EXEC_VERSION,
+					      .size = sizeof(wake)};
+
+		consumer_idle = 0;
+		bpf_ringbuf_output(&events, &wake, sizeof(wake), BPF_RB_FORCE_WAKEUP);
+	}
 }
 
 SEC("tp_btf/sched_process_exec")

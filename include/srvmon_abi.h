@@ -64,6 +64,9 @@ struct srvmon_rec_hdr {
 
 #define SRVMON_REC_EXEC	    1
 #define SRVMON_EXEC_VERSION 1
+/* A bare header submitted with a forced wake-up after a record, when the reader had said
+ * (consumer_idle in the program's .bss) that it sleeps until the next exec. */
+#define SRVMON_REC_WAKE 2
 
 /* Largest argv the kernel side can capture (config history.argv_max is bounded by it). */
 #define SRVMON_EXEC_ARGV_CAP   (128 * 1024)

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -20,6 +22,8 @@
 struct bpf_exec {
 	struct exec *skel;
 	struct ring_buffer *rb;
+	int epfd;   /* the ring's epoll fd and wakefd */
+	int wakefd; /* eventfd: bpf_exec_wake() */
 	int stats_fd;
 	int ncpus;
 	struct srvmon_exec_stats *values; /* ncpus of them, for stats lookups */
@@ -47,6 +51,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 		log_debug("exec: ring-buffer sample of %zu bytes malformed, ignoring", size);
 		return 0;
 	}
+	if (h->type == SRVMON_REC_WAKE)
+		return 0; /* it only woke us */
 	e->fn(e->arg, data, h->size);
 	return 0;
 }
@@ -58,6 +64,10 @@ void bpf_exec_free(struct bpf_exec *e)
 	if (!e)
 		return;
 	ring_buffer__free(e->rb);
+	if (e->epfd >= 0)
+		close(e->epfd);
+	if (e->wakefd >= 0)
+		close(e->wakefd);
 	if (e->skel)
 		bpf_pin_remove(e->skel->obj);
 	exec__destroy(e->skel); /* detaches, then unloads */
@@ -103,6 +113,8 @@ struct bpf_exec *bpf_exec_new(const struct bpf_exec_opts *opts, bpf_exec_record_
 		r = -ENOMEM;
 		goto fail;
 	}
+	e->epfd = -1;
+	e->wakefd = -1;
 	e->fn = fn;
 	e->arg = arg;
 	step = "libbpf_num_possible_cpus";
@@ -188,6 +200,19 @@ struct bpf_exec *bpf_exec_new(const struct bpf_exec_opts *opts, bpf_exec_record_
 		r = -errno;
 		goto fail;
 	}
+	/* One epoll set for the ring and the stop eventfd: a sleep without a timer ends
+	 * at the next exec or at bpf_exec_wake(). */
+	step = "epoll";
+	e->epfd = epoll_create1(EPOLL_CLOEXEC);
+	e->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (e->epfd < 0 || e->wakefd < 0 ||
+	    epoll_ctl(e->epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(e->rb),
+		      &(struct epoll_event){.events = EPOLLIN}) < 0 ||
+	    epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->wakefd, &(struct epoll_event){.events = EPOLLIN}) <
+		    0) {
+		r = -errno;
+		goto fail;
+	}
 	e->stats_fd = bpf_map__fd(e->skel->maps.exec_stats);
 	return e;
 
@@ -201,18 +226,51 @@ fail:
 	return NULL;
 }
 
+/* Sleeps up to timeout_ms (-1: no limit) for the ring or the wakefd. 0 or -errno. */
+static int wait_events(struct bpf_exec *e, int timeout_ms)
+{
+	struct epoll_event ev[2];
+	uint64_t v;
+
+	if (epoll_wait(e->epfd, ev, 2, timeout_ms) < 0 && errno != EINTR)
+		return -errno;
+	/* A stop request stays visible to the caller through its own flag. */
+	if (read(e->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
 int bpf_exec_poll(struct bpf_exec *e, int timeout_ms)
 {
-	int n, m;
+	int r;
 
 	/* Submissions do not wake us (BPF_RB_NO_WAKEUP) unless the ring fills up. */
-	n = ring_buffer__poll(e->rb, timeout_ms);
-	if (n < 0 && n != -EINTR)
-		return n;
-	m = ring_buffer__consume(e->rb);
-	if (m < 0)
-		return m;
-	return (n > 0 ? n : 0) + m;
+	r = wait_events(e, timeout_ms);
+	if (r < 0)
+		return r;
+	return ring_buffer__consume(e->rb);
+}
+
+int bpf_exec_idle(struct bpf_exec *e)
+{
+	int n;
+
+	__atomic_store_n(&e->skel->bss->consumer_idle, 1, __ATOMIC_SEQ_CST);
+	/* A record committed before the program saw the flag: no wake-up follows it. */
+	n = ring_buffer__consume(e->rb);
+	if (n == 0)
+		n = wait_events(e, -1);
+	__atomic_store_n(&e->skel->bss->consumer_idle, 0, __ATOMIC_SEQ_CST);
+	return n;
+}
+
+int bpf_exec_wake(struct bpf_exec *e)
+{
+	uint64_t one = 1;
+
+	if (write(e->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
 }
 
 int bpf_exec_stats(struct bpf_exec *e, struct srvmon_exec_stats *ret)

@@ -38,6 +38,15 @@ struct bpf_exec *bpf_exec_new(const struct bpf_exec_opts *opts, bpf_exec_record_
 /* Waits up to timeout_ms for a forced wake-up, then consumes everything in the ring.
  * Returns the number of records consumed or -errno. */
 int bpf_exec_poll(struct bpf_exec *e, int timeout_ms);
+/*
+ * Tells the programs that the reader sleeps, consumes what is already in the ring and,
+ * when there was nothing, sleeps without a timer until the next exec (its record is
+ * followed by a forced wake-up) or bpf_exec_wake(). Returns the number of records
+ * consumed (0 after a sleep: the caller drains next) or -errno.
+ */
+int bpf_exec_idle(struct bpf_exec *e);
+/* Ends a bpf_exec_poll() or bpf_exec_idle() sleep from another thread. 0 or -errno. */
+int bpf_exec_wake(struct bpf_exec *e);
 /* Sums the per-CPU exec_stats counters over the CPUs into *ret. 0/-errno. */
 int bpf_exec_stats(struct bpf_exec *e, struct srvmon_exec_stats *ret);
 /* The fd of the sched_process_exec program, for bpf_stats (benchmarks). */

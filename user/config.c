@@ -327,9 +327,10 @@ static const struct config_key config_keys[] = {
 	 "exec here, docs/history.md); off: cwd is empty, the exec costs less."},
 	{"history", "drain_interval", KEY_DURATION, CFG_OFF(history.drain_interval_ms), 10, 1000,
 	 "200ms", NULL, NULL,
-	 "How often the agent reads the exec ring buffer (the kernel never wakes it per exec): "
-	 "the latency added to an exec record. Shorter costs more agent CPU per exec "
-	 "(docs/BENCHMARKS.md); a ring filling past a quarter wakes it early."},
+	 "How often the agent reads the exec ring buffer while execs come (the kernel never "
+	 "wakes it per exec): the latency added to an exec record. Shorter costs more agent "
+	 "CPU per exec (docs/BENCHMARKS.md); a ring filling past a quarter wakes it early, and "
+	 "after a drain that found no exec the first exec wakes it at once."},
 	{"history", "trail", KEY_BOOL, CFG_OFF(history.trail), 0, 0, "true", NULL, NULL,
 	 "Also append exec records to a local JSON-lines file (srvmon-agent history reads it)."},
 	{"history", "trail_path", KEY_STRING, CFG_OFF(history.trail_path), 0, 0,

@@ -275,6 +275,23 @@ int exec_collector_drain(struct exec_collector *c, int timeout_ms)
 	return n;
 }
 
+/*
+ * After a drain that found nothing: sleeps without a timer until the next exec (the
+ * kernel wakes us after its record) or a stop, then drains. Records consumed or -errno.
+ */
+static int drain_when_idle(struct exec_collector *c)
+{
+	int n;
+
+	check_loss(c, true); /* the counters as they stand before a long sleep */
+	c->real_minus_mono_ns = real_minus_mono();
+	n = bpf_exec_idle(c->bpf);
+	if (n == 0)
+		return exec_collector_drain(c, 0); /* woken: the clock offset of now */
+	flush(c);
+	return n;
+}
+
 /* Waits up to ms for a stop request. Returns true when asked to stop. */
 static bool wait_stop(struct exec_collector *c, unsigned ms)
 {
@@ -303,9 +320,14 @@ static bool stop_requested(struct exec_collector *c)
 	return stop;
 }
 
+/*
+ * Drains every drain_interval while execs come; after a drain that found none, sleeps
+ * until the next one (no timer: an idle machine does not wake the agent for history).
+ */
 static void *drain_thread(void *arg)
 {
 	struct exec_collector *c = arg;
+	int n = 1;
 
 	while (!stop_requested(c)) {
 		/* Backpressure: a burst waits in the kernel ring, not in our memory. */
@@ -313,9 +335,11 @@ static void *drain_thread(void *arg)
 			check_loss(c, false);
 			if (wait_stop(c, c->drain_ms))
 				break;
+			n = 1;
 			continue;
 		}
-		if (exec_collector_drain(c, (int)c->drain_ms) < 0 && wait_stop(c, c->drain_ms))
+		n = n == 0 ? drain_when_idle(c) : exec_collector_drain(c, (int)c->drain_ms);
+		if (n < 0 && wait_stop(c, c->drain_ms))
 			break;
 	}
 	return NULL;
@@ -334,6 +358,7 @@ int exec_collector_start(struct exec_collector *c)
 	r = pthread_create(&c->thread, NULL, drain_thread, c);
 	if (r)
 		return -r;
+	(void)pthread_setname_np(c->thread, "srvmon-history"); /* top -H, /proc/PID/task */
 	c->running = true;
 	return 0;
 }
@@ -366,6 +391,7 @@ void exec_collector_free(struct exec_collector *c)
 		c->stop = true;
 		pthread_cond_signal(&c->cond);
 		pthread_mutex_unlock(&c->lock);
+		bpf_exec_wake(c->bpf); /* out of a sleep in the ring's epoll */
 		pthread_join(c->thread, NULL);
 	}
 	if (c->bpf)
