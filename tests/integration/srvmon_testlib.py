@@ -3,6 +3,7 @@
 Every process is started here and ended here, by PID. Nothing leaves 127.0.0.1.
 """
 import atexit
+import contextlib
 import json
 import os
 import re
@@ -273,6 +274,25 @@ class Agent:
             check_sanitizers("srvmon-agent", self.read_log())
         self.proc = None
         return rc
+
+
+@contextlib.contextmanager
+def served(user="agent1", password="s3cret-pass"):
+    """A Workdir and a started srvmon-server holding the account user/password. Yields
+    (work, server, agents): the test appends each Agent it starts to agents; on the way
+    out, however the test ends, those still running are stopped (their logs checked for
+    sanitizer reports), then the server."""
+    work = Workdir()
+    server = Server(work)
+    agents = []
+    try:
+        server.add_user(user, password)
+        server.start()
+        yield work, server, agents
+    finally:
+        for agent in agents:
+            agent.stop()
+        server.stop()
 
 
 def history_agent(work, server, history):

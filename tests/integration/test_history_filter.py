@@ -6,7 +6,7 @@ import sys
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from srvmon_testlib import (Server, Workdir, check, history_agent, wait_for)  # noqa: E402
+from srvmon_testlib import (check, history_agent, served, wait_for)  # noqa: E402
 
 MARK = "srvmon-filter-" + uuid.uuid4().hex[:12]
 
@@ -23,15 +23,11 @@ def main():
         if f.read().strip() != "4294967295":
             print("SKIP: this test process already has a login uid")
             sys.exit(0)
-    work = Workdir()
-    server = Server(work)
-    agent = None
-    try:
-        server.add_user("agent1", "s3cret-pass")
-        server.start()
+    with served() as (work, server, agents):
         hist = ("filter = login\nexclude_comm = echo\nexclude_path = /usr/bin/print*\n"
                 "trail = false\n")
         agent = history_agent(work, server, hist)
+        agents.append(agent)
         out = subprocess.DEVNULL
         subprocess.run(["/bin/true", MARK, "no-login"], stdout=out, timeout=30)
         subprocess.run(["/bin/echo", MARK, "comm"], stdout=out, preexec_fn=login(4242),
@@ -53,11 +49,6 @@ def main():
         check(recs[0]["auid"] == 4242 and recs[1]["auid"] == 4243, "auid is the login uid")
         check(all(r["ret"] == 0 for r in recs), "ret 0")
         check(agent.stop() == 0, "agent exits 0")
-        agent = None
-    finally:
-        if agent:
-            agent.stop()
-        server.stop()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from srvmon_testlib import (Server, Workdir, check, history_agent, wait_for)  # noqa: E402
+from srvmon_testlib import (check, history_agent, served, wait_for)  # noqa: E402
 
 MARK = "srvmon-idle-" + uuid.uuid4().hex[:12]
 EXECS = 5
@@ -44,13 +44,9 @@ def latencies(server):
 
 
 def main():
-    work = Workdir()
-    server = Server(work)
-    agent = None
-    try:
-        server.add_user("agent1", "s3cret-pass")
-        server.start()
+    with served() as (work, server, agents):
         agent = history_agent(work, server, "trail = false\n")
+        agents.append(agent)
         tid = history_thread(agent.proc.pid)
         check(tid is not None, "the history thread is named srvmon-history")
         time.sleep(1)  # the first drain that finds nothing: asleep from then on
@@ -68,10 +64,6 @@ def main():
         check(max(lat) < 100, "exec -> server after a quiet moment: %s ms (under 100; a "
               "200 ms timer gives up to 200)" % lat)
         check(agent.alive(), "agent alive")
-    finally:
-        if agent:
-            agent.stop()
-        server.stop()
     print("PASS")
 
 

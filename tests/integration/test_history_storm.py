@@ -6,8 +6,8 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, fail,  # noqa: E402
-                            wait_for, write_config)
+from srvmon_testlib import (Agent, agent_config, check, fail, served, wait_for,  # noqa: E402
+                            write_config)
 
 N = 20000
 STORM_SECONDS = 30
@@ -15,14 +15,10 @@ MARK = "srvmon-storm-" + uuid.uuid4().hex[:12]
 
 
 def main():
-    work = Workdir()
-    server = Server(work)
-    agent = None
-    try:
-        server.add_user("agent1", "s3cret-pass")
-        server.start()
+    with served() as (work, server, agents):
         hist = "trail_path = %s\n" % work.file("exec.jsonl")
         agent = Agent(work, write_config(work, agent_config(server, history=hist))).start()
+        agents.append(agent)
 
         def status():
             st = [m for m in server.records("status")
@@ -76,11 +72,6 @@ def main():
         check(got + lost >= n, "every exec captured or counted as lost")
         check(got == n, "every exec captured (no loss at %.0f execs/s)" % (n / took))
         check(agent.stop() == 0, "agent exits 0")
-        agent = None
-    finally:
-        if agent:
-            agent.stop()
-        server.stop()
 
 
 if __name__ == "__main__":

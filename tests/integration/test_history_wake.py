@@ -10,21 +10,17 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from srvmon_testlib import (Server, Workdir, check, history_agent, wait_for)  # noqa: E402
+from srvmon_testlib import (check, history_agent, served, wait_for)  # noqa: E402
 
 MARK = "srvmon-wake-" + uuid.uuid4().hex[:12]
 BURST = 60
 
 
 def main():
-    work = Workdir()
-    server = Server(work)
-    agent = None
-    try:
-        server.add_user("agent1", "s3cret-pass")
-        server.start()
+    with served() as (work, server, agents):
         hist = "ringbuf_size = 65536\ndrain_interval = 1s\ntrail = false\n"
         agent = history_agent(work, server, hist)
+        agents.append(agent)
         pad = "w" * 4000
         # One shell forks and execs the burst: no Python between the execs.
         script = 'i=0; while [ $i -lt %d ]; do /bin/true %s "$i" %s; i=$((i+1)); done' % (
@@ -58,11 +54,6 @@ def main():
         took = time.monotonic() - t0
         check(took < 3.0, "a lone exec stored within a few intervals (%.2f s)" % took)
         check(agent.stop() == 0, "agent exits 0")
-        agent = None
-    finally:
-        if agent:
-            agent.stop()
-        server.stop()
     print("PASS")
 
 
