@@ -489,10 +489,11 @@ static int ws_invalid(struct lws *wsi, struct session *ss, const char *what, con
 	return 0;
 }
 
-/* Validates and stores one record: a single-record frame or one element of a batch
- * (index >= 0). 0, or -1 to close the connection. */
+/* Validates and stores one record: a single-record frame (node NULL) or one element of a
+ * batch (index >= 0, node its object in the batch's tree). 0, or -1 to close the
+ * connection. */
 static int ws_record(struct lws *wsi, struct server *srv, struct session *ss, const char *buf,
-		     size_t len, long index, uint64_t received)
+		     size_t len, const cJSON *node, long index, uint64_t received)
 {
 	struct ingest_msg m;
 	struct db_record rec;
@@ -501,7 +502,7 @@ static int ws_record(struct lws *wsi, struct server *srv, struct session *ss, co
 	bool inserted = false;
 	int r;
 
-	r = ingest_parse(buf, len, &m, &err);
+	r = node ? ingest_check(node, buf, len, &m, &err) : ingest_parse(buf, len, &m, &err);
 	if (r == -ENOMEM) {
 		log_warn("%s: message from \"%s\": out of memory, ignoring", WS_PATH, ss->account);
 		ws_queue_error(wsi, ss, "server out of memory");
@@ -557,7 +558,7 @@ static int ws_record(struct lws *wsi, struct server *srv, struct session *ss, co
 	if (inserted && srv->opts.records_out) {
 		char line[1024];
 
-		record_line_format(m.root, m.type, m.host_id, m.seq, received, line, sizeof(line));
+		record_line_format(m.obj, m.type, m.host_id, m.seq, received, line, sizeof(line));
 		(void)fprintf(srv->opts.records_out, "%s\n", line);
 		(void)fflush(srv->opts.records_out);
 	}
@@ -651,20 +652,23 @@ static int ws_message(struct lws *wsi, struct server *srv, struct session *ss)
 {
 	uint64_t received = now_ms();
 	const char *err = NULL;
+	cJSON *tree = NULL;
 	size_t n = 1;
 	int r = 0;
 
 	if (!ingest_is_batch(ss->msg, ss->msg_len)) {
-		r = ws_record(wsi, srv, ss, ss->msg, ss->msg_len, -1, received);
-	} else if (ingest_batch_split(ss->msg, ss->msg_len, srv->spans, INGEST_BATCH_MAX, &n,
+		r = ws_record(wsi, srv, ss, ss->msg, ss->msg_len, NULL, -1, received);
+	} else if (ingest_batch_split(ss->msg, ss->msg_len, srv->spans, INGEST_BATCH_MAX, &n, &tree,
 				      &err) < 0) {
 		n = 0;
 		r = ws_invalid(wsi, ss, "batch", err);
 	} else {
-		/* Each element like a single-record frame; a bad one does not drop the others. */
+		/* Each element like a single-record frame; a bad one does not drop the others.
+		 * The frame was parsed once: the elements are checked on its tree. */
 		for (size_t i = 0; i < n && r == 0; i++)
-			r = ws_record(wsi, srv, ss, srv->spans[i].buf, srv->spans[i].len, (long)i,
-				      received);
+			r = ws_record(wsi, srv, ss, srv->spans[i].buf, srv->spans[i].len,
+				      srv->spans[i].node, (long)i, received);
+		cJSON_Delete(tree);
 	}
 	if (r == 0)
 		ws_charge(wsi, ss, n, 0);

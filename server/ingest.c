@@ -215,15 +215,33 @@ static cJSON *parse_object(const char *buf, size_t len, const char **ret_err)
 
 int ingest_parse(const char *buf, size_t len, struct ingest_msg *ret, const char **ret_err)
 {
-	const cJSON *item;
 	cJSON *root;
-	size_t i;
-	int r = -EINVAL;
+	int r;
 
 	memset(ret, 0, sizeof(*ret));
 	root = parse_object(buf, len, ret_err);
 	if (!root)
 		return -EINVAL;
+	r = ingest_check(root, buf, len, ret, ret_err);
+	if (r < 0) {
+		cJSON_Delete(root);
+		return r;
+	}
+	ret->root = root;
+	return 0;
+}
+
+int ingest_check(const cJSON *root, const char *buf, size_t len, struct ingest_msg *ret,
+		 const char **ret_err)
+{
+	const cJSON *item;
+	size_t i;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!cJSON_IsObject(root)) {
+		*ret_err = "message is not a JSON object";
+		return -EINVAL;
+	}
 	item = cJSON_GetObjectItemCaseSensitive(root, "type");
 	if (!cJSON_IsString(item)) {
 		*ret_err = "type missing or not a string";
@@ -252,12 +270,11 @@ int ingest_parse(const char *buf, size_t len, struct ingest_msg *ret, const char
 		*ret_err = "ts missing or not a 64-bit integer";
 		goto fail;
 	}
-	ret->root = root;
+	ret->obj = root;
 	return 0;
 fail:
-	cJSON_Delete(root);
 	memset(ret, 0, sizeof(*ret));
-	return r;
+	return -EINVAL;
 }
 
 void ingest_msg_clear(struct ingest_msg *m)
@@ -313,15 +330,16 @@ static int split_array(const char *buf, size_t len, size_t i, struct ingest_span
 }
 
 int ingest_batch_split(const char *buf, size_t len, struct ingest_span *ret_spans, size_t cap,
-		       size_t *ret_n, const char **ret_err)
+		       size_t *ret_n, cJSON **ret_root, const char **ret_err)
 {
-	const cJSON *item;
+	const cJSON *item, *el;
 	const char *raw;
 	size_t rlen, n = 0;
 	cJSON *root;
 	int r = -EINVAL;
 
 	*ret_n = 0;
+	*ret_root = NULL;
 	root = parse_object(buf, len, ret_err);
 	if (!root)
 		return -EINVAL;
@@ -346,8 +364,13 @@ int ingest_batch_split(const char *buf, size_t len, struct ingest_span *ret_span
 		*ret_err = "records member could not be split";
 		goto out;
 	}
+	/* The nodes in the same order as the raw elements. */
+	el = item->child;
+	for (size_t i = 0; i < n; i++, el = el->next)
+		ret_spans[i].node = el;
 	*ret_n = n;
-	r = 0;
+	*ret_root = root;
+	return 0;
 out:
 	cJSON_Delete(root);
 	return r;

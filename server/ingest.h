@@ -18,7 +18,8 @@ struct ingest_msg {
 	const char *host_id; /* inside root */
 	uint64_t seq;	     /* exact, from the raw text */
 	int64_t ts;	     /* exact, from the raw text */
-	cJSON *root;	     /* the parsed object; freed by ingest_msg_clear() */
+	const cJSON *obj;    /* the parsed object */
+	cJSON *root;	     /* obj when ingest_parse() made it (ingest_msg_clear() frees it) */
 };
 
 /*
@@ -28,6 +29,13 @@ struct ingest_msg {
  * Returns 0 and fills ret, -EINVAL with *ret_err set to a short reason, or -ENOMEM.
  */
 int ingest_parse(const char *buf, size_t len, struct ingest_msg *ret, const char **ret_err);
+/*
+ * The same checks on an object already parsed (an element of a batch frame: obj from
+ * ingest_batch_split(), buf[0..len) its raw text, from which seq and ts are read
+ * exactly). ret->root stays NULL: obj belongs to the batch's tree.
+ */
+int ingest_check(const cJSON *obj, const char *buf, size_t len, struct ingest_msg *ret,
+		 const char **ret_err);
 void ingest_msg_clear(struct ingest_msg *m);
 
 /*
@@ -38,10 +46,12 @@ void ingest_msg_clear(struct ingest_msg *m);
 int ingest_raw_member(const char *buf, size_t len, const char *name, const char **ret_val,
 		      size_t *ret_len);
 
-/* The raw text of one element of a batch frame (inside the frame's buffer). */
+/* One element of a batch frame: its raw text (inside the frame's buffer) and its node in
+ * the frame's parsed tree. */
 struct ingest_span {
 	const char *buf;
 	size_t len;
+	const cJSON *node;
 };
 
 /* Whether buf[0..len) is meant as a batch frame: its first top-level "type" member is the
@@ -51,12 +61,14 @@ bool ingest_is_batch(const char *buf, size_t len);
 /*
  * Validates the envelope of a batch frame {"type":"batch","records":[<record>,...]} in
  * buf[0..len) (need not be NUL-terminated): valid JSON, an object, type "batch", records an
- * array of 1..cap elements. The raw text of each element goes to ret_spans[0..*ret_n), in
- * order; the elements themselves are not validated (pass each to ingest_parse()).
+ * array of 1..cap elements. The raw text and the parsed node of each element go to
+ * ret_spans[0..*ret_n), in order; the elements themselves are not validated (pass each to
+ * ingest_check()). The tree they belong to goes to *ret_root, for the caller to free with
+ * cJSON_Delete() once done with the nodes (NULL on failure). The frame is parsed once.
  * Returns 0, -EINVAL with *ret_err set to a short reason, or -ENOMEM.
  */
 int ingest_batch_split(const char *buf, size_t len, struct ingest_span *ret_spans, size_t cap,
-		       size_t *ret_n, const char **ret_err);
+		       size_t *ret_n, cJSON **ret_root, const char **ret_err);
 
 /* Formats the server -> agent replies. Return the length or -ENOSPC. */
 int ingest_format_ack(uint64_t seq, char *buf, size_t size);

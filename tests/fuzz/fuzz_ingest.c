@@ -1,5 +1,6 @@
 /* libFuzzer target: srvmon-server's validation of agent messages (ingest_parse) and of batch
- * frames (ingest_batch_split, then each element). */
+ * frames (ingest_batch_split, then each element, checked on the batch's tree exactly as its
+ * own parse would judge it). */
 #include "ingest.h"
 
 #include <stddef.h>
@@ -10,8 +11,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ingest_span spans[INGEST_BATCH_MAX];
-	struct ingest_msg m;
-	const char *err = NULL;
+	struct ingest_msg m, c;
+	const char *err = NULL, *cerr = NULL;
+	cJSON *tree = NULL;
 	size_t n;
 	char *buf;
 
@@ -33,13 +35,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The same bytes as a batch frame: every element span lies inside the buffer. */
 	(void)ingest_is_batch(buf, size);
 	err = NULL;
-	if (ingest_batch_split(buf, size, spans, INGEST_BATCH_MAX, &n, &err) == 0) {
+	if (ingest_batch_split(buf, size, spans, INGEST_BATCH_MAX, &n, &tree, &err) == 0) {
 		for (size_t i = 0; i < n; i++) {
+			int want, got;
+
 			if (spans[i].buf < buf || spans[i].buf + spans[i].len > buf + size)
 				abort();
-			if (ingest_parse(spans[i].buf, spans[i].len, &m, &err) == 0)
+			want = ingest_parse(spans[i].buf, spans[i].len, &m, &err);
+			got = ingest_check(spans[i].node, spans[i].buf, spans[i].len, &c, &cerr);
+			if (want != got || (want == 0 && (m.seq != c.seq || m.ts != c.ts ||
+							  strcmp(m.type, c.type) != 0 ||
+							  strcmp(m.host_id, c.host_id) != 0)))
+				abort();
+			if (want == 0)
 				ingest_msg_clear(&m);
 		}
+		cJSON_Delete(tree);
 	} else if (!err) {
 		abort();
 	}

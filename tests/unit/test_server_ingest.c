@@ -147,15 +147,35 @@ static void test_batch_split(void **state)
 			   "{\"type\":\"network\",\"host_id\":\"h\",\"seq\":3,\"ts\":1}],"
 			   "\"type\":\"batch\"}";
 	struct ingest_span spans[INGEST_BATCH_MAX];
-	struct ingest_msg m;
-	const char *err = NULL;
+	struct ingest_msg m, c;
+	const char *err = NULL, *cerr = NULL;
+	cJSON *tree = NULL;
 	size_t n = 99;
 
 	(void)state;
 	assert_true(ingest_is_batch(text, strlen(text)));
-	assert_int_equal(ingest_batch_split(text, strlen(text), spans, INGEST_BATCH_MAX, &n, &err),
-			 0);
+	assert_int_equal(
+		ingest_batch_split(text, strlen(text), spans, INGEST_BATCH_MAX, &n, &tree, &err),
+		0);
 	assert_int_equal(n, 4);
+	assert_non_null(tree);
+	/* Checked on the batch's tree, each element gives what its own parse gives. */
+	for (size_t i = 0; i < n; i++) {
+		int want = ingest_parse(spans[i].buf, spans[i].len, &m, &err);
+
+		assert_int_equal(ingest_check(spans[i].node, spans[i].buf, spans[i].len, &c, &cerr),
+				 want);
+		if (want == 0) {
+			assert_true(c.seq == m.seq && c.ts == m.ts);
+			assert_string_equal(c.type, m.type);
+			assert_string_equal(c.host_id, m.host_id);
+			assert_null(c.root);
+			ingest_msg_clear(&m);
+		} else {
+			assert_string_equal(cerr, err);
+		}
+	}
+	cJSON_Delete(tree);
 	/* Each element is exactly its own raw text, validated like a single-record frame. */
 	assert_int_equal(ingest_parse(spans[0].buf, spans[0].len, &m, &err), 0);
 	assert_true(m.seq == UINT64_MAX);
@@ -187,6 +207,7 @@ static void test_batch_invalid(void **state)
 		{"{\"type\":\"batch\",\"records\":[1,2,3,4]}", "limit"},
 	};
 	struct ingest_span spans[3];
+	cJSON *tree;
 	const char *err;
 	size_t n;
 
@@ -194,9 +215,11 @@ static void test_batch_invalid(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err = NULL;
 		n = 99;
+		tree = (cJSON *)1;
 		assert_int_equal(ingest_batch_split(cases[i].text, strlen(cases[i].text), spans, 3,
-						    &n, &err),
+						    &n, &tree, &err),
 				 -EINVAL);
+		assert_null(tree);
 		assert_non_null(err);
 		if (!strstr(err, cases[i].err))
 			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].err);
