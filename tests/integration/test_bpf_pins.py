@@ -42,7 +42,9 @@ try:
                             "key", "4", "value", "4", "entries", "1", "name", "stale"],
                            capture_output=True, text=True, timeout=30)
         check(r.returncode == 0, "stale pin created: %s" % r.stderr.strip())
-        text = agent_config(server, extra="collector = bpf\n", history="filter = all\n")
+        # The trail stays off: the default path is the machine's /var/log/srvmon.
+        text = agent_config(server, extra="collector = bpf\n",
+                            history="filter = all\ntrail = false\n")
         text = text.replace("bpf_pin_dir =\n", "bpf_pin_dir = %s\n" % PIN)
         check(PIN in text, "config sets bpf_pin_dir")
         agent = Agent(work, write_config(work, text), args=["--verbose"]).start()
