@@ -47,6 +47,11 @@ interval = 1s
 include = lo
 exclude =
 
+# History off: on by default, it would record every exec of the machine into the
+# default trail, /var/log/srvmon/exec.jsonl, once per agent.
+[history]
+enabled = false
+
 [speedtest]
 enabled = true
 interval = 1m
