@@ -2,6 +2,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "monoclock.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -30,14 +31,6 @@ struct auth {
 	uint64_t rejects_unlogged;
 	uint64_t rejects_total;
 };
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 int auth_jwt_exp(const char *token, uint64_t *ret_exp)
 {

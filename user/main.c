@@ -6,6 +6,7 @@
 #include "identity.h"
 #include "instance.h"
 #include "log.h"
+#include "monoclock.h"
 #include "message.h"
 #include "metrics.h"
 #include "metrics_http.h"
@@ -70,14 +71,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static int resources_tick(void *arg)

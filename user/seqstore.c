@@ -1,6 +1,7 @@
 #include "seqstore.h"
 
 #include "log.h"
+#include "monoclock.h"
 #include "numparse.h"
 
 #include <errno.h>
@@ -24,14 +25,6 @@ struct seqstore {
 	uint64_t block;	     /* size of the next reservation */
 	uint64_t reserve_ms; /* when the last one was written */
 };
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static int seqstore_read(const char *path, uint64_t *ret)
 {

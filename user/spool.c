@@ -2,6 +2,7 @@
 
 #include "crc32c.h"
 #include "log.h"
+#include "monoclock.h"
 #include "numparse.h"
 
 #include <dirent.h>
@@ -14,7 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -141,14 +141,6 @@ static bool record_crc_ok(const struct spool_hdr *h, const char *text)
 	return record_crc(h->seq, text, h->len) == h->crc ||
 	       (crc32c_fast() ? record_crc32(h->seq, text, h->len)
 			      : record_crc32c(h->seq, text, h->len)) == h->crc;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void seg_name(uint64_t first_seq, char *buf, size_t len)
