@@ -409,20 +409,18 @@ static void evict_oldest(struct spool *s)
 	normalize(s, &s->send);
 	if (p.seg == 0) {
 		while (p.off < s->segs[0].bytes && read_hdr(s, p, &h) == 0) {
-			/* Before the send cursor: written. Peeked: being written right now. */
-			bool written = s->send.seg > 0 || p.off < s->send.off ||
-				       (s->peeked && p.off < s->peek_next);
+			/* Sent: before the send cursor. Peeked: being written right now, still
+			 * counted unsent until marked sent. Either may yet be acked. */
+			bool sent = s->send.seg > 0 || p.off < s->send.off;
+			bool peeked = !sent && s->peeked && p.off < s->peek_next;
 
-			if (written && p.off >= s->send.off && s->send.seg == 0)
-				unsent++; /* peeked: still counted unsent until marked sent */
-			else if (written)
+			if (sent)
 				inflight++;
-			else {
+			else
 				unsent++;
-				s->st.dropped++;
-			}
-			/* If it cannot be remembered, it is counted as dropped now. */
-			if (written && !gone_add(s, h.seq))
+			/* Written ones are remembered until an ack or a rewind settles them; one
+			 * that cannot be remembered is counted as dropped now, like the unsent. */
+			if (!(sent || peeked) || !gone_add(s, h.seq))
 				s->st.dropped++;
 			p.off += sizeof(h) + h.len;
 		}
