@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sbuf_add(struct sbuf *b, const char *s, size_t n)
+int sbuf_reserve(struct sbuf *b, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 64;
@@ -19,6 +19,15 @@ int sbuf_add(struct sbuf *b, const char *s, size_t n)
 		b->s = p;
 		b->cap = cap;
 	}
+	return 0;
+}
+
+int sbuf_add(struct sbuf *b, const char *s, size_t n)
+{
+	int r = sbuf_reserve(b, n);
+
+	if (r)
+		return r;
 	memcpy(b->s + b->len, s, n);
 	b->len += n;
 	b->s[b->len] = '\0';
@@ -32,8 +41,10 @@ int sbuf_adds(struct sbuf *b, const char *s)
 
 int sbuf_addc(struct sbuf *b, char c)
 {
-	if (b->len + 2 > b->cap)
-		return sbuf_add(b, &c, 1);
+	int r = sbuf_reserve(b, 1);
+
+	if (r)
+		return r;
 	b->s[b->len++] = c;
 	b->s[b->len] = '\0';
 	return 0;

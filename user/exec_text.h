@@ -16,6 +16,8 @@ struct sbuf {
 	size_t cap;
 };
 
+/* Room for n more bytes and the terminating NUL (b->s + b->len onwards). 0 or -ENOMEM. */
+int sbuf_reserve(struct sbuf *b, size_t n);
 /* Appends n bytes. 0 or -ENOMEM. */
 int sbuf_add(struct sbuf *b, const char *s, size_t n);
 int sbuf_adds(struct sbuf *b, const char *s);

@@ -51,7 +51,10 @@ int json_add_str(struct sbuf *b, const char *s, size_t n)
 	/* Most strings have nothing to escape: quotes and bytes in one copy. */
 	while (i < n && !needs_escape((unsigned char)s[i]))
 		i++;
-	if (i == n && b->len + n + 3 <= b->cap) {
+	if (i == n) {
+		r = sbuf_reserve(b, n + 2);
+		if (r)
+			return r;
 		b->s[b->len] = '"';
 		memcpy(b->s + b->len + 1, s, n);
 		b->s[b->len + 1 + n] = '"';

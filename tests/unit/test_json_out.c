@@ -28,7 +28,7 @@ static void check_like_cjson(const char *s, size_t n)
 	want = cJSON_PrintUnformatted(item);
 	assert_int_equal(json_add_str(&b, s, n), 0);
 	assert_string_equal(b.s, want);
-	/* Again after other text, with room to spare (the one-copy path). */
+	/* Again after other text, with room to spare: written at an offset. */
 	b.len = 0;
 	assert_int_equal(sbuf_add(&b, "x", 1), 0);
 	for (size_t i = 0; i < n + 8; i++)
