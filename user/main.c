@@ -562,6 +562,7 @@ static void usage(FILE *out)
 	(void)fprintf(
 		out,
 		"Usage: srvmon-agent [OPTIONS]\n"
+		"       srvmon-agent [--config PATH] [--verbose] history|speedtest [ARGS]\n"
 		"Samples this server (CPU, RAM, disk, network) and ships the records to a\n"
 		"monitoring API over an authenticated WebSocket.\n\n"
 		"  -c, --config PATH     configuration file (default " CONFIG_DEFAULT_PATH ")\n"
@@ -579,6 +580,50 @@ static void usage(FILE *out)
 		"  -V, --version         print the version\n"
 		"  -h, --help            this help\n\n"
 		"Exit status: 0 ok, 1 runtime failure, 2 usage, 78 configuration error.\n");
+}
+
+/* "srvmon-agent [--config PATH] [--verbose] history|speedtest ARGS": the options given
+ * before the word apply to the subcommand, as in git or systemctl. Returns the subcommand's
+ * exit status, or -ENOENT when argv[0] names none. */
+static int subcommand_run(int argc, char **argv, const char *config_path, bool verbose,
+			  bool bad_options)
+{
+	int (*fn)(int, char **);
+	char **sub;
+	int i, n = 0, rc;
+
+	if (strcmp(argv[0], "history") == 0)
+		fn = history_cli_main;
+	else if (strcmp(argv[0], "speedtest") == 0)
+		fn = speedtest_cli_main;
+	else
+		return -ENOENT;
+	if (bad_options) {
+		(void)fprintf(stderr,
+			      "srvmon-agent: only --config and --verbose may come before "
+			      "'%s'\n",
+			      argv[0]);
+		return 2;
+	}
+	if (verbose)
+		log_set_level(LOG_LEVEL_DEBUG);
+	/* The word, --config PATH from before it, then its own arguments (a later --config
+	 * wins, as getopt reads left to right). */
+	sub = calloc((size_t)argc + 3, sizeof(*sub));
+	if (!sub) {
+		(void)fprintf(stderr, "srvmon-agent: out of memory\n");
+		return 1;
+	}
+	sub[n++] = argv[0];
+	if (config_path) {
+		sub[n++] = (char *)"--config";
+		sub[n++] = (char *)config_path;
+	}
+	for (i = 1; i < argc; i++)
+		sub[n++] = argv[i];
+	rc = fn(n, sub);
+	free(sub);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -599,21 +644,19 @@ int main(int argc, char **argv)
 	static struct agent agent;
 	struct agent *a = &agent;
 	struct sigaction sa;
-	bool check = false, once = false, verbose = false;
+	bool check = false, once = false, verbose = false, config_given = false;
 	enum log_level level;
 	char errbuf[1024];
 	int rc = 1;
 	int opt, r;
 
 	log_init("srvmon-agent");
-	if (argc > 1 && strcmp(argv[1], "history") == 0)
-		return history_cli_main(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "speedtest") == 0)
-		return speedtest_cli_main(argc - 1, argv + 1);
-	while ((opt = getopt_long(argc, argv, "c:m:vVh", opts, NULL)) != -1) {
+	/* '+': options stop at the first word, so that "--config X history" reaches it. */
+	while ((opt = getopt_long(argc, argv, "+c:m:vVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
+			config_given = true;
 			break;
 		case 'm':
 			if (instance_module_add(optarg, &a->instance) < 0) {
@@ -649,14 +692,21 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
+		r = subcommand_run(argc - optind, argv + optind, config_given ? config_path : NULL,
+				   verbose, check || once || a->instance);
+		if (r != -ENOENT)
+			return r;
 		(void)fprintf(stderr, "srvmon-agent: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return 2;
 	}
 
-	/* Configuration: all or nothing. */
+	/* Configuration: all or nothing. --once samples with the defaults when the default
+	 * file does not exist; a file named by --config must exist. */
 	r = config_init_defaults(&a->cfg);
-	if (r == 0)
+	if (r == 0 && once && !config_given)
+		r = config_load_optional(&a->cfg, NULL, errbuf, sizeof(errbuf));
+	else if (r == 0)
 		r = config_load(&a->cfg, config_path, !once, errbuf, sizeof(errbuf));
 	if (r < 0) {
 		(void)fprintf(stderr, "srvmon-agent: %s\n",

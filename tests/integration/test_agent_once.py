@@ -69,4 +69,36 @@ status = by_type["status"]
 for k in ("modules", "events_lost", "reconnects"):
     if k not in status:
         fail("status lacks %s" % k)
+
+# Without a configuration file --once samples with the defaults ("no server needed");
+# a file named by --config must exist.
+if not os.path.exists("/etc/srvmon/agent.conf"):
+    r = subprocess.run([AGENT, "--once"], capture_output=True, text=True, timeout=60)
+    check_sanitizers("srvmon-agent --once (no file)", r.stderr)
+    types = sorted(json.loads(l)["type"] for l in r.stdout.splitlines())
+    check(r.returncode == 0 and types == ["hello", "network", "resources", "status"],
+          "--once without /etc/srvmon/agent.conf samples with the defaults (rc %d, %s)"
+          % (r.returncode, types))
+else:
+    print("skip: /etc/srvmon/agent.conf exists on this machine")
+missing = work.file("missing.conf")
+r = subprocess.run([AGENT, "--config", missing, "--once"], capture_output=True, text=True,
+                   timeout=60)
+check(r.returncode == 78 and missing in r.stderr and "cannot open" in r.stderr,
+      "--once with a missing --config file is a configuration error naming it")
+
+# Options before a subcommand apply to it, as in git or systemctl.
+trail = work.file("no-trail.jsonl")
+hconf = write_config(work, "[history]\ntrail_path = %s\n" % trail, name="history.conf")
+r = subprocess.run([AGENT, "--config", hconf, "history"], capture_output=True, text=True,
+                   timeout=60)
+check(r.returncode == 1 and trail in r.stderr,
+      "--config before 'history' is the one it reads (rc %d: %s)" % (r.returncode,
+                                                                      r.stderr.strip()))
+r = subprocess.run([AGENT, "--config", missing, "speedtest"], capture_output=True, text=True,
+                   timeout=60)
+check(r.returncode == 78 and missing in r.stderr,
+      "--config before 'speedtest' is accepted and read (rc %d)" % r.returncode)
+r = subprocess.run([AGENT, "--once", "history"], capture_output=True, text=True, timeout=60)
+check(r.returncode == 2, "--once before 'history' is a usage error")
 print("PASS")
