@@ -8,7 +8,7 @@
 #include "exec_users.h"
 #include "log.h"
 #include "message.h"
-#include "outbox.h"
+#include "module.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -31,7 +31,7 @@ struct exec_collector {
 	struct bpf_exec *bpf;
 	struct exec_users *users;
 	struct exec_trail *trail;
-	struct outbox *ob;
+	const struct module_sink *sink; /* NULL: the trail only */
 	const struct strlist *exclude_path;
 	char *trail_path;
 	size_t backlog_max;
@@ -97,10 +97,10 @@ static void count(struct exec_collector *c, uint64_t *counter)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* Hands the batch to the trail (one write) and to the outbox (one lock, one wake-up). */
+/* Hands the batch to the trail (one write) and to the sink (one call: one lock, one wake-up). */
 static void flush(struct exec_collector *c)
 {
-	struct outbox_json recs[EXEC_BATCH_MAX];
+	struct record_text recs[EXEC_BATCH_MAX];
 	int r;
 
 	if (c->n == 0)
@@ -117,13 +117,13 @@ static void flush(struct exec_collector *c)
 			c->trail_warned = true;
 		}
 	}
-	if (c->ob) {
+	if (c->sink) {
 		for (size_t i = 0; i < c->n; i++) {
 			recs[i].text = c->batch.s + c->off[i];
 			/* Without the newline that ends the trail line. */
 			recs[i].len = (i + 1 < c->n ? c->off[i + 1] : c->batch.len) - c->off[i] - 1;
 		}
-		r = outbox_submit_json(c->ob, recs, c->n);
+		r = c->sink->submit_text(c->sink->arg, recs, c->n);
 		if (r > 0) {
 			pthread_mutex_lock(&c->lock);
 			c->st.shipped += (uint64_t)r;
@@ -166,7 +166,7 @@ static void on_record(void *arg, const void *data, size_t size)
 		flush(c);
 }
 
-struct exec_collector *exec_collector_new(const struct config *cfg, struct outbox *ob,
+struct exec_collector *exec_collector_new(const struct config *cfg, const struct module_sink *sink,
 					  size_t backlog_max, const char **ret_step)
 {
 	const struct config_history *h = &cfg->history;
@@ -184,7 +184,7 @@ struct exec_collector *exec_collector_new(const struct config *cfg, struct outbo
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
-	c->ob = ob;
+	c->sink = sink;
 	c->backlog_max = backlog_max;
 	c->drain_ms = (unsigned)h->drain_interval_ms;
 	c->exclude_path = &h->exclude_path;
@@ -331,7 +331,7 @@ static void *drain_thread(void *arg)
 
 	while (!stop_requested(c)) {
 		/* Backpressure: a burst waits in the kernel ring, not in our memory. */
-		if (c->ob && c->backlog_max && outbox_pending(c->ob) >= c->backlog_max) {
+		if (c->sink && c->backlog_max && c->sink->backlog(c->sink->arg) >= c->backlog_max) {
 			check_loss(c, false);
 			if (wait_stop(c, c->drain_ms))
 				break;

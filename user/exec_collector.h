@@ -1,7 +1,7 @@
 /*
  * The history module: drains the exec ring buffer on its own thread on a short timer
  * (never one wake-up per exec), turns each record into an exec message and hands it
- * to the outbox and the local trail.
+ * to the module sink (the outbox) and the local trail.
  */
 #ifndef SRVMON_EXEC_COLLECTOR_H
 #define SRVMON_EXEC_COLLECTOR_H
@@ -13,22 +13,22 @@
 #include "srvmon_abi.h"
 
 struct config;
-struct outbox;
+struct module_sink;
 struct exec_collector;
 
 struct exec_collector_stats {
 	struct srvmon_exec_stats kernel; /* summed over CPUs */
-	uint64_t shipped;		 /* records handed to the outbox */
+	uint64_t shipped;		 /* records handed to the sink */
 	uint64_t excluded;		 /* dropped by exclude_path */
 	uint64_t malformed;		 /* records that failed to decode */
 	uint64_t trail_errors;
 };
 
 /* Loads the BPF programs and opens the trail. backlog_max: the drain pauses while
- * the outbox holds this many unsent records, so a burst waits in the kernel ring
+ * the sink holds this many unsent records, so a burst waits in the kernel ring
  * (and is counted as lost there when it overflows) instead of in memory.
  * NULL + errno; *ret_step names the failing step. */
-struct exec_collector *exec_collector_new(const struct config *cfg, struct outbox *ob,
+struct exec_collector *exec_collector_new(const struct config *cfg, const struct module_sink *sink,
 					  size_t backlog_max, const char **ret_step);
 /* Starts the drain thread. 0 or -errno. */
 int exec_collector_start(struct exec_collector *c);

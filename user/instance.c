@@ -2,42 +2,45 @@
 #include "instance.h"
 
 #include "config.h"
+#include "module.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const module_names[] = {"resources", "network", "history", "speedtest"};
+_Static_assert(INSTANCE_SEQ_SHIFT + AGENT_MODULES_MAX <= 64, "seq floors fit in 64 bits");
 
-#define N_MODULES (sizeof(module_names) / sizeof(module_names[0]))
+unsigned int instance_all(void)
+{
+	return (1u << agent_module_count) - 1u;
+}
 
 int instance_module_add(const char *name, unsigned int *mask)
 {
-	for (size_t i = 0; i < N_MODULES; i++) {
-		if (strcmp(name, module_names[i]) == 0) {
-			*mask |= 1u << i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int i = module_index(name);
+
+	if (i < 0)
+		return -EINVAL;
+	*mask |= 1u << i;
+	return 0;
 }
 
 int instance_name(unsigned int mask, char *buf, size_t size)
 {
 	size_t len = 0;
 
-	if ((mask & INSTANCE_ALL) == 0 || (mask & ~(unsigned int)INSTANCE_ALL))
+	if ((mask & instance_all()) == 0 || (mask & ~instance_all()))
 		return -EINVAL;
 	if (size == 0)
 		return -ENAMETOOLONG;
 	buf[0] = '\0';
-	for (size_t i = 0; i < N_MODULES; i++) {
+	for (size_t i = 0; i < agent_module_count; i++) {
 		int n;
 
 		if (!(mask & (1u << i)))
 			continue;
-		n = snprintf(buf + len, size - len, "%s%s", len ? "+" : "", module_names[i]);
+		n = snprintf(buf + len, size - len, "%s%s", len ? "+" : "", agent_modules[i]->name);
 		if (n < 0 || (size_t)n >= size - len)
 			return -ENAMETOOLONG;
 		len += (size_t)n;
@@ -47,7 +50,7 @@ int instance_name(unsigned int mask, char *buf, size_t size)
 
 uint64_t instance_seq_floor(unsigned int mask)
 {
-	return (uint64_t)(mask & INSTANCE_ALL) << INSTANCE_SEQ_SHIFT;
+	return (uint64_t)(mask & instance_all()) << INSTANCE_SEQ_SHIFT;
 }
 
 /* Replaces *dir with "<*dir>/<name>". */
@@ -72,10 +75,8 @@ int instance_apply(struct config *cfg, unsigned int mask)
 	r = instance_name(mask, name, sizeof(name));
 	if (r < 0)
 		return r;
-	cfg->resources.enabled = mask & INSTANCE_RESOURCES;
-	cfg->network.enabled = mask & INSTANCE_NETWORK;
-	cfg->history.enabled = mask & INSTANCE_HISTORY;
-	cfg->speedtest.enabled = mask & INSTANCE_SPEEDTEST;
+	for (size_t i = 0; i < agent_module_count; i++)
+		*agent_modules[i]->enabled(cfg) = mask & (1u << i);
 	if (cfg->agent.state_dir && *cfg->agent.state_dir) {
 		r = dir_append(&cfg->agent.state_dir, name);
 		if (r < 0)

@@ -7,21 +7,16 @@
 
 struct config;
 
-/* Bits of an instance's module set, in the order of the hello's module list. */
-enum instance_module {
-	INSTANCE_RESOURCES = 1u << 0,
-	INSTANCE_NETWORK = 1u << 1,
-	INSTANCE_HISTORY = 1u << 2,
-	INSTANCE_SPEEDTEST = 1u << 3,
-	INSTANCE_ALL = 0xfu,
-};
+/* An instance's module set: bit i is agent_modules[i] (user/module.h), the order of the
+ * hello's module list. The order is part of the seq spaces below: new modules go last. */
+unsigned int instance_all(void);
 
 /* Each instance numbers its records from (mask << INSTANCE_SEQ_SHIFT): the seq spaces of
  * two instances of one host never overlap (docs/protocol.md). */
 #define INSTANCE_SEQ_SHIFT 56
 
-/* Adds the module called name ("resources", "network", "history", "speedtest") to
- * *mask. Returns 0, or -EINVAL for an unknown name. */
+/* Adds the module called name (one of agent_modules) to *mask. Returns 0, or -EINVAL
+ * for an unknown name. */
 int instance_module_add(const char *name, unsigned int *mask);
 
 /*

@@ -1,7 +1,6 @@
 /* srvmon-agent: samples this host and ships the records to a monitoring API. */
 #include "auth.h"
 #include "config.h"
-#include "exec_collector.h"
 #include "history_cli.h"
 #include "identity.h"
 #include "instance.h"
@@ -10,14 +9,12 @@
 #include "message.h"
 #include "metrics.h"
 #include "metrics_http.h"
-#include "network.h"
+#include "module.h"
 #include "outbox.h"
-#include "resources.h"
 #include "runner.h"
 #include "seqstore.h"
 #include "service_notify.h"
 #include "speedtest_cli.h"
-#include "speedtest_module.h"
 #include "spool.h"
 #include "tlspin.h"
 #include "transport.h"
@@ -35,13 +32,13 @@
 #include <string.h>
 #include <time.h>
 
-enum module_id { MOD_RESOURCES, MOD_NETWORK, MOD_HISTORY, MOD_SPEEDTEST, MOD_COUNT };
-
+/* One entry of the module table (user/modules.c) as this process runs it. */
 struct module_slot {
-	const char *name;
-	const char *state; /* running, disabled, failed */
+	const struct module_ops *ops;
+	void *state;	    /* the module's, while it runs */
+	const char *status; /* running, disabled, failed */
 	char detail[128];
-	struct runner *runner;
+	struct runner *runner; /* periodic modules */
 };
 
 struct agent {
@@ -53,11 +50,11 @@ struct agent {
 	uint64_t spool_retry_ms; /* next attempt to open a spool that could not be; 0: none */
 	struct auth *auth;
 	struct transport *tr;
-	struct resources_collector *res;
-	struct network_collector *net;
-	struct exec_collector *exec;
-	struct speedtest_module *speedtest;
-	struct module_slot mods[MOD_COUNT];
+	struct module_sink sink;
+	struct module_ctx ctx;
+	size_t n_mods;
+	struct module_slot mods[AGENT_MODULES_MAX];
+	uint64_t once_seq; /* --once: the seq printed next */
 	uint64_t next_status_ms;
 	unsigned int instance; /* --module set (user/instance.h), 0: every module */
 	struct service_notify *sn;
@@ -73,48 +70,46 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-static int resources_tick(void *arg)
+static bool module_running(const struct module_slot *m)
 {
-	struct agent *a = arg;
-	struct resources_sample s;
-	int r;
-
-	r = resources_sample(a->res, &s);
-	if (r < 0)
-		return r;
-	metrics_set_resources(a->metrics, &s);
-	return outbox_submit(a->ob, message_resources(&s));
+	return strcmp(m->status, "running") == 0;
 }
 
-static int network_tick(void *arg)
+/* The error of a running module's last sample or test (0: fine). */
+static int module_error(const struct module_slot *m)
 {
-	struct agent *a = arg;
-	struct net_sample *s;
-	int r;
-
-	/* ~10 KiB: keep it off the thread's stack. */
-	s = malloc(sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	r = network_sample(a->net, s);
-	if (r == 0)
-		metrics_set_network(a->metrics, s);
-	if (r == 0)
-		r = outbox_submit(a->ob, message_network(s));
-	free(s);
-	return r;
+	if (m->runner)
+		return runner_last_error(m->runner);
+	if (m->state && m->ops->last_error)
+		return m->ops->last_error(m->state);
+	return 0;
 }
 
 static cJSON *agent_hello(struct agent *a)
 {
 	struct hello_info h = {.id = &a->id, .agent_version = SRVMON_VERSION};
 
-	for (int i = 0; i < MOD_COUNT; i++) {
-		if (strcmp(a->mods[i].state, "disabled") != 0)
-			h.modules[h.n_modules++] = a->mods[i].name;
+	for (size_t i = 0; i < a->n_mods; i++) {
+		const struct module_slot *m = &a->mods[i];
+
+		if (strcmp(m->status, "disabled") != 0)
+			h.modules[h.n_modules++] = m->ops->name;
+		if (m->state && m->ops->collector)
+			h.collector = m->ops->collector(m->state);
 	}
-	h.collector = a->net ? network_collector_name(a->net) : NULL;
 	return message_hello(&h, message_now_ms());
+}
+
+/* Records the modules lost before handing them on (execs lost in the kernel ring). */
+static uint64_t modules_lost(const struct agent *a)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < a->n_mods; i++) {
+		if (a->mods[i].state && a->mods[i].ops->lost)
+			n += a->mods[i].ops->lost(a->mods[i].state);
+	}
+	return n;
 }
 
 static cJSON *agent_status(struct agent *a)
@@ -122,25 +117,22 @@ static cJSON *agent_status(struct agent *a)
 	struct status_info s = {0};
 	struct outbox_stats st = {0};
 
-	for (int i = 0; i < MOD_COUNT; i++) {
-		struct module_slot *m = &a->mods[i];
-		int err = m->runner ? runner_last_error(m->runner) : 0;
+	for (size_t i = 0; i < a->n_mods; i++) {
+		const struct module_slot *m = &a->mods[i];
+		int err = module_error(m);
 
-		if (i == MOD_SPEEDTEST && a->speedtest)
-			err = speedtest_module_last_error(a->speedtest);
-
-		s.modules[i].name = m->name;
-		s.modules[i].state = m->state;
+		s.modules[i].name = m->ops->name;
+		s.modules[i].state = m->status;
 		s.modules[i].detail = m->detail[0] ? m->detail : NULL;
-		if (err < 0 && strcmp(m->state, "running") == 0) {
+		if (err < 0 && module_running(m)) {
 			s.modules[i].state = "failing";
 			s.modules[i].detail = strerror(-err);
 		}
 	}
-	s.n_modules = MOD_COUNT;
+	s.n_modules = a->n_mods;
 	if (a->ob)
 		outbox_stats(a->ob, &st);
-	s.events_lost = st.dropped + exec_collector_lost(a->exec); /* + execs lost in the kernel */
+	s.events_lost = st.dropped + modules_lost(a); /* + what modules lost on their side */
 	s.spool_dropped = st.spool_dropped;
 	s.reconnects = a->tr ? transport_reconnects(a->tr) : 0;
 	return message_status(&s, message_now_ms());
@@ -155,14 +147,12 @@ static void agent_update_metrics(struct agent *a)
 	if (!a->metrics)
 		return;
 	outbox_stats(a->ob, &st);
-	m.events_lost = st.dropped + exec_collector_lost(a->exec);
+	m.events_lost = st.dropped + modules_lost(a);
 	m.spool_bytes = st.spool_bytes;
 	m.reconnects = transport_reconnects(a->tr);
-	for (int i = 0; i < MOD_COUNT && i < METRICS_MAX_MODULES; i++) {
-		int err = a->mods[i].runner ? runner_last_error(a->mods[i].runner) : 0;
-
-		m.modules[i].name = a->mods[i].name;
-		m.modules[i].up = strcmp(a->mods[i].state, "running") == 0 && err == 0;
+	for (size_t i = 0; i < a->n_mods; i++) {
+		m.modules[i].name = a->mods[i].ops->name;
+		m.modules[i].up = module_running(&a->mods[i]) && module_error(&a->mods[i]) == 0;
 		m.n_modules++;
 	}
 	metrics_set_agent(a->metrics, &m);
@@ -195,13 +185,13 @@ static void agent_notify_status(struct agent *a, const char *what)
 	char line[384];
 	size_t len = 0;
 
-	for (int i = 0; i < MOD_COUNT; i++) {
+	for (size_t i = 0; i < a->n_mods; i++) {
 		int n;
 
-		if (strcmp(a->mods[i].state, "running") != 0)
+		if (!module_running(&a->mods[i]))
 			continue;
 		n = snprintf(mods + len, sizeof(mods) - len, "%s%s", len ? "," : "",
-			     a->mods[i].name);
+			     a->mods[i].ops->name);
 		if (n < 0 || (size_t)n >= sizeof(mods) - len)
 			break;
 		len += (size_t)n;
@@ -243,142 +233,147 @@ static void on_tick(void *arg)
 	agent_notify_status(a, NULL);
 }
 
-/* Initialises the collectors; one that fails is logged and disabled, the others go on. */
-static void modules_init(struct agent *a)
-{
-	a->mods[MOD_RESOURCES] = (struct module_slot){.name = "resources", .state = "disabled"};
-	a->mods[MOD_NETWORK] = (struct module_slot){.name = "network", .state = "disabled"};
-	a->mods[MOD_HISTORY] = (struct module_slot){.name = "history", .state = "disabled"};
-	a->mods[MOD_SPEEDTEST] = (struct module_slot){.name = "speedtest", .state = "disabled"};
-
-	if (a->cfg.resources.enabled) {
-		a->res = resources_new(&a->cfg);
-		if (a->res) {
-			a->mods[MOD_RESOURCES].state = "running";
-		} else {
-			log_err_errno(-errno, "resources module failed to start, disabled");
-			a->mods[MOD_RESOURCES].state = "failed";
-			(void)snprintf(a->mods[MOD_RESOURCES].detail, sizeof(a->mods[0].detail),
-				       "%s", strerror(errno));
-		}
-	}
-	if (a->cfg.network.enabled) {
-		a->net = network_new(&a->cfg);
-		if (a->net) {
-			a->mods[MOD_NETWORK].state = "running";
-			(void)snprintf(a->mods[MOD_NETWORK].detail, sizeof(a->mods[0].detail),
-				       "collector %s", network_collector_name(a->net));
-		} else {
-			log_err_errno(-errno, "network module failed to start, disabled");
-			a->mods[MOD_NETWORK].state = "failed";
-			(void)snprintf(a->mods[MOD_NETWORK].detail, sizeof(a->mods[0].detail), "%s",
-				       strerror(errno));
-		}
-	}
-}
-
-/* The exec history (daemon only: it needs the outbox). Half of the queue at most. */
-static void history_init(struct agent *a)
-{
-	const char *step = "?";
-
-	if (!a->cfg.history.enabled || !a->ob)
-		return;
-	a->exec = exec_collector_new(&a->cfg, a->ob, a->cfg.agent.queue_max / 2, &step);
-	if (a->exec) {
-		a->mods[MOD_HISTORY].state = "running";
-		return;
-	}
-	log_err_errno(-errno, "history module failed to start (%s), disabled", step);
-	a->mods[MOD_HISTORY].state = "failed";
-	(void)snprintf(a->mods[MOD_HISTORY].detail, sizeof(a->mods[0].detail), "%s: %s", step,
-		       strerror(errno));
-}
-
-static int speedtest_submit(void *arg, const struct speedtest_result *r)
+/* The daemon's sink: the outbox. */
+static int sink_outbox_submit(void *arg, cJSON *msg)
 {
 	struct agent *a = arg;
 
-	metrics_set_speedtest(a->metrics, r);
-	return outbox_submit(a->ob, message_speedtest(r));
+	return outbox_submit(a->ob, msg);
 }
 
-static int speedtest_host_bytes(void *arg, uint64_t *ret_rx, uint64_t *ret_tx)
+static int sink_outbox_submit_text(void *arg, const struct record_text *recs, size_t n)
 {
 	struct agent *a = arg;
 
-	return network_host_bytes(a->net, ret_rx, ret_tx);
+	return outbox_submit_json(a->ob, recs, n);
 }
 
-/* Periodic speed tests on their own thread (daemon only); signals blocked like the others. */
-static void speedtest_start(struct agent *a)
+static size_t sink_outbox_backlog(void *arg)
 {
-	sigset_t block, old;
+	struct agent *a = arg;
 
-	if (!a->cfg.speedtest.enabled)
-		return;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	a->speedtest = speedtest_module_start(&a->cfg, a->cfg.base_url, speedtest_submit, a,
-					      speedtest_host_bytes, a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (a->speedtest) {
-		a->mods[MOD_SPEEDTEST].state = "running";
-		return;
-	}
-	log_err_errno(-errno, "speedtest module failed to start, disabled");
-	a->mods[MOD_SPEEDTEST].state = "failed";
-	(void)snprintf(a->mods[MOD_SPEEDTEST].detail, sizeof(a->mods[0].detail), "%s",
-		       strerror(errno));
+	return outbox_pending(a->ob);
 }
 
-static void modules_fini(struct agent *a)
-{
-	/* First: its test reads the network collector's counters. */
-	speedtest_module_stop(a->speedtest);
-	a->speedtest = NULL;
-	for (int i = MOD_COUNT - 1; i >= 0; i--) {
-		runner_stop(a->mods[i].runner);
-		a->mods[i].runner = NULL;
-	}
-	exec_collector_free(a->exec);
-	a->exec = NULL;
-	network_free(a->net);
-	a->net = NULL;
-	resources_free(a->res);
-	a->res = NULL;
-}
+static void print_message(cJSON *msg, const char *host_id, uint64_t seq);
 
-/* Module threads must not take SIGINT/SIGTERM: the main loop's poll has to see them. */
-static int modules_start(struct agent *a)
+/* --once's sink: standard output, seqs from 1. Only sampling modules run there. */
+static int sink_print_submit(void *arg, cJSON *msg)
 {
-	sigset_t block, old;
+	struct agent *a = arg;
 
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	if (a->res)
-		a->mods[MOD_RESOURCES].runner =
-			runner_start("resources", a->cfg.resources.interval_ms, resources_tick, a);
-	if (a->net)
-		a->mods[MOD_NETWORK].runner =
-			runner_start("network", a->cfg.network.interval_ms, network_tick, a);
-	if (a->exec && exec_collector_start(a->exec) < 0) {
-		a->mods[MOD_HISTORY].state = "failed";
-		(void)snprintf(a->mods[MOD_HISTORY].detail, sizeof(a->mods[0].detail), "no thread");
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	for (int i = 0; i < MOD_COUNT; i++) {
-		if (i != MOD_HISTORY && strcmp(a->mods[i].state, "running") == 0 &&
-		    !a->mods[i].runner) {
-			a->mods[i].state = "failed";
-			(void)snprintf(a->mods[i].detail, sizeof(a->mods[i].detail), "no thread");
-		}
-	}
+	if (!msg)
+		return -ENOMEM;
+	print_message(msg, a->id.host_id, a->once_seq++);
 	return 0;
+}
+
+static int sink_print_submit_text(void *arg, const struct record_text *recs, size_t n)
+{
+	(void)arg;
+	(void)recs;
+	(void)n;
+	return -EOPNOTSUPP; /* streams (history) do not run in --once */
+}
+
+static size_t sink_print_backlog(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+/* The speed test's host counters: those of the module that has them (network). */
+static int agent_host_bytes(void *arg, uint64_t *ret_rx, uint64_t *ret_tx)
+{
+	struct agent *a = arg;
+
+	for (size_t i = 0; i < a->n_mods; i++) {
+		const struct module_slot *m = &a->mods[i];
+
+		if (m->state && m->ops->host_bytes)
+			return m->ops->host_bytes(m->state, ret_rx, ret_tx);
+	}
+	return -EINVAL;
+}
+
+static void module_failed(struct module_slot *m, int err, const char *step)
+{
+	log_err_errno(err, "%s module failed to start (%s), disabled", m->ops->name, step);
+	m->status = "failed";
+	(void)snprintf(m->detail, sizeof(m->detail), "%s: %s", step, strerror(-err));
+}
+
+/*
+ * Starts the enabled modules in table order: periodic ones on a runner thread (the daemon;
+ * --once samples them itself), the others with their own thread. One that fails is logged
+ * and disabled, the others go on. Module threads must not take SIGINT/SIGTERM: the main
+ * loop's poll has to see them.
+ */
+static void modules_start(struct agent *a, bool daemon)
+{
+	sigset_t block, old;
+
+	a->ctx = (struct module_ctx){
+		.cfg = &a->cfg,
+		.sink = &a->sink,
+		.metrics = a->metrics,
+		.server_url = a->cfg.base_url,
+		.backlog_max = a->cfg.agent.queue_max / 2, /* history: half of the queue at most */
+		.host_bytes = agent_host_bytes,
+		.host_bytes_arg = a,
+	};
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	a->n_mods = agent_module_count;
+	for (size_t i = 0; i < a->n_mods; i++) {
+		struct module_slot *m = &a->mods[i];
+		const char *step = "start";
+		uint64_t interval;
+		int r;
+
+		*m = (struct module_slot){.ops = agent_modules[i], .status = "disabled"};
+		if (!*m->ops->enabled(&a->cfg))
+			continue;
+		r = m->ops->start(&a->ctx, daemon, &m->state, &step);
+		if (r == -EOPNOTSUPP && !daemon)
+			continue; /* not a module of --once */
+		if (r < 0) {
+			module_failed(m, r, step);
+			continue;
+		}
+		interval = m->ops->interval_ms(&a->cfg);
+		if (daemon && interval > 0) {
+			m->runner = runner_start(m->ops->name, interval, m->ops->tick, m->state);
+			if (!m->runner) {
+				r = -errno;
+				m->ops->stop(m->state);
+				m->state = NULL;
+				module_failed(m, r, "thread");
+				continue;
+			}
+		}
+		m->status = "running";
+		if (m->ops->collector)
+			(void)snprintf(m->detail, sizeof(m->detail), "collector %s",
+				       m->ops->collector(m->state));
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* In exact reverse: the speed test reads the network module's counters. */
+static void modules_stop(struct agent *a)
+{
+	for (size_t i = a->n_mods; i-- > 0;) {
+		struct module_slot *m = &a->mods[i];
+
+		runner_stop(m->runner);
+		m->runner = NULL;
+		if (m->state)
+			m->ops->stop(m->state);
+		m->state = NULL;
+	}
 }
 
 static void print_message(cJSON *msg, const char *host_id, uint64_t seq)
@@ -396,12 +391,20 @@ static int run_once(struct agent *a)
 {
 	struct timespec until;
 	uint64_t window = 1000;
-	uint64_t seq = 1;
 	int rc = 0;
 
-	modules_init(a);
-	if (a->res && a->cfg.resources.interval_ms < window)
-		window = a->cfg.resources.interval_ms;
+	a->sink = (struct module_sink){.submit = sink_print_submit,
+				       .submit_text = sink_print_submit_text,
+				       .backlog = sink_print_backlog,
+				       .arg = a};
+	a->once_seq = 1;
+	modules_start(a, false);
+	for (size_t i = 0; i < a->n_mods; i++) {
+		uint64_t interval = a->mods[i].ops->interval_ms(&a->cfg);
+
+		if (a->mods[i].state && interval > 0 && interval < window)
+			window = interval;
+	}
 	/* CPU % and rates are deltas: sample over one short window. */
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += (time_t)(window / 1000);
@@ -414,27 +417,16 @@ static int run_once(struct agent *a)
 	       !stop_requested)
 		;
 
-	print_message(agent_hello(a), a->id.host_id, seq++);
-	if (a->res) {
-		struct resources_sample s;
+	sink_print_submit(a, agent_hello(a));
+	for (size_t i = 0; i < a->n_mods; i++) {
+		const struct module_slot *m = &a->mods[i];
 
-		if (resources_sample(a->res, &s) == 0)
-			print_message(message_resources(&s), a->id.host_id, seq++);
-		else
+		if (m->state && m->ops->tick && m->ops->tick(m->state) < 0)
 			rc = 1;
 	}
-	if (a->net) {
-		struct net_sample *s = malloc(sizeof(*s));
-
-		if (s && network_sample(a->net, s) == 0)
-			print_message(message_network(s), a->id.host_id, seq++);
-		else
-			rc = 1;
-		free(s);
-	}
-	print_message(agent_status(a), a->id.host_id, seq++);
+	sink_print_submit(a, agent_status(a));
 	(void)fflush(stdout);
-	modules_fini(a);
+	modules_stop(a);
 	return rc;
 }
 
@@ -521,12 +513,13 @@ static int run_daemon(struct agent *a)
 	if (!a->tr)
 		goto out;
 	outbox_set_notify(a->ob, transport_wake, a->tr);
-	/* Step 3: the collectors, each on its own thread, and the /metrics endpoint. */
+	/* Step 3: the /metrics endpoint, then the modules, each on its own thread. */
 	metrics_start(a);
-	modules_init(a);
-	history_init(a);
-	modules_start(a);
-	speedtest_start(a);
+	a->sink = (struct module_sink){.submit = sink_outbox_submit,
+				       .submit_text = sink_outbox_submit_text,
+				       .backlog = sink_outbox_backlog,
+				       .arg = a};
+	modules_start(a, true);
 	agent_update_metrics(a);
 	log_info("srvmon-agent %s started: host_id %s, server %s", SRVMON_VERSION, a->id.host_id,
 		 transport_url(a->tr));
@@ -538,7 +531,7 @@ static int run_daemon(struct agent *a)
 	service_notify_stopping(a->sn, "stopping: flushing the spool");
 	rc = 0;
 out:
-	modules_fini(a);
+	modules_stop(a);
 	metrics_http_stop(a->metrics_http);
 	a->metrics_http = NULL;
 	metrics_free(a->metrics);
@@ -557,8 +550,27 @@ out:
 	return rc;
 }
 
+/* The module names of the table, "resources, network, ...", into buf. */
+static const char *module_names(char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < agent_module_count; i++) {
+		int n = snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
+				 agent_modules[i]->name);
+
+		if (n < 0 || (size_t)n >= size - len)
+			break;
+		len += (size_t)n;
+	}
+	return buf;
+}
+
 static void usage(FILE *out)
 {
+	char names[256];
+
 	(void)fprintf(
 		out,
 		"Usage: srvmon-agent [OPTIONS]\n"
@@ -571,15 +583,16 @@ static void usage(FILE *out)
 		"                        recent commands from the local trail\n"
 		"  speedtest [--server URL] [--json]\n"
 		"                        run one speed test now and print the result\n"
-		"  -m, --module NAME     run only this module (resources, network, history,\n"
-		"                        speedtest; repeatable), state under STATE_DIR/NAME\n"
+		"  -m, --module NAME     run only this module (repeatable), state under\n"
+		"                        STATE_DIR/NAME; modules: %s\n"
 		"      --once            sample every enabled module once, print the JSON\n"
 		"                        messages on stdout, no server needed\n"
 		"      --config-reference  print the configuration key reference (Markdown)\n"
 		"  -v, --verbose         debug logging\n"
 		"  -V, --version         print the version\n"
 		"  -h, --help            this help\n\n"
-		"Exit status: 0 ok, 1 runtime failure, 2 usage, 78 configuration error.\n");
+		"Exit status: 0 ok, 1 runtime failure, 2 usage, 78 configuration error.\n",
+		module_names(names, sizeof(names)));
 }
 
 /* "srvmon-agent [--config PATH] [--verbose] history|speedtest ARGS": the options given
@@ -660,11 +673,10 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			if (instance_module_add(optarg, &a->instance) < 0) {
-				(void)fprintf(
-					stderr,
-					"srvmon-agent: unknown module '%s' (resources, network, "
-					"history, speedtest)\n",
-					optarg);
+				char names[256];
+
+				(void)fprintf(stderr, "srvmon-agent: unknown module '%s' (%s)\n",
+					      optarg, module_names(names, sizeof(names)));
 				return 2;
 			}
 			break;

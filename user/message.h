@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "module.h"
+
 struct host_identity;
 struct resources_sample;
 struct net_sample;
@@ -20,7 +22,7 @@ struct module_state {
 
 struct status_info {
 	size_t n_modules;
-	struct module_state modules[8];
+	struct module_state modules[AGENT_MODULES_MAX];
 	uint64_t events_lost; /* records dropped before delivery */
 	uint64_t reconnects;
 	uint64_t spool_dropped; /* of events_lost: evicted from a full spool or not writable */
@@ -30,8 +32,8 @@ struct hello_info {
 	const struct host_identity *id;
 	const char *agent_version;
 	size_t n_modules;
-	const char *modules[8]; /* enabled module names */
-	const char *collector;	/* network collector: "bpf", "procfs" or NULL */
+	const char *modules[AGENT_MODULES_MAX]; /* enabled module names */
+	const char *collector;			/* network collector: "bpf", "procfs" or NULL */
 };
 
 /* Each builder returns a new object holding "type" and "ts" and the body fields,

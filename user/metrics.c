@@ -271,7 +271,7 @@ static int format_agent(const struct metrics_agent *a, bool om, struct sbuf *b)
 	if (r == 0)
 		r = family(b, om, "srvmon_module_up", "gauge", NULL,
 			   "1 when the module runs, 0 when it is disabled or failed.");
-	for (size_t i = 0; i < a->n_modules && i < METRICS_MAX_MODULES && r == 0; i++)
+	for (size_t i = 0; i < a->n_modules && i < AGENT_MODULES_MAX && r == 0; i++)
 		r = sample_u64(b, "srvmon_module_up", "module", a->modules[i].name,
 			       a->modules[i].up ? 1 : 0);
 	return r;

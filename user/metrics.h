@@ -6,14 +6,13 @@
 #define SRVMON_METRICS_H
 
 #include "exec_text.h"
+#include "module.h"
 #include "network.h"
 #include "resources.h"
 #include "speedtest.h"
 
 #include <stdbool.h>
 #include <stdint.h>
-
-#define METRICS_MAX_MODULES 4
 
 /* The agent's own figures. */
 struct metrics_agent {
@@ -24,7 +23,7 @@ struct metrics_agent {
 	struct {
 		const char *name; /* static string */
 		bool up;
-	} modules[METRICS_MAX_MODULES];
+	} modules[AGENT_MODULES_MAX];
 };
 
 /* Everything rendered in one scrape. */

@@ -235,7 +235,7 @@ static int recs_reserve(struct outbox *o, size_t n)
 	return 0;
 }
 
-int outbox_submit_json(struct outbox *o, const struct outbox_json *recs, size_t n)
+int outbox_submit_json(struct outbox *o, const struct record_text *recs, size_t n)
 {
 	size_t queued = 0, nrec = 0;
 	int r = 0;
@@ -248,7 +248,7 @@ int outbox_submit_json(struct outbox *o, const struct outbox_json *recs, size_t 
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct outbox_json *m = &recs[i];
+		const struct record_text *m = &recs[i];
 		size_t start = o->buf.len;
 		uint64_t seq;
 		int e;

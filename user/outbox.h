@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "record_text.h"
+
 struct seqstore;
 struct outbox;
 
@@ -41,15 +43,9 @@ void outbox_set_notify(struct outbox *o, void (*fn)(void *arg), void *arg);
 /* Takes ownership of msg (frees it). Assigns host_id and seq. 0 or -errno. */
 int outbox_submit(struct outbox *o, cJSON *msg);
 
-/* A record already printed as one compact JSON object ("{...}", without host_id and
- * seq), e.g. by message_exec_json(). */
-struct outbox_json {
-	const char *text;
-	size_t len;
-};
 /* Submits n printed records under one lock and one notify (host_id and seq are added
  * before the closing brace). Returns how many were queued, or -errno when none was. */
-int outbox_submit_json(struct outbox *o, const struct outbox_json *recs, size_t n);
+int outbox_submit_json(struct outbox *o, const struct record_text *recs, size_t n);
 
 /* Copies the oldest record not yet written on this connection into buf (which
  * has room for len bytes): returns its length, 0 when none is waiting, -ENOSPC when

@@ -2,6 +2,9 @@
 
 #include "config.h"
 #include "log.h"
+#include "message.h"
+#include "metrics.h"
+#include "module.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -189,3 +192,79 @@ void speedtest_module_stop(struct speedtest_module *m)
 	pthread_join(m->thread, NULL);
 	module_free(m);
 }
+
+/* The module seam: results go to the metrics and the sink of the agent's context. */
+struct speedtest_seam {
+	struct speedtest_module *m;
+	const struct module_ctx *ctx;
+};
+
+static bool *speedtest_enabled(struct config *cfg)
+{
+	return &cfg->speedtest.enabled;
+}
+
+static uint64_t speedtest_interval(const struct config *cfg)
+{
+	(void)cfg;
+	return 0; /* its own thread, with its own jittered schedule */
+}
+
+static int speedtest_seam_submit(void *arg, const struct speedtest_result *r)
+{
+	struct speedtest_seam *s = arg;
+
+	metrics_set_speedtest(s->ctx->metrics, r);
+	return s->ctx->sink->submit(s->ctx->sink->arg, message_speedtest(r));
+}
+
+static int speedtest_seam_start(const struct module_ctx *ctx, bool daemon, void **ret_state,
+				const char **ret_step)
+{
+	struct speedtest_seam *s;
+	int r;
+
+	/* A speed test moves up to max_megabytes: never as part of --once. */
+	if (!daemon)
+		return -EOPNOTSUPP;
+	*ret_step = "thread";
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->ctx = ctx;
+	s->m = speedtest_module_start(ctx->cfg, ctx->server_url, speedtest_seam_submit, s,
+				      ctx->host_bytes, ctx->host_bytes_arg);
+	if (!s->m) {
+		r = -errno;
+		free(s);
+		return r;
+	}
+	*ret_state = s;
+	return 0;
+}
+
+static void speedtest_seam_stop(void *state)
+{
+	struct speedtest_seam *s = state;
+
+	if (!s)
+		return;
+	speedtest_module_stop(s->m);
+	free(s);
+}
+
+static int speedtest_seam_last_error(void *state)
+{
+	struct speedtest_seam *s = state;
+
+	return speedtest_module_last_error(s->m);
+}
+
+const struct module_ops speedtest_module_ops = {
+	.name = "speedtest",
+	.enabled = speedtest_enabled,
+	.interval_ms = speedtest_interval,
+	.start = speedtest_seam_start,
+	.stop = speedtest_seam_stop,
+	.last_error = speedtest_seam_last_error,
+};

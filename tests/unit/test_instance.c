@@ -11,6 +11,14 @@
 #include "config.h"
 #include "instance.h"
 
+/* The bits are pinned: deployed instances' seq spaces (mask << 56) depend on the order of
+ * the module table, so a new module must go last. */
+#define INSTANCE_RESOURCES (1u << 0)
+#define INSTANCE_NETWORK   (1u << 1)
+#define INSTANCE_HISTORY   (1u << 2)
+#define INSTANCE_SPEEDTEST (1u << 3)
+#define INSTANCE_ALL	   instance_all()
+
 static void test_module_names(void **state)
 {
 	unsigned int mask = 0;
@@ -37,6 +45,7 @@ static void test_names_and_seq_spaces(void **state)
 	assert_string_equal(buf, "resources+speedtest");
 	assert_int_equal(instance_name(0, buf, sizeof(buf)), -EINVAL);
 	assert_int_equal(instance_name(0x10, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(INSTANCE_ALL, 0xfu);
 	assert_int_equal(instance_name(INSTANCE_ALL, buf, 8), -ENAMETOOLONG);
 	/* The whole agent keeps 0; every module set has its own disjoint 2^56 space. */
 	assert_int_equal(instance_seq_floor(0), 0);

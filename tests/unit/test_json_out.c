@@ -101,7 +101,7 @@ static void test_text_repairs_and_integers(void **state)
 static void test_outbox_submit_json(void **state)
 {
 	static const char rec[] = "{\"type\":\"exec\",\"argv\":[\"a}\"]}";
-	struct outbox_json recs[] = {{rec, sizeof(rec) - 1}, {"{}", 2}, {"oops", 4}};
+	struct record_text recs[] = {{rec, sizeof(rec) - 1}, {"{}", 2}, {"oops", 4}};
 	struct outbox *o = outbox_new("h\"1", NULL, 10);
 	size_t need = 0;
 	uint64_t seq = 0;

@@ -228,7 +228,7 @@ static void check_batch(struct outbox *o)
 {
 	static const char *const texts[] = {"{\"type\":\"exec\",\"a\":1}", "{}",
 					    "{\"type\":\"exec\",\"a\":3}"};
-	struct outbox_json recs[3];
+	struct record_text recs[3];
 	struct outbox_stats st;
 	char buf[1024];
 	size_t need = 0, n = 0;
@@ -236,7 +236,7 @@ static void check_batch(struct outbox *o)
 	int len;
 
 	for (int i = 0; i < 3; i++)
-		recs[i] = (struct outbox_json){.text = texts[i], .len = strlen(texts[i])};
+		recs[i] = (struct record_text){.text = texts[i], .len = strlen(texts[i])};
 	assert_int_equal(outbox_submit_json(o, recs, 3), 3);
 	len = outbox_peek_many(o, buf, sizeof(buf) - 1, 1000, &need, &seq, &n);
 	assert_true(len > 0);
