@@ -136,7 +136,7 @@ struct diskusage *diskusage_new(const char *const *mounts, size_t n, uint64_t ti
 		errno = EINVAL;
 		return NULL;
 	}
-	if (n > RESOURCES_MAX_DISKS) {
+	if (n > DISKUSAGE_MAX_MOUNTS) {
 		errno = E2BIG;
 		return NULL;
 	}
@@ -229,7 +229,7 @@ static bool slot_still_stuck(struct disk_slot *slot)
 
 int diskusage_sample(struct diskusage *du, struct disk_usage *ret, size_t n)
 {
-	bool started[RESOURCES_MAX_DISKS] = {false};
+	bool started[DISKUSAGE_MAX_MOUNTS] = {false};
 	struct timespec deadline;
 
 	if (!du || n < du->n)

@@ -3,13 +3,20 @@
 #ifndef SRVMON_DISKUSAGE_H
 #define SRVMON_DISKUSAGE_H
 
-#include "resources.h"
-
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/statvfs.h>
 
+/* One mount's figures, as the resources record carries them. */
+struct disk_usage {
+	char mount[256];
+	uint64_t total;	    /* f_blocks * f_frsize */
+	uint64_t available; /* f_bavail * f_frsize, as df shows */
+	int err;	    /* 0, or the negative errno (-ETIMEDOUT for a hung mount): omitted */
+};
+
 #define DISKUSAGE_TIMEOUT_MS 2000
+#define DISKUSAGE_MAX_MOUNTS 16
 
 /* statvfs() or a stand-in for tests: returns 0 or -1 with errno set. */
 typedef int (*disk_statfn)(const char *path, struct statvfs *buf);
@@ -21,7 +28,7 @@ struct diskusage;
 int diskusage_from_statvfs(const struct statvfs *st, uint64_t *ret_total, uint64_t *ret_available);
 
 /* mounts: n paths, each shorter than sizeof(struct disk_usage.mount) and at most
- * RESOURCES_MAX_DISKS of them. statfn NULL means statvfs(). NULL + errno (EINVAL,
+ * DISKUSAGE_MAX_MOUNTS of them. statfn NULL means statvfs(). NULL + errno (EINVAL,
  * ENAMETOOLONG, E2BIG, ENOMEM) on failure. */
 struct diskusage *diskusage_new(const char *const *mounts, size_t n, uint64_t timeout_ms,
 				disk_statfn statfn);

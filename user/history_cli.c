@@ -3,6 +3,7 @@
 #include "config.h"
 #include "exec_text.h"
 #include "exec_trail.h"
+#include "monoclock.h"
 #include "numparse.h"
 
 #include <cjson/cJSON.h>
@@ -286,12 +287,7 @@ int history_cli_main(int argc, char **argv)
 					      optarg);
 				return 2;
 			}
-			{
-				struct timespec now;
-
-				clock_gettime(CLOCK_REALTIME, &now);
-				f.since_ms = (uint64_t)now.tv_sec * 1000u - v;
-			}
+			f.since_ms = wall_ms() - v;
 			break;
 		case 'n':
 			if (parse_u64(optarg, 1, 1000000, &v) < 0) {

@@ -97,7 +97,7 @@ static cJSON *agent_hello(struct agent *a)
 		if (m->state && m->ops->collector)
 			h.collector = m->ops->collector(m->state);
 	}
-	return message_hello(&h, message_now_ms());
+	return message_hello(&h, wall_ms());
 }
 
 /* Records the modules lost before handing them on (execs lost in the kernel ring). */
@@ -135,7 +135,7 @@ static cJSON *agent_status(struct agent *a)
 	s.events_lost = st.dropped + modules_lost(a); /* + what modules lost on their side */
 	s.spool_dropped = st.spool_dropped;
 	s.reconnects = a->tr ? transport_reconnects(a->tr) : 0;
-	return message_status(&s, message_now_ms());
+	return message_status(&s, wall_ms());
 }
 
 /* The agent's own figures for /metrics: losses, spool, reconnects, module states. */

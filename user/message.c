@@ -345,14 +345,6 @@ char *message_finish(cJSON *msg, const char *host_id, uint64_t seq)
 	return out;
 }
 
-uint64_t message_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ,"name": from a string literal, in one copy. */
 #define add_key(b, name) sbuf_add((b), ",\"" name "\":", sizeof(",\"" name "\":") - 1)
 

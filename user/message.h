@@ -57,7 +57,4 @@ int message_add_u64(cJSON *obj, const char *name, uint64_t v);
 /* Adds host_id and seq and prints msg compactly. Returns a malloc'd string or NULL. */
 char *message_finish(cJSON *msg, const char *host_id, uint64_t seq);
 
-/* Current Unix time in milliseconds. */
-uint64_t message_now_ms(void);
-
 #endif

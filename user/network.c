@@ -11,6 +11,7 @@
 #include "config.h"
 #include "defroute.h"
 #include "log.h"
+#include "monoclock.h"
 #include "netrate.h"
 #include "peakrate.h"
 #include "procnetdev.h"
@@ -54,14 +55,6 @@ struct network_collector {
 	bool warned_truncated;
 	bool warned_routes;
 };
-
-static uint64_t clock_ms(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void patterns_free(struct pattern_list *l)
 {
@@ -365,7 +358,7 @@ int network_sample(struct network_collector *nc, struct net_sample *ret)
 	}
 
 	memset(ret, 0, sizeof(*ret));
-	ret->ts_ms = clock_ms(CLOCK_REALTIME);
+	ret->ts_ms = wall_ms();
 	ret->interval_ms = now - nc->last_mono_ms;
 	nc->last_mono_ms = now;
 	fill_sample(nc, n, &routes, &range, ret);
@@ -526,7 +519,7 @@ struct network_collector *network_new(const struct config *cfg)
 	}
 
 	/* Baseline: the first network_sample() has rates over a real interval. */
-	nc->last_mono_ms = clock_ms(CLOCK_MONOTONIC);
+	nc->last_mono_ms = mono_ms();
 	r = gather(nc, &n);
 	if (r < 0) {
 		log_err_errno(r, "network: reading counters from %s failed",

@@ -5,7 +5,7 @@
 #include "diskusage.h"
 #include "log.h"
 #include "meminfo.h"
-#include "message.h"
+#include "monoclock.h"
 #include "procstat.h"
 
 #include <errno.h>
@@ -201,7 +201,7 @@ int resources_sample(struct resources_collector *rc, struct resources_sample *re
 			any = true;
 	}
 	ret->n_disks = n_disks;
-	ret->ts_ms = message_now_ms();
+	ret->ts_ms = wall_ms();
 	return any ? 0 : err;
 }
 

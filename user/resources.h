@@ -6,16 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diskusage.h"
+
 struct config;
 
-#define RESOURCES_MAX_DISKS 16
-
-struct disk_usage {
-	char mount[256];
-	uint64_t total;	    /* f_blocks * f_frsize */
-	uint64_t available; /* f_bavail * f_frsize, as df shows */
-	int err;	    /* 0, or the negative errno (-ETIMEDOUT for a hung mount): omitted */
-};
+#define RESOURCES_MAX_DISKS DISKUSAGE_MAX_MOUNTS
 
 struct resources_sample {
 	uint64_t ts_ms;	    /* Unix epoch ms at the end of the sample */

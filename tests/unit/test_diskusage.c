@@ -103,7 +103,7 @@ static void test_from_statvfs(void **state)
 static void test_new_invalid(void **state)
 {
 	char longpath[300];
-	const char *too_many[RESOURCES_MAX_DISKS + 1];
+	const char *too_many[DISKUSAGE_MAX_MOUNTS + 1];
 	const char *one[1];
 
 	(void)state;
@@ -115,9 +115,9 @@ static void test_new_invalid(void **state)
 	assert_null(diskusage_new(one, 1, 1000, NULL));
 	assert_int_equal(errno, ENAMETOOLONG);
 
-	for (size_t i = 0; i < RESOURCES_MAX_DISKS + 1; i++)
+	for (size_t i = 0; i < DISKUSAGE_MAX_MOUNTS + 1; i++)
 		too_many[i] = "/";
-	assert_null(diskusage_new(too_many, RESOURCES_MAX_DISKS + 1, 1000, NULL));
+	assert_null(diskusage_new(too_many, DISKUSAGE_MAX_MOUNTS + 1, 1000, NULL));
 	assert_int_equal(errno, E2BIG);
 
 	one[0] = "";
@@ -132,7 +132,7 @@ static void test_new_invalid(void **state)
 static void test_root_and_missing(void **state)
 {
 	const char *mounts[] = {"/", "/nonexistent/srvmon-test"};
-	struct disk_usage d[RESOURCES_MAX_DISKS];
+	struct disk_usage d[DISKUSAGE_MAX_MOUNTS];
 	struct diskusage *du;
 	bool matched = false;
 
@@ -148,7 +148,7 @@ static void test_root_and_missing(void **state)
 		struct statvfs after;
 
 		assert_int_equal(statvfs("/", &before), 0);
-		assert_int_equal(diskusage_sample(du, d, RESOURCES_MAX_DISKS), 0);
+		assert_int_equal(diskusage_sample(du, d, DISKUSAGE_MAX_MOUNTS), 0);
 		assert_int_equal(statvfs("/", &after), 0);
 		assert_string_equal(d[0].mount, "/");
 		assert_int_equal(d[0].err, 0);
@@ -172,7 +172,7 @@ static void test_root_and_missing(void **state)
 static void test_hung_mount(void **state)
 {
 	const char *mounts[] = {"/hang", "/"};
-	struct disk_usage d[RESOURCES_MAX_DISKS];
+	struct disk_usage d[DISKUSAGE_MAX_MOUNTS];
 	struct diskusage *du;
 	uint64_t start;
 	uint64_t deadline;
@@ -184,7 +184,7 @@ static void test_hung_mount(void **state)
 	assert_non_null(du);
 
 	start = now_ms();
-	assert_int_equal(diskusage_sample(du, d, RESOURCES_MAX_DISKS), 0);
+	assert_int_equal(diskusage_sample(du, d, DISKUSAGE_MAX_MOUNTS), 0);
 	assert_true(now_ms() - start >= 290);
 	assert_int_equal(d[0].err, -ETIMEDOUT);
 	assert_string_equal(d[0].mount, "/hang");
@@ -194,7 +194,7 @@ static void test_hung_mount(void **state)
 
 	/* Still stuck: reported at once, and no second statvfs() piles up on it. */
 	start = now_ms();
-	assert_int_equal(diskusage_sample(du, d, RESOURCES_MAX_DISKS), 0);
+	assert_int_equal(diskusage_sample(du, d, DISKUSAGE_MAX_MOUNTS), 0);
 	assert_int_equal(d[0].err, -ETIMEDOUT);
 	assert_int_equal(d[1].err, 0);
 	assert_int_equal(atomic_load(&hang_calls), 1);
@@ -205,7 +205,7 @@ static void test_hung_mount(void **state)
 	hang_set(true);
 	deadline = now_ms() + 10000;
 	for (;;) {
-		assert_int_equal(diskusage_sample(du, d, RESOURCES_MAX_DISKS), 0);
+		assert_int_equal(diskusage_sample(du, d, DISKUSAGE_MAX_MOUNTS), 0);
 		if (d[0].err != -ETIMEDOUT)
 			break;
 		assert_true(now_ms() < deadline);
@@ -221,7 +221,7 @@ static void test_hung_mount(void **state)
 static void test_free_while_stuck(void **state)
 {
 	const char *mounts[] = {"/hang1", "/hang2"};
-	struct disk_usage d[RESOURCES_MAX_DISKS];
+	struct disk_usage d[DISKUSAGE_MAX_MOUNTS];
 	struct diskusage *du;
 	uint64_t start;
 	uint64_t elapsed;
@@ -233,7 +233,7 @@ static void test_free_while_stuck(void **state)
 	assert_non_null(du);
 
 	start = now_ms();
-	assert_int_equal(diskusage_sample(du, d, RESOURCES_MAX_DISKS), 0);
+	assert_int_equal(diskusage_sample(du, d, DISKUSAGE_MAX_MOUNTS), 0);
 	elapsed = now_ms() - start;
 	assert_int_equal(d[0].err, -ETIMEDOUT);
 	assert_int_equal(d[1].err, -ETIMEDOUT);
