@@ -50,8 +50,8 @@ ip -n "$NS" addr add "$PIP/30" dev "$PIF"
 ip link set "$RIF" up
 ip -n "$NS" link set "$PIF" up
 ip -n "$NS" link set lo up
-cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuser -o "$WORK/delaylink" \
-	bench/tools/delaylink.c user/numparse.c user/log.c
+cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuser/lib -o "$WORK/delaylink" \
+	bench/tools/delaylink.c user/lib/numparse.c user/lib/log.c
 
 # start_delaylink ONE_WAY_MS: the TAP pair with that delay each way (replaces a previous one).
 start_delaylink() {

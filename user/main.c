@@ -7,6 +7,7 @@
 #include "log.h"
 #include "monoclock.h"
 #include "message.h"
+#include "message_json.h"
 #include "metrics.h"
 #include "metrics_http.h"
 #include "module.h"

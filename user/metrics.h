@@ -5,7 +5,7 @@
 #ifndef SRVMON_METRICS_H
 #define SRVMON_METRICS_H
 
-#include "exec_text.h"
+#include "sbuf.h"
 #include "module.h"
 #include "network.h"
 #include "resources.h"

@@ -1,7 +1,7 @@
 /* The /metrics endpoint: one request per connection, answered from the registry. */
 #include "metrics_http.h"
 
-#include "exec_text.h"
+#include "sbuf.h"
 #include "log.h"
 #include "metrics.h"
 

@@ -11,8 +11,8 @@
 #include <cmocka.h>
 
 #include "exec_record.h"
-#include "exec_text.h"
-#include "message.h"
+#include "sbuf.h"
+#include "exec_message.h"
 
 struct built {
 	size_t size;

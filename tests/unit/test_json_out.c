@@ -11,9 +11,11 @@
 #include <string.h>
 
 #include "exec_record.h"
-#include "exec_text.h"
+#include "sbuf.h"
+#include "utf8.h"
 #include "json_out.h"
-#include "message.h"
+#include "exec_message.h"
+#include "message_json.h"
 #include "outbox.h"
 
 /* json_add_str(s) must print exactly what cJSON prints for the string s. */

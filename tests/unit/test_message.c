@@ -11,6 +11,9 @@
 
 #include "identity.h"
 #include "message.h"
+#include "message_json.h"
+#include "network_message.h"
+#include "resources_message.h"
 #include "monoclock.h"
 #include "network.h"
 #include "resources.h"

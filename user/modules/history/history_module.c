@@ -1,6 +1,6 @@
 /* The history module on the module seam: the exec collector drains on its own thread. */
 #include "config.h"
-#include "exec_collector.h"
+#include "history_collector.h"
 #include "module.h"
 
 #include <errno.h>
@@ -19,19 +19,19 @@ static uint64_t history_interval(const struct config *cfg)
 static int history_start(const struct module_ctx *ctx, bool daemon, void **ret_state,
 			 const char **ret_step)
 {
-	struct exec_collector *c;
+	struct history_collector *c;
 	int r;
 
 	/* Exec records are a stream to a server, not a sample: not part of --once. */
 	if (!daemon)
 		return -EOPNOTSUPP;
-	c = exec_collector_new(ctx->cfg, ctx->sink, ctx->backlog_max, ret_step);
+	c = history_collector_new(ctx->cfg, ctx->sink, ctx->backlog_max, ret_step);
 	if (!c)
 		return -errno;
-	r = exec_collector_start(c);
+	r = history_collector_start(c);
 	if (r < 0) {
 		*ret_step = "thread";
-		exec_collector_free(c);
+		history_collector_free(c);
 		return r;
 	}
 	*ret_state = c;
@@ -40,12 +40,12 @@ static int history_start(const struct module_ctx *ctx, bool daemon, void **ret_s
 
 static void history_stop(void *state)
 {
-	exec_collector_free(state);
+	history_collector_free(state);
 }
 
 static uint64_t history_lost(void *state)
 {
-	return exec_collector_lost(state);
+	return history_collector_lost(state);
 }
 
 const struct module_ops history_module_ops = {

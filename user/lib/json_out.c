@@ -1,4 +1,5 @@
 #include "json_out.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "exec_text.h"
+#include "sbuf.h"
 
 /* Appends s[0..n) as a JSON string; s must be valid UTF-8 (escapes '"', '\\' and
  * control characters as cJSON does). 0 or -ENOMEM. */

@@ -1,7 +1,9 @@
 #include "history_cli.h"
 
 #include "config.h"
-#include "exec_text.h"
+#include "base64.h"
+#include "sbuf.h"
+#include "shell_quote.h"
 #include "exec_trail.h"
 #include "monoclock.h"
 #include "numparse.h"

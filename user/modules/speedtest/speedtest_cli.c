@@ -2,7 +2,8 @@
 
 #include "config.h"
 #include "log.h"
-#include "message.h"
+#include "message_json.h"
+#include "speedtest_message.h"
 #include "speedtest.h"
 
 #include <curl/curl.h>

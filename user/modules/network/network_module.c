@@ -1,9 +1,9 @@
 /* The network module on the module seam: a runner tick samples the counters and submits. */
 #include "config.h"
-#include "message.h"
 #include "metrics.h"
 #include "module.h"
 #include "network.h"
+#include "network_message.h"
 
 #include <errno.h>
 #include <stdlib.h>

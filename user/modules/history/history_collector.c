@@ -1,14 +1,14 @@
-#include "exec_collector.h"
+#include "history_collector.h"
 
 #include "bpf_exec.h"
 #include "config.h"
 #include "exec_record.h"
-#include "exec_text.h"
+#include "sbuf.h"
 #include "exec_trail.h"
 #include "exec_users.h"
 #include "log.h"
-#include "message.h"
 #include "module.h"
+#include "exec_message.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -27,7 +27,7 @@
 #define EXEC_BATCH_MAX	       256	  /* records printed before they are handed on */
 #define EXEC_BATCH_BYTES       (1u << 20) /* or this much JSON */
 
-struct exec_collector {
+struct history_collector {
 	struct bpf_exec *bpf;
 	struct exec_users *users;
 	struct exec_trail *trail;
@@ -44,7 +44,7 @@ struct exec_collector {
 	pthread_mutex_t lock; /* stop flag, stats */
 	pthread_cond_t cond;
 	bool stop;
-	struct exec_collector_stats st;
+	struct history_collector_stats st;
 	uint64_t lost_logged;
 	uint64_t next_loss_log_ms;
 
@@ -72,7 +72,7 @@ static int64_t real_minus_mono(void)
 	return (int64_t)((uint64_t)real.tv_sec * 1000000000u + (uint64_t)real.tv_nsec) - (int64_t)m;
 }
 
-static bool path_excluded(const struct exec_collector *c, const struct exec_event *e)
+static bool path_excluded(const struct history_collector *c, const struct exec_event *e)
 {
 	char full[PATH_MAX];
 	const char *path = e->filename;
@@ -90,7 +90,7 @@ static bool path_excluded(const struct exec_collector *c, const struct exec_even
 	return false;
 }
 
-static void count(struct exec_collector *c, uint64_t *counter)
+static void count(struct history_collector *c, uint64_t *counter)
 {
 	pthread_mutex_lock(&c->lock);
 	(*counter)++;
@@ -98,7 +98,7 @@ static void count(struct exec_collector *c, uint64_t *counter)
 }
 
 /* Hands the batch to the trail (one write) and to the sink (one call: one lock, one wake-up). */
-static void flush(struct exec_collector *c)
+static void flush(struct history_collector *c)
 {
 	struct record_text recs[EXEC_BATCH_MAX];
 	int r;
@@ -136,7 +136,7 @@ static void flush(struct exec_collector *c)
 
 static void on_record(void *arg, const void *data, size_t size)
 {
-	struct exec_collector *c = arg;
+	struct history_collector *c = arg;
 	size_t start = c->batch.len;
 	struct exec_event e;
 	int r;
@@ -166,13 +166,14 @@ static void on_record(void *arg, const void *data, size_t size)
 		flush(c);
 }
 
-struct exec_collector *exec_collector_new(const struct config *cfg, const struct module_sink *sink,
-					  size_t backlog_max, const char **ret_step)
+struct history_collector *history_collector_new(const struct config *cfg,
+						const struct module_sink *sink, size_t backlog_max,
+						const char **ret_step)
 {
 	const struct config_history *h = &cfg->history;
 	struct bpf_exec_opts o = {0};
 	const char *step = "calloc";
-	struct exec_collector *c;
+	struct history_collector *c;
 	bool failed_off = false;
 	uint64_t rb = 4096;
 	int r;
@@ -232,7 +233,7 @@ struct exec_collector *exec_collector_new(const struct config *cfg, const struct
 fail:
 	if (ret_step)
 		*ret_step = step;
-	exec_collector_free(c);
+	history_collector_free(c);
 	errno = -r;
 	return NULL;
 }
@@ -241,7 +242,7 @@ fail:
  * Reads the kernel counters (a system call: at most once a second, or now when force)
  * and reports new losses, at most once a minute. Called on the drain thread.
  */
-static void check_loss(struct exec_collector *c, bool force)
+static void check_loss(struct history_collector *c, bool force)
 {
 	struct srvmon_exec_stats k;
 	uint64_t now = mono_ns() / 1000000u;
@@ -264,7 +265,7 @@ static void check_loss(struct exec_collector *c, bool force)
 	}
 }
 
-int exec_collector_drain(struct exec_collector *c, int timeout_ms)
+int history_collector_drain(struct history_collector *c, int timeout_ms)
 {
 	int n;
 
@@ -279,7 +280,7 @@ int exec_collector_drain(struct exec_collector *c, int timeout_ms)
  * After a drain that found nothing: sleeps without a timer until the next exec (the
  * kernel wakes us after its record) or a stop, then drains. Records consumed or -errno.
  */
-static int drain_when_idle(struct exec_collector *c)
+static int drain_when_idle(struct history_collector *c)
 {
 	int n;
 
@@ -287,13 +288,13 @@ static int drain_when_idle(struct exec_collector *c)
 	c->real_minus_mono_ns = real_minus_mono();
 	n = bpf_exec_idle(c->bpf);
 	if (n == 0)
-		return exec_collector_drain(c, 0); /* woken: the clock offset of now */
+		return history_collector_drain(c, 0); /* woken: the clock offset of now */
 	flush(c);
 	return n;
 }
 
 /* Waits up to ms for a stop request. Returns true when asked to stop. */
-static bool wait_stop(struct exec_collector *c, unsigned ms)
+static bool wait_stop(struct history_collector *c, unsigned ms)
 {
 	struct timespec until;
 	bool stop;
@@ -310,7 +311,7 @@ static bool wait_stop(struct exec_collector *c, unsigned ms)
 	return stop;
 }
 
-static bool stop_requested(struct exec_collector *c)
+static bool stop_requested(struct history_collector *c)
 {
 	bool stop;
 
@@ -326,7 +327,7 @@ static bool stop_requested(struct exec_collector *c)
  */
 static void *drain_thread(void *arg)
 {
-	struct exec_collector *c = arg;
+	struct history_collector *c = arg;
 	int n = 1;
 
 	while (!stop_requested(c)) {
@@ -338,14 +339,14 @@ static void *drain_thread(void *arg)
 			n = 1;
 			continue;
 		}
-		n = n == 0 ? drain_when_idle(c) : exec_collector_drain(c, (int)c->drain_ms);
+		n = n == 0 ? drain_when_idle(c) : history_collector_drain(c, (int)c->drain_ms);
 		if (n < 0 && wait_stop(c, c->drain_ms))
 			break;
 	}
 	return NULL;
 }
 
-int exec_collector_start(struct exec_collector *c)
+int history_collector_start(struct history_collector *c)
 {
 	pthread_condattr_t attr;
 	int r;
@@ -363,7 +364,7 @@ int exec_collector_start(struct exec_collector *c)
 	return 0;
 }
 
-uint64_t exec_collector_lost(struct exec_collector *c)
+uint64_t history_collector_lost(struct history_collector *c)
 {
 	uint64_t lost;
 
@@ -375,14 +376,14 @@ uint64_t exec_collector_lost(struct exec_collector *c)
 	return lost;
 }
 
-void exec_collector_stats(struct exec_collector *c, struct exec_collector_stats *ret)
+void history_collector_stats(struct history_collector *c, struct history_collector_stats *ret)
 {
 	pthread_mutex_lock(&c->lock);
 	*ret = c->st;
 	pthread_mutex_unlock(&c->lock);
 }
 
-void exec_collector_free(struct exec_collector *c)
+void history_collector_free(struct history_collector *c)
 {
 	if (!c)
 		return;
@@ -395,7 +396,7 @@ void exec_collector_free(struct exec_collector *c)
 		pthread_join(c->thread, NULL);
 	}
 	if (c->bpf)
-		exec_collector_drain(c, 0); /* what is in the ring still goes out */
+		history_collector_drain(c, 0); /* what is in the ring still goes out */
 	bpf_exec_free(c->bpf);
 	exec_trail_close(c->trail);
 	exec_users_free(c->users);

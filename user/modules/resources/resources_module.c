@@ -1,10 +1,10 @@
 /* The resources module on the module seam: a runner tick samples and submits. */
 #include "config.h"
 #include "log.h"
-#include "message.h"
 #include "metrics.h"
 #include "module.h"
 #include "resources.h"
+#include "resources_message.h"
 
 #include <errno.h>
 #include <stdlib.h>

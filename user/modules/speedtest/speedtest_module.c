@@ -2,9 +2,9 @@
 
 #include "config.h"
 #include "log.h"
-#include "message.h"
 #include "metrics.h"
 #include "module.h"
+#include "speedtest_message.h"
 
 #include <errno.h>
 #include <pthread.h>

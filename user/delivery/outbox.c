@@ -2,7 +2,7 @@
 
 #include "json_out.h"
 #include "log.h"
-#include "message.h"
+#include "message_json.h"
 #include "seqstore.h"
 #include "spool.h"
 
