@@ -169,6 +169,12 @@ static void metrics_start(struct agent *a)
 		log_err("metrics: out of memory, /metrics disabled");
 		return;
 	}
+	for (size_t i = 0; i < agent_module_count; i++) {
+		if (agent_modules[i]->metrics &&
+		    metrics_add_source(a->metrics, agent_modules[i]->metrics) < 0)
+			log_warn("metrics: no room for the %s module's figures, left out",
+				 agent_modules[i]->name);
+	}
 	a->metrics_http = metrics_http_start(a->cfg.metrics.listen, a->metrics);
 	if (!a->metrics_http) {
 		log_err_errno(-errno, "metrics: cannot listen on '%s', /metrics disabled",

@@ -16,6 +16,7 @@
 
 struct config;
 struct metrics;
+struct metrics_source;
 
 /* Where a module's records go: the outbox in the daemon, standard output for --once. */
 struct module_sink {
@@ -36,9 +37,9 @@ typedef int (*module_host_bytes_fn)(void *arg, uint64_t *ret_rx, uint64_t *ret_t
 struct module_ctx {
 	const struct config *cfg;
 	const struct module_sink *sink;
-	struct metrics *metrics; /* NULL: [metrics] off; the metrics_set_* calls accept it */
-	const char *server_url;	 /* the monitoring server's base URL (speed-test default) */
-	size_t backlog_max;	 /* see module_sink.backlog */
+	struct metrics *metrics;	 /* NULL: [metrics] off; metrics_set() accepts it */
+	const char *server_url;		 /* the monitoring server's base URL (speed-test default) */
+	size_t backlog_max;		 /* see module_sink.backlog */
 	module_host_bytes_fn host_bytes; /* NULL when the network module does not run */
 	void *host_bytes_arg;
 };
@@ -66,6 +67,8 @@ struct module_ops {
 	uint64_t (*lost)(void *state);
 	/* Optional. A word for status and hello ("bpf", "procfs"); NULL: none. */
 	const char *(*collector)(void *state);
+	/* Optional. The module's Prometheus families; it updates them with metrics_set(). */
+	const struct metrics_source *metrics;
 	/* Optional. Cumulative bytes of the host's interfaces (module_host_bytes_fn). */
 	int (*host_bytes)(void *state, uint64_t *ret_rx, uint64_t *ret_tx);
 };

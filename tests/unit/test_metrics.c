@@ -11,35 +11,51 @@
 
 #include "metrics.h"
 #include "metrics_http.h"
+#include "network.h"
+#include "resources.h"
+#include "speedtest.h"
+#include "network_metrics.h"
+#include "resources_metrics.h"
+#include "speedtest_metrics.h"
 
-static struct metrics_snapshot *full_snapshot(void)
+/* A snapshot of every module's families and the agent's, as a scrape renders it. */
+struct fixture {
+	struct metrics_snapshot snap;
+	struct resources_sample resources;
+	struct net_sample network;
+	struct speedtest_result speedtest;
+};
+
+static struct fixture *full_snapshot(void)
 {
-	struct metrics_snapshot *s = calloc(1, sizeof(*s));
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct metrics_snapshot *s;
 
-	assert_non_null(s);
-	s->have_resources = true;
-	s->resources.cpu_valid = true;
-	s->resources.cpu_percent = 25.0;
-	s->resources.ram_valid = true;
-	s->resources.ram_total = 1000;
-	s->resources.ram_available = 400;
-	s->resources.n_disks = 2;
-	snprintf(s->resources.disks[0].mount, sizeof(s->resources.disks[0].mount), "%s",
+	assert_non_null(f);
+	s = &f->snap;
+	s->entries[s->n++] = (struct metrics_entry){&resources_metrics, &f->resources};
+	f->resources.cpu_valid = true;
+	f->resources.cpu_percent = 25.0;
+	f->resources.ram_valid = true;
+	f->resources.ram_total = 1000;
+	f->resources.ram_available = 400;
+	f->resources.n_disks = 2;
+	snprintf(f->resources.disks[0].mount, sizeof(f->resources.disks[0].mount), "%s",
 		 "/srv/a \"b\"\\c");
-	s->resources.disks[0].total = 5000;
-	s->resources.disks[0].available = 3000;
-	snprintf(s->resources.disks[1].mount, sizeof(s->resources.disks[1].mount), "%s", "/dead");
-	s->resources.disks[1].err = -ETIMEDOUT;
-	s->have_network = true;
-	s->network.n_ifaces = 1;
-	snprintf(s->network.ifaces[0].name, sizeof(s->network.ifaces[0].name), "%s", "eth0");
-	s->network.ifaces[0].rx_bytes = 18446744073709551615ULL; /* exact, not a double */
-	s->network.ifaces[0].tx_bytes = 7;
-	s->network.ifaces[0].rx_rate = 8000; /* bits/s */
-	s->have_speedtest = true;
-	snprintf(s->speedtest.server, sizeof(s->speedtest.server), "%s", "http://127.0.0.1:8080");
-	s->speedtest.download_rate = 80e6;
-	s->speedtest.latency_ms = 12.5;
+	f->resources.disks[0].total = 5000;
+	f->resources.disks[0].available = 3000;
+	snprintf(f->resources.disks[1].mount, sizeof(f->resources.disks[1].mount), "%s", "/dead");
+	f->resources.disks[1].err = -ETIMEDOUT;
+	s->entries[s->n++] = (struct metrics_entry){&network_metrics, &f->network};
+	f->network.n_ifaces = 1;
+	snprintf(f->network.ifaces[0].name, sizeof(f->network.ifaces[0].name), "%s", "eth0");
+	f->network.ifaces[0].rx_bytes = 18446744073709551615ULL; /* exact, not a double */
+	f->network.ifaces[0].tx_bytes = 7;
+	f->network.ifaces[0].rx_rate = 8000; /* bits/s */
+	s->entries[s->n++] = (struct metrics_entry){&speedtest_metrics, &f->speedtest};
+	snprintf(f->speedtest.server, sizeof(f->speedtest.server), "%s", "http://127.0.0.1:8080");
+	f->speedtest.download_rate = 80e6;
+	f->speedtest.latency_ms = 12.5;
 	s->have_agent = true;
 	s->agent.events_lost = 3;
 	s->agent.reconnects = 2;
@@ -47,17 +63,17 @@ static struct metrics_snapshot *full_snapshot(void)
 	s->agent.modules[0].name = "resources";
 	s->agent.modules[0].up = true;
 	s->agent.modules[1].name = "history";
-	return s;
+	return f;
 }
 
 static void test_openmetrics(void **state)
 {
-	struct metrics_snapshot *s = full_snapshot();
+	struct fixture *f = full_snapshot();
 	struct sbuf b = {0};
 	size_t len;
 
 	(void)state;
-	assert_int_equal(metrics_format(s, METRICS_OPENMETRICS, &b), 0);
+	assert_int_equal(metrics_format(&f->snap, METRICS_OPENMETRICS, &b), 0);
 	assert_non_null(strstr(b.s, "# TYPE srvmon_cpu_usage_ratio gauge\n"
 				    "# UNIT srvmon_cpu_usage_ratio ratio\n"));
 	assert_non_null(strstr(b.s, "\nsrvmon_cpu_usage_ratio 0.25\n"));
@@ -86,24 +102,24 @@ static void test_openmetrics(void **state)
 	assert_true(len > 6);
 	assert_string_equal(b.s + len - 6, "# EOF\n");
 	sbuf_free(&b);
-	free(s);
+	free(f);
 }
 
 static void test_text_format(void **state)
 {
-	struct metrics_snapshot *s = full_snapshot();
+	struct fixture *f = full_snapshot();
 	struct sbuf b = {0};
 
 	(void)state;
-	s->network.peak_window_ms = 100;
-	assert_int_equal(metrics_format(s, METRICS_TEXT, &b), 0);
+	f->network.peak_window_ms = 100;
+	assert_int_equal(metrics_format(&f->snap, METRICS_TEXT, &b), 0);
 	assert_non_null(strstr(b.s, "# TYPE srvmon_network_receive_bytes_total counter\n"
 				    "# HELP srvmon_network_receive_bytes_total "));
 	assert_non_null(strstr(b.s, "srvmon_network_receive_peak_bytes_per_second{"));
 	assert_null(strstr(b.s, "# UNIT"));
 	assert_null(strstr(b.s, "# EOF"));
 	sbuf_free(&b);
-	free(s);
+	free(f);
 }
 
 static void test_empty_registry(void **state)
@@ -115,7 +131,7 @@ static void test_empty_registry(void **state)
 	assert_non_null(m);
 	assert_int_equal(metrics_render(m, METRICS_OPENMETRICS, &b), 0);
 	assert_string_equal(b.s, "# EOF\n");
-	metrics_set_resources(NULL, NULL); /* hooks are no-ops while metrics are off */
+	metrics_set(NULL, &resources_metrics, NULL, 0); /* no-op while metrics are off */
 	metrics_free(m);
 	metrics_free(NULL);
 	sbuf_free(&b);

@@ -4,6 +4,7 @@
 #include "module.h"
 #include "network.h"
 #include "network_message.h"
+#include "network_metrics.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -70,7 +71,7 @@ static int network_tick(void *state)
 	r = network_sample(m->nc, m->s);
 	if (r < 0)
 		return r;
-	metrics_set_network(m->ctx->metrics, m->s);
+	metrics_set(m->ctx->metrics, &network_metrics, m->s, sizeof(*m->s));
 	return m->ctx->sink->submit(m->ctx->sink->arg, message_network(m->s));
 }
 
@@ -96,5 +97,6 @@ const struct module_ops network_module_ops = {
 	.tick = network_tick,
 	.stop = network_stop,
 	.collector = network_collector,
+	.metrics = &network_metrics,
 	.host_bytes = network_module_host_bytes,
 };

@@ -5,6 +5,7 @@
 #include "module.h"
 #include "resources.h"
 #include "resources_message.h"
+#include "resources_metrics.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -55,7 +56,7 @@ static int resources_tick(void *state)
 	r = resources_sample(m->rc, &s);
 	if (r < 0)
 		return r;
-	metrics_set_resources(m->ctx->metrics, &s);
+	metrics_set(m->ctx->metrics, &resources_metrics, &s, sizeof(s));
 	return m->ctx->sink->submit(m->ctx->sink->arg, message_resources(&s));
 }
 
@@ -76,4 +77,5 @@ const struct module_ops resources_module_ops = {
 	.start = resources_start,
 	.tick = resources_tick,
 	.stop = resources_stop,
+	.metrics = &resources_metrics,
 };

@@ -5,6 +5,7 @@
 #include "metrics.h"
 #include "module.h"
 #include "speedtest_message.h"
+#include "speedtest_metrics.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -214,7 +215,19 @@ static int speedtest_seam_submit(void *arg, const struct speedtest_result *r)
 {
 	struct speedtest_seam *s = arg;
 
-	metrics_set_speedtest(s->ctx->metrics, r);
+	/* A failed test keeps the last good figures. */
+	if (!r->error[0]) {
+		struct speedtest_result *copy = malloc(sizeof(*copy));
+
+		if (copy) {
+			*copy = *r;
+			/* Its stop reasons point at static strings; not rendered, not kept. */
+			copy->stop_down = NULL;
+			copy->stop_up = NULL;
+			metrics_set(s->ctx->metrics, &speedtest_metrics, copy, sizeof(*copy));
+			free(copy);
+		}
+	}
 	return s->ctx->sink->submit(s->ctx->sink->arg, message_speedtest(r));
 }
 
@@ -267,4 +280,5 @@ const struct module_ops speedtest_module_ops = {
 	.start = speedtest_seam_start,
 	.stop = speedtest_seam_stop,
 	.last_error = speedtest_seam_last_error,
+	.metrics = &speedtest_metrics,
 };
