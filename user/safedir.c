@@ -5,10 +5,47 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define REFUSALS_KEPT 8
+#define REFUSAL_MAX   (PATH_MAX + 128)
+
+static pthread_mutex_t refusals_lock = PTHREAD_MUTEX_INITIALIZER;
+static char refusals[REFUSALS_KEPT][REFUSAL_MAX];
+static unsigned refusals_next;
+
+/*
+ * Logs a refusal as a warning the first time, then at debug level: callers retry (the
+ * spool every 10 s) and a planted link or a wrong mode stays until someone fixes it.
+ */
+__attribute__((format(printf, 1, 2))) static void refuse(const char *fmt, ...)
+{
+	char msg[REFUSAL_MAX];
+	bool seen = false;
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&refusals_lock);
+	for (unsigned i = 0; i < REFUSALS_KEPT && !seen; i++)
+		seen = strcmp(refusals[i], msg) == 0;
+	if (!seen) {
+		memcpy(refusals[refusals_next], msg, sizeof(msg));
+		refusals_next = (refusals_next + 1) % REFUSALS_KEPT;
+	}
+	pthread_mutex_unlock(&refusals_lock);
+	if (seen)
+		log_debug("%s", msg);
+	else
+		log_warn("%s", msg);
+}
 
 /* mkdir -p path with mode: the components that exist are left as they are. */
 static int mkdir_parents(const char *path, mode_t mode)
@@ -47,12 +84,12 @@ static int refuse_not_dir(const char *path)
 	struct stat st;
 
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
-		log_warn("'%s' is a symbolic link: refusing to use it as a directory (it must be "
-			 "a directory owned by root)",
-			 path);
+		refuse("'%s' is a symbolic link: refusing to use it as a directory (it must be "
+		       "a directory owned by root)",
+		       path);
 		return -ELOOP;
 	}
-	log_warn("'%s' is not a directory: refusing to use it", path);
+	refuse("'%s' is not a directory: refusing to use it", path);
 	return -ENOTDIR;
 }
 
@@ -60,14 +97,14 @@ static int refuse_not_dir(const char *path)
 static int check_trusted(const char *path, const struct stat *st)
 {
 	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		log_warn("'%s' is owned by uid %u, not by root: refusing to use it", path,
-			 (unsigned)st->st_uid);
+		refuse("'%s' is owned by uid %u, not by root: refusing to use it", path,
+		       (unsigned)st->st_uid);
 		return -EPERM;
 	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		log_warn("'%s' is writable by group or others (mode %04o): refusing to use it "
-			 "(chmod go-w it)",
-			 path, (unsigned)(st->st_mode & 07777));
+		refuse("'%s' is writable by group or others (mode %04o): refusing to use it "
+		       "(chmod go-w it)",
+		       path, (unsigned)(st->st_mode & 07777));
 		return -EPERM;
 	}
 	return 0;
@@ -106,13 +143,13 @@ int safedir_openat(int dirfd, const char *dir, const char *name, int flags, mode
 	if (fd < 0) {
 		r = -errno;
 		if (r == -ELOOP)
-			log_warn("'%s/%s' is a symbolic link: refusing to follow it", dir, name);
+			refuse("'%s/%s' is a symbolic link: refusing to follow it", dir, name);
 		return r;
 	}
 	if (fstat(fd, &st) < 0)
 		r = -errno;
 	else if (!S_ISREG(st.st_mode)) {
-		log_warn("'%s/%s' is not a regular file: refusing to use it", dir, name);
+		refuse("'%s/%s' is not a regular file: refusing to use it", dir, name);
 		r = -EPERM;
 	}
 	if (r < 0) {
@@ -129,14 +166,13 @@ int safedir_create_tmp(int dirfd, const char *dir, const char *name, mode_t mode
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISLNK(st.st_mode)) {
-			log_warn("'%s/%s' is a symbolic link, not a file left by a crash: refusing "
-				 "to write through it or to remove it",
-				 dir, name);
+			refuse("'%s/%s' is a symbolic link, not a file left by a crash: refusing "
+			       "to write through it or to remove it",
+			       dir, name);
 			return -ELOOP;
 		}
 		if (!S_ISREG(st.st_mode)) {
-			log_warn("'%s/%s' is not a regular file: refusing to replace it", dir,
-				 name);
+			refuse("'%s/%s' is not a regular file: refusing to replace it", dir, name);
 			return -EEXIST;
 		}
 		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)

@@ -9,9 +9,10 @@
  * and never through a symbolic link; temporary files are created exclusively.
  *
  * Every function returns an fd or 0, or a negative errno. A refusal (an untrusted
- * directory, a symbolic link, not a regular file) is logged here as a warning naming the
- * path and why, as only this code knows why; plain errors (-ENOENT, -EACCES, -EROFS...) are
- * left to the caller to log.
+ * directory, a symbolic link, not a regular file) is logged here, naming the path and
+ * why, as only this code knows why: as a warning the first time, at debug level when the
+ * same refusal comes again (callers retry). Plain errors (-ENOENT, -EACCES, -EROFS...)
+ * are left to the caller to log.
  */
 #ifndef SRVMON_SAFEDIR_H
 #define SRVMON_SAFEDIR_H

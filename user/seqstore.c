@@ -157,8 +157,20 @@ int seqstore_next(struct seqstore *s, uint64_t *ret)
 
 		r = seqstore_write(s, want);
 		if (r < 0) {
+			/* Unreserved numbers could be used again after a restart (the server
+			 * keeps one record per seq): go on from the clock, as without a
+			 * state directory. */
+			uint64_t clock = realtime_us();
+
+			if (clock > s->next)
+				s->next = clock;
+			/* A refusal (user/safedir.h) stays until someone fixes it: stop trying. */
+			if (r == -ELOOP || r == -EPERM || r == -EEXIST)
+				s->persistent = false;
 			if (!s->warned)
-				log_warn_errno(r, "cannot persist seq reservation to '%s'",
+				log_warn_errno(r,
+					       "cannot persist seq reservation to '%s', numbering "
+					       "from the clock",
 					       s->path);
 			s->warned = true;
 		} else {
