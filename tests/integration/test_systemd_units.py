@@ -17,6 +17,17 @@ if not shutil.which("systemd-analyze"):
     sys.exit(0)
 
 check(len(UNITS) >= 2, "units found: %s" % UNITS)
+# Every capability an agent unit keeps is explained in the hardening table of
+# docs/operations.md, and that table names none the units dropped.
+with open(os.path.join(SRC, "docs", "operations.md")) as f:
+    doc_caps = {c for cell in re.findall(r"^\|([^|\n]*)\|", f.read(), re.M)
+                for c in re.findall(r"`(CAP_[A-Z_]+)`", cell)}
+for unit in (u for u in UNITS if u.startswith("srvmon-agent")):
+    with open(os.path.join(SRC, "systemd", unit)) as f:
+        m = re.findall(r"^CapabilityBoundingSet=(.*)$", f.read(), re.M)
+    caps = set(m[-1].split()) if m else set()
+    check(caps and caps == doc_caps, "%s keeps exactly the capabilities docs/operations.md "
+          "explains: %s (docs: %s)" % (unit, sorted(caps), sorted(doc_caps)))
 work = tempfile.mkdtemp(prefix="srvmon-units-")
 try:
     for unit in UNITS:

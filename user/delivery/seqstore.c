@@ -3,6 +3,7 @@
 #include "log.h"
 #include "monoclock.h"
 #include "numparse.h"
+#include "safedir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,9 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#define SEQ_NAME     "seq"
+#define SEQ_TMP_NAME "seq.tmp"
+
 struct seqstore {
-	char path[PATH_MAX];
-	char tmp[PATH_MAX];
+	char path[PATH_MAX]; /* dir/seq, for messages */
+	char dir[PATH_MAX];
+	int dirfd; /* the state directory (user/safedir.h), -1: not persistent */
 	bool persistent;
 	bool warned;
 	uint64_t next;
@@ -26,17 +31,17 @@ struct seqstore {
 	uint64_t reserve_ms; /* when the last one was written */
 };
 
-static int seqstore_read(const char *path, uint64_t *ret)
+static int seqstore_read(struct seqstore *s, uint64_t *ret)
 {
 	char buf[32];
 	ssize_t n;
 	int fd;
 	int r;
 
-	errno = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = safedir_openat(s->dirfd, s->dir, SEQ_NAME, O_RDONLY, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
+	errno = 0;
 	n = read(fd, buf, sizeof(buf) - 1);
 	r = -errno;
 	close(fd);
@@ -48,6 +53,8 @@ static int seqstore_read(const char *path, uint64_t *ret)
 	return parse_u64(buf, 1, UINT64_MAX - SEQSTORE_BLOCK_MAX, ret);
 }
 
+/* dir/seq.tmp (created exclusively, never through a symbolic link), fsync, renamed over
+ * dir/seq, directory fsync: the reservation is on disk before any of its seqs is used. */
 static int seqstore_write(struct seqstore *s, uint64_t reserved)
 {
 	char buf[32];
@@ -56,19 +63,19 @@ static int seqstore_write(struct seqstore *s, uint64_t reserved)
 	int r = 0;
 
 	len = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)reserved);
-	fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = safedir_create_tmp(s->dirfd, s->dir, SEQ_TMP_NAME, 0600);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (write(fd, buf, (size_t)len) != len)
 		r = errno ? -errno : -EIO;
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
-	if (r == 0 && rename(s->tmp, s->path) < 0)
-		r = -errno;
+	if (r == 0)
+		r = safedir_rename(s->dirfd, SEQ_TMP_NAME, SEQ_NAME);
 	if (r < 0)
-		unlink(s->tmp);
+		unlinkat(s->dirfd, SEQ_TMP_NAME, 0);
 	return r;
 }
 
@@ -80,27 +87,6 @@ static uint64_t realtime_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Creates dir, and its parent when missing (state_dir/<instance> on a first start). */
-static int mkdir_with_parent(const char *dir)
-{
-	char parent[PATH_MAX];
-	char *slash;
-
-	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-		return 0;
-	if (errno != ENOENT || snprintf(parent, sizeof(parent), "%s", dir) >= (int)sizeof(parent))
-		return -errno;
-	slash = strrchr(parent, '/');
-	if (!slash || slash == parent)
-		return -ENOENT;
-	*slash = '\0';
-	if (mkdir(parent, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 struct seqstore *seqstore_open(const char *dir)
 {
 	struct seqstore *s;
@@ -110,20 +96,23 @@ struct seqstore *seqstore_open(const char *dir)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	s->dirfd = -1;
 	s->next = realtime_us();
 	if (!dir || !*dir)
 		goto volatile_seq;
-	r = mkdir_with_parent(dir);
-	if (r < 0) {
-		log_warn_errno(r, "cannot create state directory '%s', seq not persisted", dir);
-		goto volatile_seq;
-	}
-	if (snprintf(s->path, sizeof(s->path), "%s/seq", dir) >= (int)sizeof(s->path) ||
-	    snprintf(s->tmp, sizeof(s->tmp), "%s/seq.tmp", dir) >= (int)sizeof(s->tmp)) {
+	if (snprintf(s->dir, sizeof(s->dir), "%s", dir) >= (int)sizeof(s->dir) ||
+	    snprintf(s->path, sizeof(s->path), "%s/" SEQ_NAME, dir) >= (int)sizeof(s->path)) {
 		log_warn("state directory path '%s' too long, seq not persisted", dir);
 		goto volatile_seq;
 	}
-	r = seqstore_read(s->path, &stored);
+	/* state_dir/<instance> and its parent are created on a first start. */
+	r = safedir_open(dir, 0700);
+	if (r < 0) {
+		log_warn_errno(r, "cannot use the state directory '%s', seq not persisted", dir);
+		goto volatile_seq;
+	}
+	s->dirfd = r;
+	r = seqstore_read(s, &stored);
 	if (r < 0 && r != -ENOENT) {
 		/* A corrupt file must not restart numbering at 1: continue above the clock. */
 		log_warn_errno(r, "cannot read '%s', continuing from the clock", s->path);
@@ -168,8 +157,20 @@ int seqstore_next(struct seqstore *s, uint64_t *ret)
 
 		r = seqstore_write(s, want);
 		if (r < 0) {
+			/* Unreserved numbers could be used again after a restart (the server
+			 * keeps one record per seq): go on from the clock, as without a
+			 * state directory. */
+			uint64_t clock = realtime_us();
+
+			if (clock > s->next)
+				s->next = clock;
+			/* A refusal (user/safedir.h) stays until someone fixes it: stop trying. */
+			if (r == -ELOOP || r == -EPERM || r == -EEXIST)
+				s->persistent = false;
 			if (!s->warned)
-				log_warn_errno(r, "cannot persist seq reservation to '%s'",
+				log_warn_errno(r,
+					       "cannot persist seq reservation to '%s', numbering "
+					       "from the clock",
 					       s->path);
 			s->warned = true;
 		} else {
@@ -192,5 +193,9 @@ void seqstore_set_floor(struct seqstore *s, uint64_t floor)
 
 void seqstore_close(struct seqstore *s)
 {
+	if (!s)
+		return;
+	if (s->dirfd >= 0)
+		close(s->dirfd);
 	free(s);
 }

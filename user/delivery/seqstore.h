@@ -8,12 +8,14 @@ struct seqstore;
 
 /*
  * Opens DIR/seq. The file holds a reservation: every seq below it may have been
- * used. The agent reserves SEQSTORE_BLOCK numbers at a time (written with
- * fsync + rename before any of them is used), twice as many as the last time when
- * that one lasted less than SEQSTORE_BLOCK_FAST_MS (up to SEQSTORE_BLOCK_MAX), so a
- * crash skips at most one block and never reuses a number. dir NULL or unwritable: seqs start from
- * the realtime clock in microseconds, still increasing across restarts unless the clock steps back
- * (logged). NULL + errno on ENOMEM only.
+ * used. The agent reserves SEQSTORE_BLOCK numbers at a time (written with fsync +
+ * rename + directory fsync before any of them is used), twice as many as the last time
+ * when that one lasted less than SEQSTORE_BLOCK_FAST_MS (up to SEQSTORE_BLOCK_MAX), so
+ * a crash skips at most one block and never reuses a number. DIR is created (0700) when
+ * missing and must be trusted (user/safedir.h); seq and seq.tmp are never opened
+ * through a symbolic link. DIR NULL, unwritable or untrusted: seqs start from the
+ * realtime clock in microseconds, still increasing across restarts unless the clock
+ * steps back (logged). NULL + errno on ENOMEM only.
  */
 struct seqstore *seqstore_open(const char *dir);
 /* Returns the next seq in *ret: 0 or -errno (persisting the next block failed: the

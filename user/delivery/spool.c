@@ -4,6 +4,7 @@
 #include "log.h"
 #include "monoclock.h"
 #include "numparse.h"
+#include "safedir.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -484,9 +485,9 @@ static int seg_create(struct spool *s, uint64_t first_seq)
 	if (s->nsegs > 0 && s->opt.fsync != SPOOL_FSYNC_NEVER && s->dirty)
 		fdatasync(s->segs[s->nsegs - 1].fd);
 	seg_name(first_seq, name, sizeof(name));
-	fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = safedir_openat(s->dirfd, s->dir, name, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	s->segs[s->nsegs++] = (struct spool_seg){.first_seq = first_seq, .bytes = 0, .fd = fd};
 	s->dir_dirty = true;
 	return 0;
@@ -887,9 +888,9 @@ static int load_existing(struct spool *s)
 		int sfd;
 
 		is_seg_name(names[i], &first);
-		sfd = openat(s->dirfd, names[i], O_RDWR | O_CLOEXEC);
+		sfd = safedir_openat(s->dirfd, s->dir, names[i], O_RDWR, 0);
 		if (sfd < 0 || fstat(sfd, &stt) < 0) {
-			r = -errno;
+			r = sfd < 0 ? sfd : -errno;
 			if (sfd >= 0)
 				close(sfd);
 			goto out;
@@ -919,31 +920,6 @@ out:
 	return r;
 }
 
-/* Creates dir, and its parent when that is missing too (state_dir on a first start). */
-static int make_dir(const char *dir)
-{
-	char *parent, *slash;
-	int r = 0;
-
-	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-		return 0;
-	if (errno != ENOENT)
-		return -errno;
-	parent = strdup(dir);
-	if (!parent)
-		return -ENOMEM;
-	slash = strrchr(parent, '/');
-	if (slash && slash != parent) {
-		*slash = '\0';
-		if (mkdir(parent, 0700) < 0 && errno != EEXIST)
-			r = -errno;
-	}
-	free(parent);
-	if (r == 0 && mkdir(dir, 0700) < 0 && errno != EEXIST)
-		r = -errno;
-	return r;
-}
-
 struct spool *spool_open(const char *dir, const struct spool_options *opt)
 {
 	struct spool *s;
@@ -965,19 +941,15 @@ struct spool *spool_open(const char *dir, const struct spool_options *opt)
 		s->seg_target = SPOOL_SEG_MIN;
 	if (s->seg_target > SPOOL_SEG_MAX)
 		s->seg_target = SPOOL_SEG_MAX;
-	r = make_dir(dir);
+	/* Created with its parent when missing (state_dir on a first start). */
+	r = safedir_open(dir, 0700);
 	if (r < 0)
 		goto fail;
-	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->dirfd < 0) {
-		r = -errno;
+	s->dirfd = r;
+	r = safedir_openat(s->dirfd, s->dir, "acked", O_RDWR | O_CREAT, 0600);
+	if (r < 0)
 		goto fail;
-	}
-	s->acked_fd = openat(s->dirfd, "acked", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->acked_fd < 0) {
-		r = -errno;
-		goto fail;
-	}
+	s->acked_fd = r;
 	if (pread(s->acked_fd, &s->acked_seq, sizeof(s->acked_seq), 0) !=
 	    (ssize_t)sizeof(s->acked_seq))
 		s->acked_seq = 0;

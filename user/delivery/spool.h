@@ -48,7 +48,9 @@ struct spool_stats {
 
 struct spool;
 
-/* Creates dir if needed (0700). NULL + errno (the caller logs with dir). */
+/* Creates dir (and its parent) if needed (0700). dir must be trusted and no file in it is
+ * opened through a symbolic link (user/safedir.h: refused and logged, errno ELOOP or
+ * EPERM). NULL + errno (the caller logs with dir). */
 struct spool *spool_open(const char *dir, const struct spool_options *opt);
 /* Syncs and closes. Accepts NULL. */
 void spool_close(struct spool *s);

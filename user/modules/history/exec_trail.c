@@ -1,4 +1,5 @@
 #include "exec_trail.h"
+#include "safedir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +12,9 @@
 #include <unistd.h>
 
 struct exec_trail {
-	char *path;
+	char *dir;	  /* the directory part of the path, for messages */
+	const char *base; /* the file name in dir (inside dir's allocation) */
+	int dirfd;	  /* dir, opened by safedir_open() */
 	uint64_t max_bytes;
 	unsigned rotations;
 	int fd;
@@ -27,24 +30,27 @@ int exec_trail_name(const char *path, unsigned n, char *buf, size_t len)
 	return 0;
 }
 
-/* mkdir -p of the directory part of path. */
-static int make_parent(const char *path)
+/* Splits path into its directory (allocated, "/" for /name, "." for a bare name) and
+ * its last component (inside the same allocation). */
+static int split_path(const char *path, char **ret_dir, const char **ret_base)
 {
-	char dir[PATH_MAX];
-	size_t n;
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	const char *dir = !slash ? "." : slash == path ? "/" : path;
+	size_t dlen = !slash || slash == path ? 1 : (size_t)(slash - path);
+	size_t blen = strlen(base);
+	char *buf;
 
-	n = strlen(path);
-	if (n >= sizeof(dir))
-		return -ENAMETOOLONG;
-	memcpy(dir, path, n + 1);
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0750) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
+	if (blen == 0)
+		return -EISDIR;
+	buf = malloc(dlen + 1 + blen + 1);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, dir, dlen);
+	buf[dlen] = '\0';
+	memcpy(buf + dlen + 1, base, blen + 1);
+	*ret_dir = buf;
+	*ret_base = buf + dlen + 1;
 	return 0;
 }
 
@@ -54,9 +60,9 @@ static int trail_reopen(struct exec_trail *t)
 
 	if (t->fd >= 0)
 		close(t->fd);
-	t->fd = open(t->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	t->fd = safedir_openat(t->dirfd, t->dir, t->base, O_WRONLY | O_APPEND | O_CREAT, 0640);
 	if (t->fd < 0)
-		return -errno;
+		return t->fd;
 	if (fstat(t->fd, &st) < 0)
 		return -errno;
 	t->size = (uint64_t)st.st_size;
@@ -72,16 +78,17 @@ struct exec_trail *exec_trail_open(const char *path, uint64_t max_bytes, unsigne
 	if (!t)
 		return NULL;
 	t->fd = -1;
+	t->dirfd = -1;
 	t->max_bytes = max_bytes;
 	t->rotations = rotations;
-	t->path = strdup(path);
-	if (!t->path) {
-		r = -ENOMEM;
+	r = split_path(path, &t->dir, &t->base);
+	if (r < 0)
 		goto fail;
-	}
-	r = make_parent(path);
-	if (r == 0)
-		r = trail_reopen(t);
+	r = safedir_open(t->dir, 0750);
+	if (r < 0)
+		goto fail;
+	t->dirfd = r;
+	r = trail_reopen(t);
 	if (r < 0)
 		goto fail;
 	return t;
@@ -97,7 +104,9 @@ void exec_trail_close(struct exec_trail *t)
 		return;
 	if (t->fd >= 0)
 		close(t->fd);
-	free(t->path);
+	if (t->dirfd >= 0)
+		close(t->dirfd);
+	free(t->dir);
 	free(t);
 }
 
@@ -112,10 +121,11 @@ static int trail_rotate(struct exec_trail *t)
 		return 0;
 	}
 	for (unsigned i = t->rotations; i > 0; i--) {
-		if (exec_trail_name(t->path, i - 1, from, sizeof(from)) < 0 ||
-		    exec_trail_name(t->path, i, to, sizeof(to)) < 0)
+		if (exec_trail_name(t->base, i - 1, from, sizeof(from)) < 0 ||
+		    exec_trail_name(t->base, i, to, sizeof(to)) < 0)
 			return -ENAMETOOLONG;
-		if (rename(from, to) < 0 && errno != ENOENT)
+		/* In the directory fd: renameat() moves a symbolic link, never its target. */
+		if (renameat(t->dirfd, from, t->dirfd, to) < 0 && errno != ENOENT)
 			return -errno;
 	}
 	return trail_reopen(t);
