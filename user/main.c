@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "metrics_http.h"
 #include "module.h"
+#include "module_set.h"
 #include "outbox.h"
 #include "runner.h"
 #include "seqstore.h"
@@ -33,15 +34,6 @@
 #include <string.h>
 #include <time.h>
 
-/* One entry of the module table (user/modules.c) as this process runs it. */
-struct module_slot {
-	const struct module_ops *ops;
-	void *state;	    /* the module's, while it runs */
-	const char *status; /* running, disabled, failed */
-	char detail[128];
-	struct runner *runner; /* periodic modules */
-};
-
 struct agent {
 	struct config cfg;
 	struct host_identity id;
@@ -53,8 +45,7 @@ struct agent {
 	struct transport *tr;
 	struct module_sink sink;
 	struct module_ctx ctx;
-	size_t n_mods;
-	struct module_slot mods[AGENT_MODULES_MAX];
+	struct module_set mods;
 	uint64_t once_seq; /* --once: the seq printed next */
 	uint64_t next_status_ms;
 	unsigned int instance; /* --module set (user/instance.h), 0: every module */
@@ -71,46 +62,12 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-static bool module_running(const struct module_slot *m)
-{
-	return strcmp(m->status, "running") == 0;
-}
-
-/* The error of a running module's last sample or test (0: fine). */
-static int module_error(const struct module_slot *m)
-{
-	if (m->runner)
-		return runner_last_error(m->runner);
-	if (m->state && m->ops->last_error)
-		return m->ops->last_error(m->state);
-	return 0;
-}
-
 static cJSON *agent_hello(struct agent *a)
 {
 	struct hello_info h = {.id = &a->id, .agent_version = SRVMON_VERSION};
 
-	for (size_t i = 0; i < a->n_mods; i++) {
-		const struct module_slot *m = &a->mods[i];
-
-		if (strcmp(m->status, "disabled") != 0)
-			h.modules[h.n_modules++] = m->ops->name;
-		if (m->state && m->ops->collector)
-			h.collector = m->ops->collector(m->state);
-	}
+	module_set_hello(&a->mods, &h);
 	return message_hello(&h, wall_ms());
-}
-
-/* Records the modules lost before handing them on (execs lost in the kernel ring). */
-static uint64_t modules_lost(const struct agent *a)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < a->n_mods; i++) {
-		if (a->mods[i].state && a->mods[i].ops->lost)
-			n += a->mods[i].ops->lost(a->mods[i].state);
-	}
-	return n;
 }
 
 static cJSON *agent_status(struct agent *a)
@@ -118,22 +75,10 @@ static cJSON *agent_status(struct agent *a)
 	struct status_info s = {0};
 	struct outbox_stats st = {0};
 
-	for (size_t i = 0; i < a->n_mods; i++) {
-		const struct module_slot *m = &a->mods[i];
-		int err = module_error(m);
-
-		s.modules[i].name = m->ops->name;
-		s.modules[i].state = m->status;
-		s.modules[i].detail = m->detail[0] ? m->detail : NULL;
-		if (err < 0 && module_running(m)) {
-			s.modules[i].state = "failing";
-			s.modules[i].detail = strerror(-err);
-		}
-	}
-	s.n_modules = a->n_mods;
+	module_set_status(&a->mods, &s);
 	if (a->ob)
 		outbox_stats(a->ob, &st);
-	s.events_lost = st.dropped + modules_lost(a); /* + what modules lost on their side */
+	s.events_lost = st.dropped + module_set_lost(&a->mods); /* + lost by modules */
 	s.spool_dropped = st.spool_dropped;
 	s.reconnects = a->tr ? transport_reconnects(a->tr) : 0;
 	return message_status(&s, wall_ms());
@@ -148,14 +93,10 @@ static void agent_update_metrics(struct agent *a)
 	if (!a->metrics)
 		return;
 	outbox_stats(a->ob, &st);
-	m.events_lost = st.dropped + modules_lost(a);
+	m.events_lost = st.dropped + module_set_lost(&a->mods);
 	m.spool_bytes = st.spool_bytes;
 	m.reconnects = transport_reconnects(a->tr);
-	for (size_t i = 0; i < a->n_mods; i++) {
-		m.modules[i].name = a->mods[i].ops->name;
-		m.modules[i].up = module_running(&a->mods[i]) && module_error(&a->mods[i]) == 0;
-		m.n_modules++;
-	}
+	module_set_metrics(&a->mods, &m);
 	metrics_set_agent(a->metrics, &m);
 }
 
@@ -188,23 +129,12 @@ static void metrics_start(struct agent *a)
 /* One STATUS= line for systemctl status: modules, server, reconnects, losses. */
 static void agent_notify_status(struct agent *a, const char *what)
 {
-	char mods[128] = "";
+	char mods[128];
 	char line[384];
-	size_t len = 0;
 
-	for (size_t i = 0; i < a->n_mods; i++) {
-		int n;
-
-		if (!module_running(&a->mods[i]))
-			continue;
-		n = snprintf(mods + len, sizeof(mods) - len, "%s%s", len ? "," : "",
-			     a->mods[i].ops->name);
-		if (n < 0 || (size_t)n >= sizeof(mods) - len)
-			break;
-		len += (size_t)n;
-	}
+	module_set_running(&a->mods, mods, sizeof(mods));
 	(void)snprintf(line, sizeof(line), "%s%smodules %s; server %s; reconnects %llu",
-		       what ? what : "", what ? ": " : "", len ? mods : "none",
+		       what ? what : "", what ? ": " : "", mods[0] ? mods : "none",
 		       a->tr ? transport_url(a->tr) : "-",
 		       (unsigned long long)(a->tr ? transport_reconnects(a->tr) : 0));
 	if (what && strcmp(what, "ready") == 0)
@@ -289,98 +219,19 @@ static size_t sink_print_backlog(void *arg)
 	return 0;
 }
 
-/* The speed test's host counters: those of the module that has them (network). */
-static int agent_host_bytes(void *arg, uint64_t *ret_rx, uint64_t *ret_tx)
-{
-	struct agent *a = arg;
-
-	for (size_t i = 0; i < a->n_mods; i++) {
-		const struct module_slot *m = &a->mods[i];
-
-		if (m->state && m->ops->host_bytes)
-			return m->ops->host_bytes(m->state, ret_rx, ret_tx);
-	}
-	return -EINVAL;
-}
-
-static void module_failed(struct module_slot *m, int err, const char *step)
-{
-	log_err_errno(err, "%s module failed to start (%s), disabled", m->ops->name, step);
-	m->status = "failed";
-	(void)snprintf(m->detail, sizeof(m->detail), "%s: %s", step, strerror(-err));
-}
-
-/*
- * Starts the enabled modules in table order: periodic ones on a runner thread (the daemon;
- * --once samples them itself), the others with their own thread. One that fails is logged
- * and disabled, the others go on. Module threads must not take SIGINT/SIGTERM: the main
- * loop's poll has to see them.
- */
+/* The modules of the table (user/modules.c), each with the agent's context. */
 static void modules_start(struct agent *a, bool daemon)
 {
-	sigset_t block, old;
-
 	a->ctx = (struct module_ctx){
 		.cfg = &a->cfg,
 		.sink = &a->sink,
 		.metrics = a->metrics,
 		.server_url = a->cfg.base_url,
 		.backlog_max = a->cfg.agent.queue_max / 2, /* history: half of the queue at most */
-		.host_bytes = agent_host_bytes,
-		.host_bytes_arg = a,
+		.host_bytes = module_set_host_bytes,
+		.host_bytes_arg = &a->mods,
 	};
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	a->n_mods = agent_module_count;
-	for (size_t i = 0; i < a->n_mods; i++) {
-		struct module_slot *m = &a->mods[i];
-		const char *step = "start";
-		uint64_t interval;
-		int r;
-
-		*m = (struct module_slot){.ops = agent_modules[i], .status = "disabled"};
-		if (!*m->ops->enabled(&a->cfg))
-			continue;
-		r = m->ops->start(&a->ctx, daemon, &m->state, &step);
-		if (r == -EOPNOTSUPP && !daemon)
-			continue; /* not a module of --once */
-		if (r < 0) {
-			module_failed(m, r, step);
-			continue;
-		}
-		interval = m->ops->interval_ms(&a->cfg);
-		if (daemon && interval > 0) {
-			m->runner = runner_start(m->ops->name, interval, m->ops->tick, m->state);
-			if (!m->runner) {
-				r = -errno;
-				m->ops->stop(m->state);
-				m->state = NULL;
-				module_failed(m, r, "thread");
-				continue;
-			}
-		}
-		m->status = "running";
-		if (m->ops->collector)
-			(void)snprintf(m->detail, sizeof(m->detail), "collector %s",
-				       m->ops->collector(m->state));
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
-
-/* In exact reverse: the speed test reads the network module's counters. */
-static void modules_stop(struct agent *a)
-{
-	for (size_t i = a->n_mods; i-- > 0;) {
-		struct module_slot *m = &a->mods[i];
-
-		runner_stop(m->runner);
-		m->runner = NULL;
-		if (m->state)
-			m->ops->stop(m->state);
-		m->state = NULL;
-	}
+	module_set_start(&a->mods, agent_modules, agent_module_count, &a->ctx, &a->cfg, daemon);
 }
 
 static void print_message(cJSON *msg, const char *host_id, uint64_t seq)
@@ -406,12 +257,7 @@ static int run_once(struct agent *a)
 				       .arg = a};
 	a->once_seq = 1;
 	modules_start(a, false);
-	for (size_t i = 0; i < a->n_mods; i++) {
-		uint64_t interval = a->mods[i].ops->interval_ms(&a->cfg);
-
-		if (a->mods[i].state && interval > 0 && interval < window)
-			window = interval;
-	}
+	window = module_set_min_interval(&a->mods, &a->cfg, window);
 	/* CPU % and rates are deltas: sample over one short window. */
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += (time_t)(window / 1000);
@@ -425,15 +271,11 @@ static int run_once(struct agent *a)
 		;
 
 	sink_print_submit(a, agent_hello(a));
-	for (size_t i = 0; i < a->n_mods; i++) {
-		const struct module_slot *m = &a->mods[i];
-
-		if (m->state && m->ops->tick && m->ops->tick(m->state) < 0)
-			rc = 1;
-	}
+	if (module_set_tick(&a->mods) < 0)
+		rc = 1;
 	sink_print_submit(a, agent_status(a));
 	(void)fflush(stdout);
-	modules_stop(a);
+	module_set_stop(&a->mods);
 	return rc;
 }
 
@@ -538,7 +380,7 @@ static int run_daemon(struct agent *a)
 	service_notify_stopping(a->sn, "stopping: flushing the spool");
 	rc = 0;
 out:
-	modules_stop(a);
+	module_set_stop(&a->mods); /* in exact reverse: the speed test reads network's counters */
 	metrics_http_stop(a->metrics_http);
 	a->metrics_http = NULL;
 	metrics_free(a->metrics);
