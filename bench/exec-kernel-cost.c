@@ -52,7 +52,7 @@ static int prog_stats(int fd, unsigned long long *ret_ns, unsigned long long *re
 	return 0;
 }
 
-/* Sets the 64-bit knob NAME of .rodata before load, as user/bpf_exec.c does through the
+/* Sets the 64-bit knob NAME of .rodata before load, as user/modules/history/bpf_exec.c does through the
  * skeleton; a knob the object does not have is skipped (older builds). */
 static void set_knob(struct bpf_object *obj, const char *name, __u64 value)
 {
@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 	map = bpf_object__find_map_by_name(obj, "events");
 	if (!map || bpf_map__set_max_entries(map, (__u32)ring) < 0)
 		goto out;
-	/* The agent's settings for its default ring (user/bpf_exec.c). */
+	/* The agent's settings for its default ring (user/modules/history/bpf_exec.c). */
 	set_knob(obj, "wake_bytes", ring / 4);
 	set_knob(obj, "query_bytes", ring / 4 / 2 / (__u64)libbpf_num_possible_cpus());
 	if (bpf_object__load(obj) < 0) {

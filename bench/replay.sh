@@ -1,6 +1,6 @@
 #!/bin/sh
 # Replay speed: a spool of MIB MiB (default 248, just under the 256 MiB default cap) is written
-# in the agent's on-disk format (user/spool.c: 16-byte header {len, CRC-32 of seq then text
+# in the agent's on-disk format (user/delivery/spool.c: 16-byte header {len, CRC-32 of seq then text
 # (the agent writes CRC-32C where the CPU has it, and reads either), seq}, segments of max_size/8), then srvmon-agent starts against srvmon-server on 127.0.0.1
 # and the time until every spooled record is in the database gives records/s.
 # Usage (as root, after a build): bench/replay.sh [BUILD_DIR] [MIB]

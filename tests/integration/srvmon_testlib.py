@@ -318,7 +318,7 @@ def machine_id():
 
 
 def spool_records(spool_dir):
-    """Seqs of the whole records in an agent's spool directory (user/spool.h format)."""
+    """Seqs of the whole records in an agent's spool directory (user/delivery/spool.h format)."""
     import struct
     seqs = []
     try:

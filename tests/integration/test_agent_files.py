@@ -1,5 +1,5 @@
 """The root agent never writes through a planted symbolic link nor into a directory
-others can write (user/safedir.c): a link at state_dir/seq.tmp and at the trail path,
+others can write (user/lib/safedir.c): a link at state_dir/seq.tmp and at the trail path,
 and a spool directory of mode 0777, are refused with an error naming the path; what the
 links point to is left untouched, and the agent runs on (seq from the clock, no trail,
 records in memory) and ships its records."""

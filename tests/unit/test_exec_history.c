@@ -1,4 +1,4 @@
-/* The exec trail (user/exec_trail.c) and `srvmon-agent history` output (history_cli.c). */
+/* The exec trail (user/modules/history/exec_trail.c) and `srvmon-agent history` output (history_cli.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* exec record decoding (user/exec_record.c) and its exec message (message_exec). */
+/* exec record decoding (user/modules/history/exec_record.c) and its exec message (message_exec). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* The direct JSON writer (user/json_out.c), the printed exec message and
+/* The direct JSON writer (user/lib/json_out.c), the printed exec message and
  * outbox_submit_json(): same bytes as cJSON would print, exact integers. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /*
- * Trusted directories (user/safedir.c) and the root agent's files opened through them:
+ * Trusted directories (user/lib/safedir.c) and the root agent's files opened through them:
  * the seq store, the exec trail and the spool refuse symbolic links and directories
  * others can write into, and leave what a link points to untouched.
  */

@@ -22,7 +22,7 @@
 struct seqstore {
 	char path[PATH_MAX]; /* dir/seq, for messages */
 	char dir[PATH_MAX];
-	int dirfd; /* the state directory (user/safedir.h), -1: not persistent */
+	int dirfd; /* the state directory (user/lib/safedir.h), -1: not persistent */
 	bool persistent;
 	bool warned;
 	uint64_t next;
@@ -164,7 +164,7 @@ int seqstore_next(struct seqstore *s, uint64_t *ret)
 
 			if (clock > s->next)
 				s->next = clock;
-			/* A refusal (user/safedir.h) stays until someone fixes it: stop trying. */
+			/* A refusal (user/lib/safedir.h) stays until someone fixes it: stop trying. */
 			if (r == -ELOOP || r == -EPERM || r == -EEXIST)
 				s->persistent = false;
 			if (!s->warned)

@@ -12,7 +12,7 @@ struct seqstore;
  * rename + directory fsync before any of them is used), twice as many as the last time
  * when that one lasted less than SEQSTORE_BLOCK_FAST_MS (up to SEQSTORE_BLOCK_MAX), so
  * a crash skips at most one block and never reuses a number. DIR is created (0700) when
- * missing and must be trusted (user/safedir.h); seq and seq.tmp are never opened
+ * missing and must be trusted (user/lib/safedir.h); seq and seq.tmp are never opened
  * through a symbolic link. DIR NULL, unwritable or untrusted: seqs start from the
  * realtime clock in microseconds, still increasing across restarts unless the clock
  * steps back (logged). NULL + errno on ENOMEM only.

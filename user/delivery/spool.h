@@ -49,7 +49,7 @@ struct spool_stats {
 struct spool;
 
 /* Creates dir (and its parent) if needed (0700). dir must be trusted and no file in it is
- * opened through a symbolic link (user/safedir.h: refused and logged, errno ELOOP or
+ * opened through a symbolic link (user/lib/safedir.h: refused and logged, errno ELOOP or
  * EPERM). NULL + errno (the caller logs with dir). */
 struct spool *spool_open(const char *dir, const struct spool_options *opt);
 /* Syncs and closes. Accepts NULL. */

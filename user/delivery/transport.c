@@ -198,7 +198,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 
 /*
  * Writes one text frame (body at buf, LWS_PRE bytes before it) whose last record is seq.
- * The frame is made here (user/wsframe.c: masked eight bytes at a time) and written raw;
+ * The frame is made here (user/delivery/wsframe.c: masked eight bytes at a time) and written raw;
  * libwebsockets still sends it, buffering what the socket does not take at once. Should
  * the kernel have no random bytes for the masking key, lws_write() frames it instead.
  */

@@ -18,7 +18,7 @@ struct bpf_exec_opts {
 	bool capture_cwd;		 /* the in-kernel cwd walk (history.cwd = kernel) */
 	const char *const *exclude_comm; /* n_exclude_comm exact comm names */
 	size_t n_exclude_comm;
-	const char *pin_dir; /* pin exec_stats there for bpftool (user/bpf_pin.h); NULL: no */
+	const char *pin_dir; /* pin exec_stats there for bpftool (user/lib/bpf_pin.h); NULL: no */
 };
 
 /* Called for each record, with its size checked against the header. */

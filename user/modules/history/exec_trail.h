@@ -12,7 +12,7 @@ struct exec_trail;
 
 /* Creates the parent directory (0750, and its missing parents) if missing and opens
  * path for appending (0640). The directory must be trusted and path is never opened or
- * rotated through a symbolic link (user/safedir.h: refused, logged, errno ELOOP or EPERM).
+ * rotated through a symbolic link (user/lib/safedir.h: refused, logged, errno ELOOP or EPERM).
  * rotations: rotated files kept (0: the file is truncated when full). NULL + errno. */
 struct exec_trail *exec_trail_open(const char *path, uint64_t max_bytes, unsigned rotations);
 /* Appends line[0..len) and a newline, rotating first if the file would pass max_bytes.

@@ -16,7 +16,7 @@ struct bpf_netcount_opts {
 	uint32_t netns_ino;	 /* count only this network namespace; 0: all of them */
 	uint64_t peak_window_ns; /* per-window byte counts for peak rates; 0: off */
 	uint32_t peak_entries;	 /* interfaces with peak slots; 0: BPF_NETCOUNT_DEFAULT_PEAKS */
-	const char *pin_dir;	 /* pin the maps there for bpftool (user/bpf_pin.h); NULL: no */
+	const char *pin_dir;	 /* pin the maps there for bpftool (user/lib/bpf_pin.h); NULL: no */
 };
 
 /* One interface's counters, summed over CPUs. */
