@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "log.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/srvmon/agent.conf"
 #define EX_CONFIG_STATUS    78 /* sysexits.h EX_CONFIG */
 
@@ -15,6 +17,12 @@ struct strlist {
 	char **items;
 	size_t n;
 };
+
+/* The values of the enum keys, parsed at load time (config_keys.c has their names). */
+enum net_collector_kind { NET_COLLECTOR_AUTO, NET_COLLECTOR_BPF, NET_COLLECTOR_PROCFS };
+enum spool_sync_mode { SPOOL_SYNC_ALWAYS, SPOOL_SYNC_INTERVAL, SPOOL_SYNC_NEVER };
+enum history_filter_kind { HISTORY_FILTER_ALL, HISTORY_FILTER_LOGIN };
+enum history_cwd_mode { HISTORY_CWD_KERNEL, HISTORY_CWD_OFF };
 
 struct config_server {
 	char *url;	      /* base URL; when set, server_address/server_port/tls are derived */
@@ -38,7 +46,7 @@ struct config_server {
 struct config_agent {
 	char *host_id; /* empty: /etc/machine-id */
 	char *state_dir;
-	char *log_level;
+	enum log_level log_level;
 	uint64_t status_interval_ms;
 	uint64_t queue_max; /* records kept in memory while the server is away */
 	char *bpf_pin_dir;  /* BPF maps pinned there for bpftool; empty: not pinned */
@@ -52,8 +60,8 @@ struct config_resources {
 
 struct config_network {
 	bool enabled;
-	uint64_t interval_ms;	/* default 1 s */
-	char *collector;	/* auto | bpf | procfs */
+	uint64_t interval_ms; /* default 1 s */
+	enum net_collector_kind collector;
 	struct strlist include; /* empty: interfaces carrying a default route */
 	struct strlist exclude;
 	uint64_t peak_window_ms; /* window of rx/tx_peak_rate, default 100 ms */
@@ -71,9 +79,9 @@ struct config_speedtest {
 };
 
 struct config_spool {
-	char *dir;		    /* empty: state_dir/spool */
-	uint64_t max_size;	    /* bytes, default 256 MiB */
-	char *fsync;		    /* always | interval | never */
+	char *dir;	   /* empty: state_dir/spool */
+	uint64_t max_size; /* bytes, default 256 MiB */
+	enum spool_sync_mode fsync;
 	uint64_t fsync_interval_ms; /* default 1 s */
 };
 
@@ -81,12 +89,12 @@ struct config_history {
 	bool enabled;
 	uint64_t argv_max;     /* bytes of argv per exec, default 32 KiB */
 	uint64_t ringbuf_size; /* bytes of the kernel ring buffer */
-	char *filter;	       /* all | login */
+	enum history_filter_kind filter;
 	uint64_t min_uid;
 	struct strlist exclude_comm; /* exact comm names, filtered in the kernel */
 	struct strlist exclude_path; /* fnmatch globs on the executed path */
 	bool failed;		     /* record failed execs too */
-	char *cwd;		     /* kernel | off: the in-kernel cwd walk */
+	enum history_cwd_mode cwd;   /* the in-kernel cwd walk, or none */
 	uint64_t drain_interval_ms;  /* ring buffer drained this often */
 	bool trail;		     /* local JSON-lines trail */
 	char *trail_path;

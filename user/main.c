@@ -297,9 +297,9 @@ static void spool_start(struct agent *a, bool retry)
 		(void)snprintf(dir, sizeof(dir), "%s", c->dir);
 	else
 		(void)snprintf(dir, sizeof(dir), "%s/spool", a->cfg.agent.state_dir);
-	if (strcmp(c->fsync, "always") == 0)
+	if (c->fsync == SPOOL_SYNC_ALWAYS)
 		opt.fsync = SPOOL_FSYNC_ALWAYS;
-	else if (strcmp(c->fsync, "never") == 0)
+	else if (c->fsync == SPOOL_SYNC_NEVER)
 		opt.fsync = SPOOL_FSYNC_NEVER;
 	else
 		opt.fsync = SPOOL_FSYNC_INTERVAL;
@@ -507,7 +507,6 @@ int main(int argc, char **argv)
 	struct agent *a = &agent;
 	struct sigaction sa;
 	bool check = false, once = false, verbose = false, config_given = false;
-	enum log_level level;
 	char errbuf[1024];
 	int rc = 1;
 	int opt, r;
@@ -580,8 +579,7 @@ int main(int argc, char **argv)
 		config_free(&a->cfg);
 		return 1;
 	}
-	if (log_level_parse(a->cfg.agent.log_level, &level) == 0)
-		log_set_level(level);
+	log_set_level(a->cfg.agent.log_level);
 	if (verbose)
 		log_set_level(LOG_LEVEL_DEBUG);
 	if (check) {

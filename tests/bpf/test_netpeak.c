@@ -215,7 +215,7 @@ static struct network_collector *collector(struct fixture *f, uint64_t interval_
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.network.enabled = true;
 	cfg.network.interval_ms = interval_ms;
-	cfg.network.collector = "bpf";
+	cfg.network.collector = NET_COLLECTOR_BPF;
 	cfg.network.include.items = include;
 	cfg.network.include.n = 1;
 	cfg.network.peak_window_ms = 100;

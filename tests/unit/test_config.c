@@ -164,7 +164,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.server.ping_interval_ms, 30000);
 	assert_null(cfg.agent.host_id);
 	assert_string_equal(cfg.agent.state_dir, "/var/lib/srvmon");
-	assert_string_equal(cfg.agent.log_level, "info");
+	assert_int_equal(cfg.agent.log_level, LOG_LEVEL_INFO);
 	assert_int_equal(cfg.agent.status_interval_ms, 60000);
 	assert_int_equal(cfg.agent.queue_max, 10000);
 	assert_true(cfg.resources.enabled);
@@ -172,7 +172,7 @@ static void test_defaults(void **state)
 	assert_list(&cfg.resources.mounts, 1, "/");
 	assert_true(cfg.network.enabled);
 	assert_int_equal(cfg.network.interval_ms, 1000);
-	assert_string_equal(cfg.network.collector, "auto");
+	assert_int_equal(cfg.network.collector, NET_COLLECTOR_AUTO);
 	assert_list(&cfg.network.include, 0);
 	assert_list(&cfg.network.exclude, 1, "lo");
 	config_free(&cfg);
@@ -208,7 +208,7 @@ static void test_valid_full(void **state)
 	assert_int_equal(cfg.server.ping_interval_ms, 15000);
 	assert_string_equal(cfg.agent.host_id, "web-01.example_A");
 	assert_string_equal(cfg.agent.state_dir, "/var/lib/srvmon-test");
-	assert_string_equal(cfg.agent.log_level, "debug");
+	assert_int_equal(cfg.agent.log_level, LOG_LEVEL_DEBUG);
 	assert_int_equal(cfg.agent.status_interval_ms, 120000);
 	assert_int_equal(cfg.agent.queue_max, 5000);
 	assert_false(cfg.resources.enabled);
@@ -216,7 +216,7 @@ static void test_valid_full(void **state)
 	assert_list(&cfg.resources.mounts, 4, "/", "/home", "/var", "/srv");
 	assert_false(cfg.network.enabled);
 	assert_int_equal(cfg.network.interval_ms, 250);
-	assert_string_equal(cfg.network.collector, "procfs");
+	assert_int_equal(cfg.network.collector, NET_COLLECTOR_PROCFS);
 	assert_list(&cfg.network.include, 2, "eth0", "eth1");
 	assert_list(&cfg.network.exclude, 2, "lo", "docker0");
 	config_free(&cfg);
@@ -277,7 +277,10 @@ static const struct error_case error_cases[] = {
 	{"err_syntax.conf", false, "4: syntax error", -EINVAL},
 	{"err_section_bracket.conf", false, "2: syntax error: section header lacks the closing ]",
 	 -EINVAL},
-	{"err_unknown_section.conf", false, "4: [serverx]: unknown section (", -EINVAL},
+	{"err_unknown_section.conf", false,
+	 "4: [serverx]: unknown section (use [server], [agent], [spool], [resources], [network], "
+	 "[speedtest], [history] or [metrics])",
+	 -EINVAL},
 	{"err_unknown_key.conf", false, "3: agent.colour: unknown key (", -EINVAL},
 	{"err_wrong_section.conf", false,
 	 "2: server.log_level: unknown key (it belongs under [agent])", -EINVAL},

@@ -215,9 +215,9 @@ struct history_collector *history_collector_new(const struct config *cfg,
 	o.argv_max = (uint32_t)h->argv_max;
 	o.ringbuf_size = (uint32_t)rb;
 	o.min_uid = (uint32_t)h->min_uid;
-	o.login_only = strcmp(h->filter, "login") == 0;
+	o.login_only = h->filter == HISTORY_FILTER_LOGIN;
 	o.capture_failed = h->failed;
-	o.capture_cwd = strcmp(h->cwd, "off") != 0;
+	o.capture_cwd = h->cwd != HISTORY_CWD_OFF;
 	o.exclude_comm = (const char *const *)h->exclude_comm.items;
 	o.n_exclude_comm = h->exclude_comm.n;
 	o.pin_dir = cfg->agent.bpf_pin_dir;

@@ -19,12 +19,6 @@
 /* Interfaces looked at per sample; NET_MAX_IFACES of them are reported. */
 #define NET_GATHER_MAX 1024
 
-enum collector_kind {
-	COLLECTOR_AUTO,
-	COLLECTOR_BPF,
-	COLLECTOR_PROCFS,
-};
-
 struct pattern_list {
 	char **items;
 	size_t n;
@@ -89,19 +83,6 @@ static bool patterns_match(const struct pattern_list *l, const char *name)
 			return true;
 	}
 	return false;
-}
-
-static int parse_collector(const char *s, enum collector_kind *ret)
-{
-	if (!s || strcmp(s, "auto") == 0)
-		*ret = COLLECTOR_AUTO;
-	else if (strcmp(s, "bpf") == 0)
-		*ret = COLLECTOR_BPF;
-	else if (strcmp(s, "procfs") == 0)
-		*ret = COLLECTOR_PROCFS;
-	else
-		return -EINVAL;
-	return 0;
 }
 
 static const struct net_counters *find_base(const struct network_collector *nc, const char *name)
@@ -428,7 +409,7 @@ void network_free(struct network_collector *nc)
 struct network_collector *network_new(const struct config *cfg)
 {
 	struct network_collector *nc = NULL;
-	enum collector_kind kind;
+	enum net_collector_kind kind;
 	size_t n = 0;
 	int r;
 
@@ -436,10 +417,11 @@ struct network_collector *network_new(const struct config *cfg)
 		r = -EINVAL;
 		goto fail;
 	}
-	r = parse_collector(cfg->network.collector, &kind);
-	if (r < 0) {
-		log_err("network: unknown collector \"%s\" (auto, bpf or procfs)",
-			cfg->network.collector);
+	kind = cfg->network.collector;
+	if (kind != NET_COLLECTOR_AUTO && kind != NET_COLLECTOR_BPF &&
+	    kind != NET_COLLECTOR_PROCFS) {
+		log_err("network: unknown collector %d", (int)kind);
+		r = -EINVAL;
 		goto fail;
 	}
 	nc = calloc(1, sizeof(*nc));
@@ -460,7 +442,7 @@ struct network_collector *network_new(const struct config *cfg)
 	if (r < 0)
 		goto fail;
 
-	if (kind != COLLECTOR_PROCFS) {
+	if (kind != NET_COLLECTOR_PROCFS) {
 		struct bpf_netcount_opts opts = {0};
 		const char *step = "?";
 
@@ -478,7 +460,7 @@ struct network_collector *network_new(const struct config *cfg)
 		} else {
 			step = "stat(\"/proc/self/ns/net\")";
 		}
-		if (r < 0 && kind == COLLECTOR_BPF) {
+		if (r < 0 && kind == NET_COLLECTOR_BPF) {
 			log_err_errno(r, "network: BPF collector: %s failed", step);
 			goto fail;
 		}
