@@ -34,14 +34,16 @@ static void print_text(const struct speedtest_result *r)
 		       (double)r->duration_ms / 1000.0, r->error);
 		return;
 	}
-	printf("server    %s\n"
+	printf("server    %s (%s)\n"
 	       "latency   %.2f ms (jitter %.2f ms)\n"
 	       "download  %.2f Mbit/s (%.1f MB, %s)\n"
 	       "upload    %.2f Mbit/s (%.1f MB, %s)\n"
 	       "duration  %.1f s, %u streams%s\n",
-	       r->server, r->latency_ms, r->jitter_ms, r->download_rate / 1e6,
-	       (double)r->bytes_down / 1e6, r->stop_down, r->upload_rate / 1e6,
-	       (double)r->bytes_up / 1e6, r->stop_up, (double)r->duration_ms / 1000.0, r->streams,
+	       r->server,
+	       r->names == SPEEDTEST_NAMES_PHP ? "garbage.php, empty.php" : "garbage, empty",
+	       r->latency_ms, r->jitter_ms, r->download_rate / 1e6, (double)r->bytes_down / 1e6,
+	       r->stop_down, r->upload_rate / 1e6, (double)r->bytes_up / 1e6, r->stop_up,
+	       (double)r->duration_ms / 1000.0, r->streams,
 	       r->capped ? ", stopped by the byte cap" : "");
 }
 
