@@ -19,8 +19,10 @@ static void usage(FILE *out)
 	(void)fprintf(out,
 		      "Usage: srvmon-agent speedtest [--server URL] [--json] [-c PATH] [-v]\n"
 		      "Runs one speed test (latency, download, upload) and prints the result.\n\n"
-		      "  -s, --server URL   LibreSpeed-compatible base URL (default: the first\n"
-		      "                     speedtest.servers entry, else the monitoring server)\n"
+		      "  -s, --server URL   LibreSpeed-compatible base URL, serving garbage and\n"
+		      "                     empty, or garbage.php and empty.php (the PHP backend,\n"
+		      "                     e.g. https://host/backend); default: the first\n"
+		      "                     speedtest.servers entry, else the monitoring server\n"
 		      "  -j, --json         print the speedtest record as JSON\n"
 		      "  -c, --config PATH  configuration file (default " CONFIG_DEFAULT_PATH
 		      ", if present)\n"
