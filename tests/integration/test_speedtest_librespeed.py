@@ -91,7 +91,8 @@ def teardown_link():
 class LibreSpeed:
     """librespeed_server.py in the namespace; collects its "received"/"partial" lines."""
 
-    def __init__(self):
+    def __init__(self, plain=False):
+        self.plain = plain  # /garbage and /empty, as LibreSpeed's Go backend
         self.proc = None
         self.lines = []
         self.lock = threading.Lock()
@@ -101,7 +102,8 @@ class LibreSpeed:
         # `ip netns exec` execs python3: the PID is the server's.
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", NS, sys.executable, os.path.join(HERE, "librespeed_server.py"),
-             "--listen", PEER_IP, "--port", "0", "--prefix", "/backend"],
+             "--listen", PEER_IP, "--port", "0", "--prefix", "/backend"] +
+            (["--plain"] if self.plain else []),
             stdout=subprocess.PIPE, text=True)
         first = self.proc.stdout.readline()
         if not first.startswith("listening on http://"):
@@ -298,6 +300,24 @@ def compare_shaped(work, url):
                   (name, SHAPED_TRIES), flush=True)
 
 
+def default_cap(work, srv, url):
+    rc, rec = speedtest(work, url)
+    # The server logs a POST before it answers it; its line may still be in the pipe.
+    until(lambda: srv.read()[0] >= rec["bytes_up"], 5)
+    whole, part = srv.read()
+    what = "default 250 MB cap, %s names" % ("plain" if srv.plain else ".php")
+    check(rc == 0 and rec["stop_up"] == "byte_cap" and rec["capped"],
+          "%s: the upload ended by its share of the cap" % what)
+    check(rec["bytes_up"] > 0 and rec["upload_rate"] > 0,
+          "%s: the finished POSTs count: bytes_up %d, upload_rate %d" %
+          (what, rec["bytes_up"], rec["upload_rate"]))
+    check(rec["bytes_up"] == whole and part == 0,
+          "%s: bytes_up %d is exactly what the server read (%d whole, %d cut short)" %
+          (what, rec["bytes_up"], whole, part))
+    check(rec["bytes_down"] + rec["bytes_up"] <= 250000000,
+          "%s: both directions stay within the cap" % what)
+
+
 def main():
     if os.geteuid() != 0:
         print("SKIP: needs root")
@@ -306,6 +326,7 @@ def main():
         fail("iperf3 is not installed (scripts/install-deps.sh installs it)")
     work = Workdir()
     srv = None
+    plain = None
     iperf = None
     try:
         setup_link()
@@ -323,21 +344,12 @@ def main():
               "no endpoints under the URL: an error naming both URLs tried")
         srv.clear()
 
-        # 2. Default cap: every POST finishes; bytes_up is what the server read. The
-        # server logs a POST before it answers it; its line may still be in the pipe.
-        rc, rec = speedtest(work, base)
-        until(lambda: srv.read()[0] >= rec["bytes_up"], 5)
-        whole, part = srv.read()
-        check(rc == 0 and rec["stop_up"] == "byte_cap" and rec["capped"],
-              "default 250 MB cap: the upload ended by its share of the cap")
-        check(rec["bytes_up"] > 0 and rec["upload_rate"] > 0,
-              "the finished POSTs count: bytes_up %d, upload_rate %d" %
-              (rec["bytes_up"], rec["upload_rate"]))
-        check(rec["bytes_up"] == whole and part == 0,
-              "bytes_up %d is exactly what the server read (%d whole, %d cut short)" %
-              (rec["bytes_up"], whole, part))
-        check(rec["bytes_down"] + rec["bytes_up"] <= 250000000,
-              "both directions stay within the cap")
+        # 2. Default cap: every POST finishes; bytes_up is what the server read (the
+        # agent before issue 15 reported 0). Both namings.
+        plain = LibreSpeed(plain=True).start()
+        for server, url in ((srv, base), (plain, "http://%s:%d/backend" % (PEER_IP, plain.port))):
+            default_cap(work, server, url)
+        plain.stop()
 
         # 3. Rates against iperf3 on the unshaped link.
         pin((srv.proc.pid, iperf.pid), True)
@@ -350,8 +362,9 @@ def main():
         if iperf and iperf.poll() is None:
             iperf.terminate()
             iperf.wait(timeout=10)
-        if srv:
-            srv.stop()
+        for server in (srv, plain):
+            if server:
+                server.stop()
         teardown_link()
     print("PASS")
 
