@@ -147,8 +147,9 @@ def start_iperf3():
 
 def iperf3(reverse):
     """bits/s received, 4 streams for 1 s (the ramp of a sub-ms round trip takes a few
-    ms); reverse: the namespace side sends (the download). iperf3 -s serves one test at a time and resets a connection that comes
-    while it is still ending the previous one: such a try is repeated, for up to 10 s."""
+    ms); reverse: the namespace side sends (the download). iperf3 -s serves one test at
+    a time and resets a connection that comes while it is still ending the previous one:
+    such a try is repeated, for up to 10 s."""
     cmd = ROOT_SIDE + ["iperf3", "-c", PEER_IP, "-p", str(IPERF_PORT), "-P", "4", "-t", "1",
                        "-J"]
     if reverse:
