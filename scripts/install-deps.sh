@@ -11,12 +11,12 @@ libcurl4-openssl-dev libwebsockets-dev libssl-dev libcjson-dev
 libinih-dev libsqlite3-dev sqlite3 libargon2-dev libsystemd-dev
 libcmocka-dev iproute2 iputils-ping procps python3 util-linux
 valgrind libclang-rt-14-dev debootstrap
-prometheus python3-prometheus-client
+prometheus python3-prometheus-client iperf3
 "
 
 # --bench: also the peer tools the benchmarks measure against.
 if [ "${1:-}" = "--bench" ]; then
-	PKGS="$PKGS prometheus-node-exporter curl iperf3 auditd snoopy bpftrace"
+	PKGS="$PKGS prometheus-node-exporter curl auditd snoopy bpftrace"
 fi
 
 missing=""

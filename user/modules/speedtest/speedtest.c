@@ -2,6 +2,7 @@
 
 #include "log.h"
 #include "speedtest_rule.h"
+#include "speedtest_upload.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -29,6 +30,7 @@ struct stream {
 	CURL *h;
 	struct phase *ph;
 	char errbuf[CURL_ERROR_SIZE];
+	char url[512];
 	struct curl_slist *headers;
 	curl_socket_t fd;    /* upload: the connection's socket, from on_sockopt */
 	uint64_t bytes;	     /* download: received; upload: handed to curl */
@@ -36,12 +38,13 @@ struct stream {
 	char reply[REPLY_MAX + 1];
 	size_t reply_len;
 	bool done;
-	bool done_ok;
-	uint64_t server_received; /* upload: from the {"received":N} answer */
+	long http_code;	  /* when done */
+	uint64_t counted; /* upload: highest count of bytes the server received */
 };
 
 struct phase {
 	enum direction dir;
+	enum speedtest_names names;
 	uint64_t budget; /* bytes this direction may move */
 	uint64_t total;	 /* download: bytes received */
 	bool capped;
@@ -178,17 +181,22 @@ static bool cancelled(const struct speedtest_opts *o)
 }
 
 /* Latency: SPEEDTEST_LATENCY_PROBES small GETs on one kept-alive connection, after one
- * that opens it. The first failure ends the test. */
+ * that opens it. That first one also finds the server's endpoint names: a 404 on the
+ * names tried first is retried once with the other names. The first failure ends the
+ * test; ret->names is set once the server answered. */
 static int measure_latency(const struct speedtest_opts *o, struct speedtest_result *ret)
 {
 	double rtt[SPEEDTEST_LATENCY_PROBES];
 	char errbuf[CURL_ERROR_SIZE];
-	char url[512];
+	char url[512], first_url[512] = "";
 	struct stream sink = {0};
+	enum speedtest_names names = speedtest_names_first(o->names);
 	CURL *h;
-	int r = 0;
+	int r;
 
-	(void)snprintf(url, sizeof(url), "%s/empty", o->server);
+	r = speedtest_url(url, sizeof(url), o->server, names, SPEEDTEST_EMPTY, 0);
+	if (r < 0)
+		return r;
 	h = curl_easy_init();
 	if (!h)
 		return -ENOMEM;
@@ -213,11 +221,30 @@ static int measure_latency(const struct speedtest_opts *o, struct speedtest_resu
 			goto out;
 		}
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+		if (code == 404 && i == 0 && !first_url[0]) {
+			/* Not these names: the other ones, once. */
+			memcpy(first_url, url, sizeof(url));
+			names = speedtest_names_other(names);
+			r = speedtest_url(url, sizeof(url), o->server, names, SPEEDTEST_EMPTY, 0);
+			if (r < 0 || curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK) {
+				r = r < 0 ? r : -EINVAL;
+				goto out;
+			}
+			log_debug("speedtest: GET %s: HTTP 404, trying %s", first_url, url);
+			i--;
+			continue;
+		}
 		if (code != 200) {
-			set_error(ret->error, sizeof(ret->error), "latency: GET %s: HTTP %ld", url,
-				  code);
+			if (first_url[0])
+				set_error(ret->error, sizeof(ret->error),
+					  "latency: GET %s: HTTP 404, GET %s: HTTP %ld", first_url,
+					  url, code);
+			else
+				set_error(ret->error, sizeof(ret->error),
+					  "latency: GET %s: HTTP %ld", url, code);
 			goto out;
 		}
+		ret->names = names;
 		curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &total_us);
 		if (i > 0) /* the first one includes the TCP (and TLS) handshake */
 			rtt[i - 1] = (double)total_us / 1000.0;
@@ -232,19 +259,29 @@ out:
 	return r;
 }
 
-/* Bytes of an upload stream the server's TCP has acknowledged: sent minus unacked. */
+/* Bytes of an upload stream the server has received (speedtest_upload.h): the whole
+ * body of a POST answered 2xx, else what its TCP acknowledged. */
 static uint64_t upload_acked(struct stream *s)
 {
+	struct speedtest_upload u = {.done = s->done, .http_code = s->http_code};
 	curl_off_t sent = 0;
+	uint64_t n;
 	int outq = 0;
 
+	if (curl_easy_getinfo(s->h, CURLINFO_SIZE_UPLOAD_T, &sent) == CURLE_OK && sent > 0)
+		u.sent = (uint64_t)sent;
 	if (s->done)
-		return s->done_ok ? s->server_received : s->bytes;
-	if (curl_easy_getinfo(s->h, CURLINFO_SIZE_UPLOAD_T, &sent) != CURLE_OK || sent <= 0)
-		return 0;
-	if (s->fd == CURL_SOCKET_BAD || ioctl(s->fd, SIOCOUTQ, &outq) < 0 || outq < 0)
-		return 0; /* not connected yet, or no way to tell: count nothing */
-	return (uint64_t)sent > (uint64_t)outq ? (uint64_t)sent - (uint64_t)outq : 0;
+		u.reply_valid = speedtest_parse_received(s->reply, &u.reply_bytes) == 0;
+	/* Only a transfer in flight owns its socket: a finished one's may be closed, and
+	 * the number reused by another stream. */
+	else if (s->fd != CURL_SOCKET_BAD && ioctl(s->fd, SIOCOUTQ, &outq) == 0 && outq >= 0) {
+		u.outq_valid = true;
+		u.outq = (uint64_t)outq;
+	}
+	n = speedtest_upload_counted(&u);
+	if (n > s->counted)
+		s->counted = n;
+	return s->counted;
 }
 
 static uint64_t phase_bytes(struct phase *ph, struct stream *st, unsigned n)
@@ -262,7 +299,8 @@ static int stream_setup(const struct speedtest_opts *o, struct stream *s, struct
 			uint64_t per_stream)
 {
 	struct curl_slist *hdrs;
-	char url[512];
+	char *url = s->url;
+	int r;
 
 	s->ph = ph;
 	s->h = curl_easy_init();
@@ -275,7 +313,10 @@ static int stream_setup(const struct speedtest_opts *o, struct stream *s, struct
 			mib = 1;
 		if (mib > CKSIZE_MAX)
 			mib = CKSIZE_MAX;
-		(void)snprintf(url, sizeof(url), "%s/garbage?ckSize=%" PRIu64, o->server, mib);
+		r = speedtest_url(url, sizeof(s->url), o->server, ph->names, SPEEDTEST_GARBAGE,
+				  mib);
+		if (r < 0)
+			return r;
 		if (easy_common(s->h, url, s->errbuf, o->timeout_ms) < 0 ||
 		    /* Fewer, larger reads: at 1 Gbit/s the default 16 KiB is 8000 callbacks/s. */
 		    curl_easy_setopt(s->h, CURLOPT_BUFFERSIZE, DOWNLOAD_BUFFER) != CURLE_OK ||
@@ -284,7 +325,9 @@ static int stream_setup(const struct speedtest_opts *o, struct stream *s, struct
 			return -EINVAL;
 		return 0;
 	}
-	(void)snprintf(url, sizeof(url), "%s/empty", o->server);
+	r = speedtest_url(url, sizeof(s->url), o->server, ph->names, SPEEDTEST_EMPTY, 0);
+	if (r < 0)
+		return r;
 	s->upload_len = per_stream;
 	s->fd = CURL_SOCKET_BAD;
 	/* No "Expect: 100-continue" round trip before the body. */
@@ -310,43 +353,29 @@ static int stream_setup(const struct speedtest_opts *o, struct stream *s, struct
 	return 0;
 }
 
-/* {"received":N} of POST /empty; 0 when absent. */
-static uint64_t parse_received(const char *reply)
-{
-	const char *p = strstr(reply, "\"received\":");
-	uint64_t v = 0;
-
-	if (!p)
-		return 0;
-	for (p += strlen("\"received\":"); *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (uint64_t)(*p - '0');
-	return v;
-}
-
-static void stream_done(struct stream *s, CURLcode c, const char *what)
+static void stream_done(struct stream *s, CURLcode c)
 {
 	struct phase *ph = s->ph;
+	const char *what = ph->dir == DIR_DOWN ? "download: GET" : "upload: POST";
 	long code = 0;
 
 	s->done = true;
 	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
+	s->http_code = code;
 	if (c == CURLE_WRITE_ERROR && ph->capped && code == 200)
 		return; /* our own stop at the byte cap */
 	if (c != CURLE_OK) {
 		if (code >= 400)
-			set_error(ph->error, sizeof(ph->error), "%s: HTTP %ld", what, code);
+			set_error(ph->error, sizeof(ph->error), "%s %s: HTTP %ld", what, s->url,
+				  code);
 		else
-			set_error(ph->error, sizeof(ph->error), "%s: %s", what,
+			set_error(ph->error, sizeof(ph->error), "%s %s: %s", what, s->url,
 				  s->errbuf[0] ? s->errbuf : curl_easy_strerror(c));
 		return;
 	}
-	if (code != 200) {
-		set_error(ph->error, sizeof(ph->error), "%s: HTTP %ld", what, code);
-		return;
-	}
-	s->done_ok = true;
-	if (ph->dir == DIR_UP)
-		s->server_received = parse_received(s->reply);
+	/* A download's payload is a 200's body; an upload may be answered by any 2xx. */
+	if (ph->dir == DIR_DOWN ? code != 200 : code < 200 || code >= 300)
+		set_error(ph->error, sizeof(ph->error), "%s %s: HTTP %ld", what, s->url, code);
 }
 
 struct phase_out {
@@ -394,7 +423,7 @@ static int run_phase(const struct speedtest_opts *o, struct phase *ph, struct ph
 		while ((msg = curl_multi_info_read(m, &left))) {
 			for (unsigned i = 0; i < n && msg->msg == CURLMSG_DONE; i++) {
 				if (st[i].h == msg->easy_handle)
-					stream_done(&st[i], msg->data.result, what);
+					stream_done(&st[i], msg->data.result);
 			}
 		}
 		now = mono_us();
@@ -490,7 +519,9 @@ int speedtest_run(const struct speedtest_opts *o, struct speedtest_result *ret)
 	r = measure_latency(o, ret);
 	if (r < 0 || ret->error[0])
 		goto out;
-	/* Step 2: download, with half the byte cap. */
+	/* Step 2: download, with half the byte cap, on the names the server answered. */
+	down.names = ret->names;
+	up.names = ret->names;
 	down.budget = o->byte_cap / 2;
 	r = run_phase(o, &down, &dout);
 	if (r < 0)

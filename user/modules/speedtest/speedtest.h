@@ -3,6 +3,8 @@
 #ifndef SRVMON_SPEEDTEST_H
 #define SRVMON_SPEEDTEST_H
 
+#include "speedtest_paths.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -12,7 +14,8 @@
 typedef int (*speedtest_host_bytes_fn)(void *arg, uint64_t *ret_rx, uint64_t *ret_tx);
 
 struct speedtest_opts {
-	const char *server; /* base URL: {server}/garbage, {server}/empty */
+	const char *server;	    /* base URL: {server}/garbage, {server}/empty (or .php) */
+	enum speedtest_names names; /* known endpoint names of server, or AUTO */
 	unsigned streams;
 	uint64_t max_duration_ms;   /* per direction */
 	uint64_t byte_cap;	    /* whole test, both directions */
@@ -25,7 +28,8 @@ struct speedtest_opts {
 struct speedtest_result {
 	uint64_t ts_ms; /* Unix ms at the start */
 	char server[256];
-	double download_rate; /* bits/s of payload delivered */
+	enum speedtest_names names; /* the endpoint names the server answered on; AUTO: none */
+	double download_rate;	    /* bits/s of payload delivered */
 	double upload_rate;
 	double latency_ms;
 	double jitter_ms;

@@ -20,8 +20,10 @@ static void usage(FILE *out)
 	(void)fprintf(out,
 		      "Usage: srvmon-agent speedtest [--server URL] [--json] [-c PATH] [-v]\n"
 		      "Runs one speed test (latency, download, upload) and prints the result.\n\n"
-		      "  -s, --server URL   LibreSpeed-compatible base URL (default: the first\n"
-		      "                     speedtest.servers entry, else the monitoring server)\n"
+		      "  -s, --server URL   LibreSpeed-compatible base URL, serving garbage and\n"
+		      "                     empty, or garbage.php and empty.php (the PHP backend,\n"
+		      "                     e.g. https://host/backend); default: the first\n"
+		      "                     speedtest.servers entry, else the monitoring server\n"
 		      "  -j, --json         print the speedtest record as JSON\n"
 		      "  -c, --config PATH  configuration file (default " CONFIG_DEFAULT_PATH
 		      ", if present)\n"
@@ -35,14 +37,16 @@ static void print_text(const struct speedtest_result *r)
 		       (double)r->duration_ms / 1000.0, r->error);
 		return;
 	}
-	printf("server    %s\n"
+	printf("server    %s (%s)\n"
 	       "latency   %.2f ms (jitter %.2f ms)\n"
 	       "download  %.2f Mbit/s (%.1f MB, %s)\n"
 	       "upload    %.2f Mbit/s (%.1f MB, %s)\n"
 	       "duration  %.1f s, %u streams%s\n",
-	       r->server, r->latency_ms, r->jitter_ms, r->download_rate / 1e6,
-	       (double)r->bytes_down / 1e6, r->stop_down, r->upload_rate / 1e6,
-	       (double)r->bytes_up / 1e6, r->stop_up, (double)r->duration_ms / 1000.0, r->streams,
+	       r->server,
+	       r->names == SPEEDTEST_NAMES_PHP ? "garbage.php, empty.php" : "garbage, empty",
+	       r->latency_ms, r->jitter_ms, r->download_rate / 1e6, (double)r->bytes_down / 1e6,
+	       r->stop_down, r->upload_rate / 1e6, (double)r->bytes_up / 1e6, r->stop_up,
+	       (double)r->duration_ms / 1000.0, r->streams,
 	       r->capped ? ", stopped by the byte cap" : "");
 }
 

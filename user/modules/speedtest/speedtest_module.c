@@ -23,6 +23,7 @@ struct speedtest_module {
 	volatile int cancel; /* read by the running test */
 	int last_error;	     /* under lock */
 	char **servers;
+	enum speedtest_names *names; /* per server: the endpoint names it answered on */
 	size_t n_servers;
 	struct speedtest_opts opts;
 	uint64_t interval_ms;
@@ -75,9 +76,15 @@ static void *thread_main(void *arg)
 	for (size_t k = 0; res && !wait_or_stop(m, delay); k++) {
 		int r;
 
-		m->opts.server = m->servers[k % m->n_servers];
+		size_t i = k % m->n_servers;
+
+		m->opts.server = m->servers[i];
+		m->opts.names = m->names[i];
 		log_info("speedtest: testing against \"%s\"", m->opts.server);
 		r = speedtest_run(&m->opts, res);
+		/* Found once, asked first next time (a 404 there finds them again). */
+		if (r == 0 && res->names != SPEEDTEST_NAMES_AUTO)
+			m->names[i] = res->names;
 		if (r == 0 && __atomic_load_n(&m->cancel, __ATOMIC_RELAXED))
 			break; /* stopping: no record of a test cut short by us */
 		if (r < 0)
@@ -102,6 +109,7 @@ static void module_free(struct speedtest_module *m)
 	for (size_t i = 0; i < m->n_servers; i++)
 		free(m->servers[i]);
 	free(m->servers);
+	free(m->names);
 	pthread_cond_destroy(&m->cond);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -129,7 +137,8 @@ struct speedtest_module *speedtest_module_start(const struct config *cfg,
 	pthread_cond_init(&m->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	m->servers = calloc(n, sizeof(*m->servers));
-	if (!m->servers) {
+	m->names = calloc(n, sizeof(*m->names)); /* zero: SPEEDTEST_NAMES_AUTO */
+	if (!m->servers || !m->names) {
 		r = -ENOMEM;
 		goto fail;
 	}
