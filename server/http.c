@@ -6,6 +6,7 @@
 #include "db.h"
 #include "form.h"
 #include "grant.h"
+#include "hosts.h"
 #include "ingest.h"
 #include "ratelimit.h"
 #include "record_line.h"
@@ -34,6 +35,8 @@
 /* Invalid messages: 100 at once, then 10 per second; beyond that the connection is closed. */
 #define INVALID_PER_S	10
 #define INVALID_BURST_S 10
+/* An error reply: a reason naming a host_id (255 bytes, JSON-escaped) fits. */
+#define WS_ERROR_MAX 2048
 
 struct server {
 	struct lws_context *ctx;
@@ -99,6 +102,9 @@ struct session {
 	bool throttle_logged;
 	size_t n_err;
 	char *err[MAX_PENDING_ERR];
+	/* Host ownership (hosts.c): the last answer, and what was refused (never acked). */
+	struct hosts_cache owner;
+	struct hosts_refusals refused;
 };
 
 static uint64_t now_ms(void)
@@ -410,7 +416,7 @@ static int ws_established(struct lws *wsi, struct server *srv, struct session *s
 
 static void ws_queue_error(struct lws *wsi, struct session *ss, const char *err)
 {
-	char buf[256];
+	char buf[WS_ERROR_MAX];
 	char *copy;
 
 	if (ss->n_err >= MAX_PENDING_ERR)
@@ -482,6 +488,45 @@ static int ws_invalid(struct lws *wsi, struct session *ss, const char *what, con
 	return 0;
 }
 
+/* Whether the connection's account may write m's host (claiming it when it has no owner):
+ * 1, 0 when refused (error queued; never acked), -EIO (logged). */
+static int ws_owned(struct lws *wsi, struct server *srv, struct session *ss,
+		    const struct ingest_msg *m, long index, uint64_t now)
+{
+	char reason[INGEST_MAX_HOST_ID + 96];
+	const char *owner = NULL;
+	bool owned = false;
+	int r;
+
+	r = hosts_check(srv->opts.db, &ss->owner, m->host_id, ss->account, now, &owned, &owner);
+	if (r < 0) {
+		log_err_errno(r, "%s: owner of a host of \"%s\": database \"%s\"", WS_PATH,
+			      ss->account, db_errmsg(srv->opts.db));
+		return r;
+	}
+	if (owned)
+		return 1;
+	hosts_refusal_note(&ss->refused, m->seq);
+	/* The owner is not named to the sender: that would tell it another account's name. */
+	if (index < 0)
+		(void)snprintf(reason, sizeof(reason), "host_id \"%s\" belongs to another account",
+			       m->host_id);
+	else
+		(void)snprintf(reason, sizeof(reason),
+			       "batch record %ld: host_id \"%s\" belongs to another account", index,
+			       m->host_id);
+	ws_queue_error(wsi, ss, reason);
+	if (ss->refused.n == 1) {
+		char host[INGEST_MAX_HOST_ID + 1];
+
+		hosts_clean(m->host_id, host, sizeof(host));
+		log_warn("%s: %s seq=%" PRIu64 " from \"%s\" refused: host_id \"%s\" belongs to "
+			 "account \"%s\" (further refusals on this connection are counted)",
+			 WS_PATH, m->type, m->seq, ss->account, host, owner);
+	}
+	return 0;
+}
+
 /* Validates and stores one record: a single-record frame (node NULL) or one element of a
  * batch (index >= 0, node its object in the batch's tree). 0, or -1 to close the
  * connection. */
@@ -518,6 +563,13 @@ static int ws_record(struct lws *wsi, struct server *srv, struct session *ss, co
 			goto fail;
 		}
 		srv->tx_start_ms = mono_ms();
+	}
+	r = ws_owned(wsi, srv, ss, &m, index, received);
+	if (r < 0)
+		goto fail;
+	if (r == 0) {
+		ingest_msg_clear(&m);
+		return 0;
 	}
 	rec = (struct db_record){
 		.host_id = m.host_id,
@@ -713,8 +765,9 @@ static int ws_receive(struct lws *wsi, struct server *srv, struct session *ss, c
 
 static int ws_writeable(struct lws *wsi, struct server *srv, struct session *ss)
 {
-	unsigned char buf[LWS_PRE + 320];
+	unsigned char buf[LWS_PRE + WS_ERROR_MAX];
 	unsigned char *start = &buf[LWS_PRE];
+	uint64_t seq;
 	int n;
 
 	if (ss->storage_failed)
@@ -728,10 +781,13 @@ static int ws_writeable(struct lws *wsi, struct server *srv, struct session *ss)
 		memmove(&ss->err[0], &ss->err[1], (ss->n_err - 1) * sizeof(ss->err[0]));
 		ss->n_err--;
 	} else if (ss->ack_pending && ack_due(wsi, srv, ss)) {
-		n = ingest_format_ack(ss->ack_seq, (char *)start, sizeof(buf) - LWS_PRE);
 		ss->ack_pending = false;
 		ss->acked_n = 0;
 		ss->last_ack_ms = mono_ms();
+		/* Cumulative: it never covers a refused record (hosts.c). */
+		if (!hosts_ack_cap(&ss->refused, ss->ack_seq, &seq))
+			return 0;
+		n = ingest_format_ack(seq, (char *)start, sizeof(buf) - LWS_PRE);
 	} else {
 		return 0;
 	}
@@ -781,7 +837,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_TIMER:
 		return ws_timer(wsi, ss);
 	case LWS_CALLBACK_CLOSED:
-		if (ss->ws_authed)
+		if (ss->ws_authed && ss->refused.n > 0)
+			log_info("%s: connection of \"%s\" closed, %" PRIu64 " records refused "
+				 "(hosts of other accounts)",
+				 WS_PATH, ss->account, ss->refused.n);
+		else if (ss->ws_authed)
 			log_info("%s: connection of \"%s\" closed", WS_PATH, ss->account);
 		session_free(ss);
 		return 0;
