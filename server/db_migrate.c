@@ -80,9 +80,10 @@ static int rekey_records(sqlite3 *sql, const char **ret_err)
 {
 	static const char create_prefix[] = "CREATE TABLE records(";
 	sqlite3_stmt *st = NULL;
-	const char *old, *key;
-	char ddl[4096];
-	int n, r = 0;
+	const char *text, *key;
+	char old[3072];
+	char ddl[3200];
+	int n, r;
 
 	if (sqlite3_prepare_v2(sql,
 			       "SELECT sql FROM sqlite_master WHERE type = 'table' AND"
@@ -91,27 +92,28 @@ static int rekey_records(sqlite3 *sql, const char **ret_err)
 		*ret_err = sqlite3_errmsg(sql);
 		return -EIO;
 	}
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		*ret_err = "table records missing";
-		r = -EIO;
-		goto out;
+	r = sqlite3_step(st);
+	text = r == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	n = text ? snprintf(old, sizeof(old), "%s", text) : -1;
+	/* Finalized before the table is dropped (an open statement would lock it). */
+	sqlite3_finalize(st);
+	if (n < 0 || (size_t)n >= sizeof(old)) {
+		*ret_err = "table records missing or its definition too long, cannot migrate";
+		return -EIO;
 	}
-	old = (const char *)sqlite3_column_text(st, 0);
-	key = old ? strstr(old, OLD_RECORDS_KEY) : NULL;
+	key = strstr(old, OLD_RECORDS_KEY);
 	if (!key)
-		goto out; /* already keyed on the account */
+		return 0; /* already keyed on the account */
 	if (strncmp(old, create_prefix, strlen(create_prefix)) != 0) {
 		*ret_err = "table records: unexpected definition, cannot migrate";
-		r = -EIO;
-		goto out;
+		return -EIO;
 	}
 	n = snprintf(ddl, sizeof(ddl), "CREATE TABLE records_new(%.*s%s%s",
 		     (int)(key - old - strlen(create_prefix)), old + strlen(create_prefix),
 		     NEW_RECORDS_KEY, key + strlen(OLD_RECORDS_KEY));
 	if (n < 0 || (size_t)n >= sizeof(ddl)) {
 		*ret_err = "table records: definition too long, cannot migrate";
-		r = -EIO;
-		goto out;
+		return -EIO;
 	}
 	r = exec(sql, ddl, ret_err);
 	if (r == 0)
@@ -120,8 +122,6 @@ static int rekey_records(sqlite3 *sql, const char **ret_err)
 			 "DROP TABLE records;"
 			 "ALTER TABLE records_new RENAME TO records;",
 			 ret_err);
-out:
-	sqlite3_finalize(st);
 	return r;
 }
 

@@ -5,6 +5,7 @@ no longer pre-claim the owner's future seqs (which, deduplicated on (host_id, se
 used to be acked to the owner and dropped). Also: host add/list, a host assigned before it
 is first seen, and refusals inside a batch."""
 import json
+import os
 import sqlite3
 import subprocess
 
@@ -19,6 +20,10 @@ server.add_user("agent1", "s3cret-pass")
 server.add_user("intruder", "intruder-pass")
 server.start()
 agents = []
+# srvmon-server made the database (user add): owner only, whatever the caller's umask.
+for path in (server.db, server.db + "-wal"):
+    mode = os.stat(path).st_mode if os.path.exists(path) else 0
+    check(mode == 0 or mode & 0o077 == 0, "%s: mode %o (umask 077)" % (path, mode & 0o777))
 
 
 def rows(host):
