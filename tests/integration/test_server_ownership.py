@@ -85,6 +85,14 @@ try:
     c.send(json.dumps(rec(top + 100, host="intruder-host")))
     check(recv_json(c) == {"type": "ack", "seq": top + 4},
           "an ack after a refusal stops below the lowest refused seq (%d)" % (top + 4))
+    # Raw control characters in a string (the JSON parser takes them): query --json prints
+    # the record as one line, escaped, nothing a terminal would act on.
+    c.send('{"type":"status","host_id":"intruder-host","seq":2,"ts":1,"note":"\x1b[2J\nx"}')
+    check(recv_json(c)["type"] == "ack", "a record with raw control characters stored")
+    r = cli("query", "--host", "intruder-host", "--json")
+    check(r.returncode == 0 and r.stdout.count("\n") == 3 and "\x1b" not in r.stdout
+          and '"note":"\\u001b[2J\\nx"' in r.stdout,
+          "query --json: one line per record, control characters escaped: %r" % r.stdout)
     c.close()
     check(not [a for _, a in rows(HOST) if a != "agent1"],
           "none of the intruder's records for %s stored" % HOST)
