@@ -35,6 +35,9 @@
 /* Invalid messages: 100 at once, then 10 per second; beyond that the connection is closed. */
 #define INVALID_PER_S	10
 #define INVALID_BURST_S 10
+/* A connection's token is looked up again (revoked: closed with 4401) at most this often,
+ * when a message arrives. */
+#define AUTH_RECHECK_MS 2000
 /* An error reply: a reason naming a host_id (255 bytes, JSON-escaped) fits. */
 #define WS_ERROR_MAX 2048
 
@@ -79,6 +82,8 @@ struct session {
 	bool welcome_pending;
 	char account[GRANT_MAX_USERNAME + 1];
 	uint64_t token_expires_ms;
+	char token_sha[TOKEN_HASH_HEX_LEN + 1]; /* looked up again every AUTH_RECHECK_MS */
+	uint64_t auth_checked_ms;		/* mono */
 	char *msg;
 	size_t msg_len;
 	size_t msg_cap;
@@ -340,9 +345,10 @@ static int request_token(struct lws *wsi, char *ret, size_t size)
 	return 0;
 }
 
-/* Looks the request's token up. 0 with the account and expiry, or -EACCES. */
+/* Looks the request's token up. 0 with the account and expiry (and the token's hash into
+ * ret_sha when not NULL), or -EACCES. */
 static int authenticate(struct lws *wsi, struct server *srv, char *ret_account, size_t size,
-			uint64_t *ret_expires_ms)
+			uint64_t *ret_expires_ms, char *ret_sha)
 {
 	char token[TOKEN_HEX_LEN + 2];
 	char sha[TOKEN_HASH_HEX_LEN + 1];
@@ -364,6 +370,8 @@ static int authenticate(struct lws *wsi, struct server *srv, char *ret_account, 
 	}
 	if (*ret_expires_ms <= now_ms())
 		return -EACCES;
+	if (ret_sha)
+		memcpy(ret_sha, sha, sizeof(sha));
 	return 0;
 }
 
@@ -380,7 +388,7 @@ static int ws_confirm_upgrade(struct lws *wsi, struct server *srv)
 		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
 		return 1;
 	}
-	r = authenticate(wsi, srv, account, sizeof(account), &expires);
+	r = authenticate(wsi, srv, account, sizeof(account), &expires, NULL);
 	if (r == -EACCES) {
 		log_info("GET %s: upgrade refused: missing, unknown or expired token", WS_PATH);
 		lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
@@ -399,9 +407,11 @@ static int ws_established(struct lws *wsi, struct server *srv, struct session *s
 
 	memset(ss, 0, sizeof(*ss));
 	/* The headers are still bound here; confirm_upgrade checked them moments ago. */
-	r = authenticate(wsi, srv, ss->account, sizeof(ss->account), &ss->token_expires_ms);
+	r = authenticate(wsi, srv, ss->account, sizeof(ss->account), &ss->token_expires_ms,
+			 ss->token_sha);
 	if (r < 0)
 		return -1;
+	ss->auth_checked_ms = mono_ms();
 	ss->ws_authed = true;
 	ss->wsi = wsi;
 	connlimit_init(&ss->budget, srv->opts.conn_records_per_s, srv->opts.conn_bytes_per_s,
@@ -721,6 +731,25 @@ static int ws_message(struct lws *wsi, struct server *srv, struct session *ss)
 	return r;
 }
 
+/* Whether the connection's token was revoked (token revoke, user del, a replayed refresh
+ * token), looked up at most every AUTH_RECHECK_MS. A database failure keeps it open. */
+static bool ws_token_revoked(struct server *srv, struct session *ss)
+{
+	char account[GRANT_MAX_USERNAME + 1];
+	uint64_t now = mono_ms();
+	uint64_t expires;
+	int r;
+
+	if (now - ss->auth_checked_ms < AUTH_RECHECK_MS)
+		return false;
+	ss->auth_checked_ms = now;
+	r = db_token_lookup(srv->opts.db, ss->token_sha, account, sizeof(account), &expires);
+	if (r < 0 && r != -ENOENT)
+		log_warn_errno(r, "%s: token of \"%s\": database \"%s\", not checked", WS_PATH,
+			       ss->account, db_errmsg(srv->opts.db));
+	return r == -ENOENT;
+}
+
 static int ws_receive(struct lws *wsi, struct server *srv, struct session *ss, const void *in,
 		      size_t len)
 {
@@ -757,6 +786,10 @@ static int ws_receive(struct lws *wsi, struct server *srv, struct session *ss, c
 	if (now_ms() >= ss->token_expires_ms) {
 		log_info("%s: token of \"%s\" expired, closing", WS_PATH, ss->account);
 		return ws_close(wsi, CLOSE_TOKEN_EXPIRED, "token expired");
+	}
+	if (ws_token_revoked(srv, ss)) {
+		log_info("%s: token of \"%s\" revoked, closing", WS_PATH, ss->account);
+		return ws_close(wsi, CLOSE_TOKEN_EXPIRED, "token revoked");
 	}
 	r = ws_message(wsi, srv, ss);
 	ss->msg_len = 0;
