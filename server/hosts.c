@@ -200,7 +200,10 @@ static void out_clean(struct out *o, const char *s)
 		unsigned char c = (unsigned char)s[i];
 
 		/* A tab would split the columns; the others could drive a terminal. */
-		o->buf[o->len++] = c < 0x20 || c == 0x7f ? '?' : s[i];
+		if (c < 0x20 || c == 0x7f)
+			o->buf[o->len++] = '?';
+		else
+			o->buf[o->len++] = s[i];
 	}
 	o->buf[o->len] = '\0';
 }

@@ -69,7 +69,10 @@ char *json_line_escape(const char *in, size_t len)
 		if (!in_string) {
 			if (c == '"')
 				in_string = true;
-			*o++ = is_control(c) ? ' ' : (char)c;
+			if (is_control(c))
+				*o++ = ' ';
+			else
+				*o++ = (char)c;
 			continue;
 		}
 		if (c == '"') {

@@ -94,6 +94,19 @@ try:
           and '"note":"\\u001b[2J\\nx"' in r.stdout,
           "query --json: one line per record, control characters escaped: %r" % r.stdout)
     c.close()
+    # A batch that mixes hosts: the ownership check is per element, and the batch's ack
+    # covers the stored elements below the refused one, not the refused one.
+    c = WsClient(server.port, server_token(server, "intruder", "intruder-pass"))
+    base = top + 200
+    c.send(json.dumps({"type": "batch", "records": [
+        rec(base, host="intruder-host"), rec(base + 1), rec(base + 2, host="intruder-host")]}))
+    got = [recv_json(c), recv_json(c)]
+    check(got == [{"type": "error", "error": "batch record 1: " + want},
+                  {"type": "ack", "seq": base}],
+          "mixed batch: an error for the foreign element, then ack %d (%r)" % (base, got))
+    check([s for s, _ in rows("intruder-host") if s >= base] == [base, base + 2],
+          "mixed batch: its own elements stored")
+    c.close()
     check(not [a for _, a in rows(HOST) if a != "agent1"],
           "none of the intruder's records for %s stored" % HOST)
 

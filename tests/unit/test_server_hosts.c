@@ -78,10 +78,10 @@ static int setup_db(void **state)
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/srvmon-test-hosts.XXXXXX");
+	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/srvmon-test-hosts.XXXXXX");
 	if (!mkdtemp(f->dir))
 		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	(void)snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
 	f->db = db_open(f->path, true, NULL);
 	if (!f->db || db_account_add(f->db, "alice", "x", 1) < 0 ||
 	    db_account_add(f->db, "bob", "x", 1) < 0)
@@ -97,9 +97,9 @@ static int teardown_db(void **state)
 
 	db_close(f->db);
 	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
+	(void)snprintf(p, sizeof(p), "%s-wal", f->path);
 	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
+	(void)snprintf(p, sizeof(p), "%s-shm", f->path);
 	unlink(p);
 	rmdir(f->dir);
 	free(f);
