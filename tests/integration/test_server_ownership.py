@@ -11,7 +11,7 @@ import subprocess
 
 from srvmon_fakeserver import WsClient
 from srvmon_testlib import (SERVER, Agent, Server, Workdir, agent_config, check, server_token,
-                            wait_for, write_config)
+                            spool_records, wait_for, write_config)
 
 HOST = "owned-host"
 work = Workdir()
@@ -146,6 +146,33 @@ try:
           "host list: an assigned host never seen")
     check(by_host.get("intruder-host", [None, None])[1] == "intruder",
           "host list: the intruder's own host")
+
+    # An agent whose host another account took first: its records are refused and stay in
+    # its spool; once an administrator gives the host to its account, they are delivered at
+    # its next connection (here: its tokens revoked, it logs in again).
+    c = WsClient(server.port, server_token(server, "intruder", "intruder-pass"))
+    c.send(json.dumps(rec(0, host="stolen-host")))
+    check(recv_json(c) == {"type": "ack", "seq": 0}, "the intruder claims stolen-host first")
+    c.close()
+    state2 = work.file("state2")
+    config2 = agent_config(server).replace("[agent]\n", "[agent]\nhost_id = stolen-host\n") \
+        .replace("state_dir = %s\n" % work.file("state"), "state_dir = %s\n" % state2)
+    agents.append(Agent(work, write_config(work, config2, name="agent2.conf"),
+                        log_name="agent2.log").start())
+    wait_for(lambda: 'from "agent1" refused: host_id "stolen-host" belongs to account '
+             '"intruder"' in server.read_log(), 30, "the agent's records refused")
+    spool2 = os.path.join(state2, "spool")
+    spooled = wait_for(lambda: len(spool_records(spool2)) >= 3 and spool_records(spool2), 30,
+                       "refused records kept in the agent's spool")
+    check(rows("stolen-host") == [(0, "intruder")], "none of the agent's records stored meanwhile")
+    check(cli("host", "del", "stolen-host").returncode == 0, "host del stolen-host")
+    check(cli("host", "add", "stolen-host", "--account", "agent1").returncode == 0,
+          "host add stolen-host --account agent1")
+    check(cli("token", "revoke", "--account", "agent1").returncode == 0,
+          "token revoke: the agents reconnect")
+    wait_for(lambda: set(spooled) <= set(s for s, a in rows("stolen-host") if a == "agent1"),
+             30, "the spooled records %r delivered" % spooled)
+    check(True, "the records refused before are stored once the host is the agent's")
 finally:
     for a in agents:
         a.stop()
