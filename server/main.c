@@ -480,6 +480,7 @@ out:
 
 static int cmd_token(int argc, char **argv)
 {
+	char hash[PASSWORD_ENCODED_MAX];
 	const char *db_path = NULL;
 	const char *account = NULL;
 	struct revoke_counts n;
@@ -495,8 +496,13 @@ static int cmd_token(int argc, char **argv)
 	db = open_db(db_path, false);
 	if (!db)
 		return EXIT_FAILURE;
-	r = revoke_account(db, account, &n);
-	if (r < 0)
+	/* A misspelt name would otherwise revoke nothing and succeed. */
+	r = db_account_hash(db, account, hash, sizeof(hash));
+	if (r == 0)
+		r = revoke_account(db, account, &n);
+	if (r == -ENOENT)
+		log_err("token revoke \"%s\": no such account in \"%s\"", account, db_path);
+	else if (r < 0)
 		log_err("token revoke \"%s\": database \"%s\": %s", account, db_path,
 			db_errmsg(db));
 	else

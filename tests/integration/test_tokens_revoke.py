@@ -95,6 +95,9 @@ try:
     check(r.returncode == 0 and "revoked 1 access and 1 refresh tokens of \"alice\"" in r.stderr,
           "token revoke: %s" % r.stderr.strip())
     check(refresh(other_r)[0] == 400, "its refresh token is refused")
+    r = cli("token", "revoke", "--account", "alcie")
+    check(r.returncode == 1 and "no such account" in r.stderr,
+          "token revoke of an unknown account fails: %s" % r.stderr.strip())
     closed_4401(live, "token revoke")
 
     # user del: the account and its tokens; logging in is refused from then on.
