@@ -272,7 +272,7 @@ static bool access_valid(struct db *db, const char *token)
 
 static void refresh_form(const char *refresh, char *form, size_t size)
 {
-	snprintf(form, size, "grant_type=refresh_token&refresh_token=%s", refresh);
+	(void)snprintf(form, size, "grant_type=refresh_token&refresh_token=%s", refresh);
 }
 
 static void test_refresh_replay(void **state)
