@@ -1,6 +1,8 @@
 #include "db.h"
 
+#include "db_migrate.h"
 #include "numparse.h"
+#include "token.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -24,12 +26,15 @@ static const char schema[] =
 	" hash TEXT PRIMARY KEY NOT NULL,"
 	" account TEXT NOT NULL,"
 	" issued_ms INTEGER NOT NULL,"
-	" expires_ms INTEGER NOT NULL);"
+	" expires_ms INTEGER NOT NULL,"
+	" family TEXT);"
 	"CREATE TABLE IF NOT EXISTS refresh_tokens("
 	" hash TEXT PRIMARY KEY NOT NULL,"
 	" account TEXT NOT NULL,"
 	" issued_ms INTEGER NOT NULL,"
-	" expires_ms INTEGER NOT NULL);"
+	" expires_ms INTEGER NOT NULL,"
+	" family TEXT,"
+	" used_ms INTEGER);"
 	"CREATE TABLE IF NOT EXISTS records("
 	" id INTEGER PRIMARY KEY,"
 	" host_id TEXT NOT NULL CHECK(length(host_id) > 0),"
@@ -39,11 +44,17 @@ static const char schema[] =
 	" received_ms INTEGER NOT NULL,"
 	" account TEXT NOT NULL,"
 	" body TEXT NOT NULL,"
-	" UNIQUE(host_id, seq));"
+	" UNIQUE(host_id, seq, account));"
 	"CREATE INDEX IF NOT EXISTS records_type ON records(type);"
 	"CREATE TABLE IF NOT EXISTS counters("
 	" name TEXT PRIMARY KEY NOT NULL,"
-	" value INTEGER NOT NULL);";
+	" value INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS hosts("
+	" host_id TEXT PRIMARY KEY NOT NULL,"
+	" account TEXT NOT NULL,"
+	" assigned_ms INTEGER NOT NULL,"
+	" first_seen_ms INTEGER,"
+	" last_seen_ms INTEGER);";
 
 void db_seq_format(uint64_t seq, char ret[DB_SEQ_DIGITS + 1])
 {
@@ -91,6 +102,12 @@ struct db *db_open(const char *path, bool create, const char **ret_err)
 		*ret_err = sqlite3_errmsg(db->sql);
 		sqlite3_free(errmsg);
 		errno = r == SQLITE_NOTADB ? EINVAL : EIO;
+		goto fail;
+	}
+	/* Databases made by earlier versions are brought up to this schema in place. */
+	r = db_migrate(db->sql, schema, ret_err);
+	if (r < 0) {
+		errno = -r;
 		goto fail;
 	}
 	return db;
@@ -146,6 +163,14 @@ int db_commit(struct db *db)
 	return r;
 }
 
+void db_rollback(struct db *db)
+{
+	if (!db->in_tx)
+		return;
+	(void)sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+	db->in_tx = false;
+}
+
 bool db_in_transaction(const struct db *db)
 {
 	return db->in_tx;
@@ -154,6 +179,11 @@ bool db_in_transaction(const struct db *db)
 const char *db_errmsg(const struct db *db)
 {
 	return sqlite3_errmsg(db->sql);
+}
+
+struct sqlite3 *db_sqlite(struct db *db)
+{
+	return db->sql;
 }
 
 static int prepare(struct db *db, const char *sql, sqlite3_stmt **ret)
@@ -224,8 +254,8 @@ int db_account_hash(struct db *db, const char *name, char *ret, size_t size)
  * columns), first purging the table's expired rows so that it cannot grow without bound.
  */
 static int credential_add(struct db *db, const char *purge_sql, const char *insert_sql,
-			  const char *hash, const char *account, uint64_t now_ms,
-			  uint64_t expires_ms)
+			  const char *hash, const char *account, const char *family,
+			  uint64_t now_ms, uint64_t expires_ms)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -246,18 +276,57 @@ static int credential_add(struct db *db, const char *purge_sql, const char *inse
 	sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)now_ms);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)expires_ms);
+	if (family)
+		sqlite3_bind_text(st, 5, family, -1, SQLITE_STATIC);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
 	sqlite3_finalize(st);
 	return r;
 }
 
-int db_token_add(struct db *db, const char *hash, const char *account, uint64_t now_ms,
-		 uint64_t expires_ms)
+int db_token_add(struct db *db, const char *hash, const char *account, const char *family,
+		 uint64_t now_ms, uint64_t expires_ms)
 {
-	return credential_add(
-		db, "DELETE FROM tokens WHERE expires_ms <= ?",
-		"INSERT INTO tokens(hash, account, issued_ms, expires_ms) VALUES(?, ?, ?, ?)", hash,
-		account, now_ms, expires_ms);
+	return credential_add(db, "DELETE FROM tokens WHERE expires_ms <= ?",
+			      "INSERT INTO tokens(hash, account, issued_ms, expires_ms, family)"
+			      " VALUES(?, ?, ?, ?, ?)",
+			      hash, account, family, now_ms, expires_ms);
+}
+
+/*
+ * Prepares sql (its ?1 the hash prefix) and steps it to the row whose column 0 equals hash.
+ * SQLite finds the candidates by the first DB_HASH_LOOKUP_DIGITS digits (an index range:
+ * how long that takes may tell how much of a stored hash's prefix a guess matched); the
+ * whole hash is then compared with token_hash_equal(), in constant time. Returns
+ * SQLITE_ROW with *ret_st on the match (the caller finalizes it), SQLITE_DONE (no match,
+ * statement finalized), or -EIO.
+ */
+#define DB_HASH_LOOKUP_DIGITS 16
+static int credential_find(struct db *db, const char *sql, const char *hash, sqlite3_stmt **ret_st)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	*ret_st = NULL;
+	if (strlen(hash) != TOKEN_HASH_HEX_LEN)
+		return SQLITE_DONE;
+	r = prepare(db, sql, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, hash, DB_HASH_LOOKUP_DIGITS, SQLITE_STATIC);
+	for (;;) {
+		const char *stored;
+
+		r = sqlite3_step(st);
+		if (r != SQLITE_ROW)
+			break;
+		stored = (const char *)sqlite3_column_text(st, 0);
+		if (stored && token_hash_equal(stored, hash)) {
+			*ret_st = st;
+			return SQLITE_ROW;
+		}
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? SQLITE_DONE : -EIO;
 }
 
 int db_token_lookup(struct db *db, const char *hash, char *ret_account, size_t size,
@@ -266,57 +335,72 @@ int db_token_lookup(struct db *db, const char *hash, char *ret_account, size_t s
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	r = prepare(db, "SELECT account, expires_ms FROM tokens WHERE hash = ?", &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	r = sqlite3_step(st);
+	r = credential_find(db,
+			    "SELECT hash, account, expires_ms FROM tokens"
+			    " WHERE hash >= ?1 AND hash < ?1 || 'g'",
+			    hash, &st);
 	if (r == SQLITE_ROW) {
-		r = copy_text(st, 0, ret_account, size);
-		*ret_expires_ms = (uint64_t)sqlite3_column_int64(st, 1);
+		r = copy_text(st, 1, ret_account, size);
+		*ret_expires_ms = (uint64_t)sqlite3_column_int64(st, 2);
 	} else if (r == SQLITE_DONE) {
 		r = -ENOENT;
-	} else {
-		r = -EIO;
 	}
 	sqlite3_finalize(st);
 	return r;
 }
 
-int db_refresh_add(struct db *db, const char *hash, const char *account, uint64_t now_ms,
-		   uint64_t expires_ms)
+int db_refresh_add(struct db *db, const char *hash, const char *account, const char *family,
+		   uint64_t now_ms, uint64_t expires_ms)
 {
 	return credential_add(db, "DELETE FROM refresh_tokens WHERE expires_ms <= ?",
-			      "INSERT INTO refresh_tokens(hash, account, issued_ms, expires_ms)"
-			      " VALUES(?, ?, ?, ?)",
-			      hash, account, now_ms, expires_ms);
+			      "INSERT INTO refresh_tokens(hash, account, issued_ms, expires_ms,"
+			      " family) VALUES(?, ?, ?, ?, ?)",
+			      hash, account, family, now_ms, expires_ms);
 }
 
-int db_refresh_take(struct db *db, const char *hash, uint64_t now_ms, char *ret_account,
-		    size_t size)
+int db_refresh_use(struct db *db, const char *hash, uint64_t now_ms, char *ret_account, size_t size,
+		   char *ret_family, size_t family_size)
 {
 	sqlite3_stmt *st = NULL;
+	char stored[TOKEN_HASH_HEX_LEN + 1];
+	bool used;
 	int r;
 
-	/* One statement: a refresh token is used at most once, even by two racing clients. */
-	r = prepare(db, "DELETE FROM refresh_tokens WHERE hash = ? RETURNING account, expires_ms",
+	r = credential_find(db,
+			    "SELECT hash, account, expires_ms, family, used_ms FROM refresh_tokens"
+			    " WHERE hash >= ?1 AND hash < ?1 || 'g'",
+			    hash, &st);
+	if (r == SQLITE_DONE)
+		return -ENOENT;
+	if (r < 0)
+		return r;
+	r = copy_text(st, 0, stored, sizeof(stored));
+	if (r == 0)
+		r = copy_text(st, 1, ret_account, size);
+	/* Without a family (not made by this version) a token is a family of its own. */
+	if (r == 0)
+		r = sqlite3_column_type(st, 3) == SQLITE_NULL
+			    ? copy_text(st, 0, ret_family, family_size)
+			    : copy_text(st, 3, ret_family, family_size);
+	used = sqlite3_column_type(st, 4) != SQLITE_NULL;
+	if (r == 0 && (uint64_t)sqlite3_column_int64(st, 2) <= now_ms)
+		r = -ENOENT;
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	if (used)
+		return -EALREADY;
+	/* Marked used in one statement: of two racing uses, one finds it used. */
+	r = prepare(db,
+		    "UPDATE refresh_tokens SET used_ms = ?2 WHERE hash = ?1 AND used_ms IS NULL",
 		    &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
-		r = copy_text(st, 0, ret_account, size);
-		if (r == 0 && (uint64_t)sqlite3_column_int64(st, 1) <= now_ms)
-			r = -ENOENT;
-		/* Step to the end so that the DELETE completes. */
-		while (sqlite3_step(st) == SQLITE_ROW)
-			;
-	} else if (r == SQLITE_DONE) {
-		r = -ENOENT;
-	} else {
-		r = -EIO;
-	}
+	sqlite3_bind_text(st, 1, stored, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)now_ms);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	if (r == 0 && sqlite3_changes(db->sql) == 0)
+		r = -EALREADY;
 	sqlite3_finalize(st);
 	return r;
 }

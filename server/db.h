@@ -53,32 +53,42 @@ struct db *db_open(const char *path, bool create, const char **ret_err);
 void db_close(struct db *db);
 /* SQLite's last error message for logging. */
 const char *db_errmsg(const struct db *db);
+/* The SQLite handle, for the modules that keep their own tables (hosts.c, revoke.c). */
+struct sqlite3;
+struct sqlite3 *db_sqlite(struct db *db);
 
 /* 0, -EEXIST when the account exists, -EIO. */
 int db_account_add(struct db *db, const char *name, const char *hash, uint64_t now_ms);
 /* Copies the account's encoded hash into ret. 0, -ENOENT, -ENOSPC, -EIO. */
 int db_account_hash(struct db *db, const char *name, char *ret, size_t size);
 
-/* Stores a token hash; also deletes tokens that expired before now_ms. 0 or -EIO. */
-int db_token_add(struct db *db, const char *hash, const char *account, uint64_t now_ms,
-		 uint64_t expires_ms);
-/* Looks a token hash up. 0, -ENOENT, -ENOSPC, -EIO. */
+/* Stores a token hash; also deletes tokens that expired before now_ms. family: the refresh
+ * family it was issued in (its first refresh token's hash), or NULL. 0 or -EIO. */
+int db_token_add(struct db *db, const char *hash, const char *account, const char *family,
+		 uint64_t now_ms, uint64_t expires_ms);
+/* Looks a token hash up: candidates by a prefix of the hash, then the whole hash compared
+ * in constant time (token_hash_equal()). 0, -ENOENT, -ENOSPC, -EIO. */
 int db_token_lookup(struct db *db, const char *hash, char *ret_account, size_t size,
 		    uint64_t *ret_expires_ms);
 
-/* Stores a refresh token hash; also deletes refresh tokens expired before now_ms. 0 or -EIO. */
-int db_refresh_add(struct db *db, const char *hash, const char *account, uint64_t now_ms,
-		   uint64_t expires_ms);
-/* Deletes a refresh token hash (single use) and returns its account. 0, -ENOENT (unknown
- * or expired), -ENOSPC, -EIO. */
-int db_refresh_take(struct db *db, const char *hash, uint64_t now_ms, char *ret_account,
-		    size_t size);
+/* Stores a refresh token hash in family (the family's first refresh token's hash); also
+ * deletes refresh tokens expired before now_ms. 0 or -EIO. */
+int db_refresh_add(struct db *db, const char *hash, const char *account, const char *family,
+		   uint64_t now_ms, uint64_t expires_ms);
+/*
+ * Uses a refresh token hash (looked up like db_token_lookup()). 0: it was unused and
+ * unexpired and is now marked used (kept until it expires, so that a replay is seen);
+ * its account and family are copied out. -EALREADY: it was used before, a replay; the
+ * family is copied out (for revoke_family()). -ENOENT (unknown or expired), -ENOSPC, -EIO.
+ */
+int db_refresh_use(struct db *db, const char *hash, uint64_t now_ms, char *ret_account, size_t size,
+		   char *ret_family, size_t family_size);
 
 /* Adds delta to a counter (created at 0). 0 or -EIO. */
 int db_counter_add(struct db *db, const char *name, uint64_t delta);
 
 /* INSERT OR IGNORE of one record: part of the open transaction (db_begin), else committed
- * on return. *ret_inserted is false for a duplicate (host_id, seq). 0 or -EIO. */
+ * on return. *ret_inserted is false for a duplicate (host_id, seq, account). 0 or -EIO. */
 int db_record_insert(struct db *db, const struct db_record *rec, bool *ret_inserted);
 
 /* Groups the following writes into one transaction. 0 or -EIO (-EBUSY when one is open). */
@@ -86,6 +96,8 @@ int db_begin(struct db *db);
 /* Commits the open transaction: with WAL and synchronous=FULL it is on disk when this returns.
  * On failure the transaction is rolled back (none of its writes happened). 0 or -EIO. */
 int db_commit(struct db *db);
+/* Rolls the open transaction back (none of its writes happened); nothing when none is open. */
+void db_rollback(struct db *db);
 /* Whether a transaction is open (db_begin() was called and not yet committed). */
 bool db_in_transaction(const struct db *db);
 

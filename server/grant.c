@@ -2,7 +2,9 @@
 
 #include "db.h"
 #include "form.h"
+#include "log.h"
 #include "password.h"
+#include "revoke.h"
 #include "token.h"
 
 #include <errno.h>
@@ -17,29 +19,35 @@ static void reply_error(struct grant_reply *ret, unsigned int status, const char
 	(void)snprintf(ret->body, sizeof(ret->body), "{\"error\":\"%s\"}", error);
 }
 
-/* Issues an access token (and a refresh token when lt->refresh_s) for account. */
-static int issue(struct db *db, const char *account, const struct grant_lifetimes *lt,
-		 uint64_t now_ms, struct grant_reply *ret)
+/* Issues an access token (and a refresh token when lt->refresh_s) for account, in family
+ * (NULL: a password grant, which starts a family named by its first refresh token's hash). */
+static int issue(struct db *db, const char *account, const char *family,
+		 const struct grant_lifetimes *lt, uint64_t now_ms, struct grant_reply *ret)
 {
 	char token[TOKEN_HEX_LEN + 1];
 	char refresh[TOKEN_HEX_LEN + 1];
 	char sha[TOKEN_HASH_HEX_LEN + 1];
-	int r;
+	char refresh_sha[TOKEN_HASH_HEX_LEN + 1];
+	int r = 0;
 
 	token[0] = '\0';
 	refresh[0] = '\0';
-	r = token_generate(token);
+	if (lt->refresh_s > 0) {
+		r = token_generate(refresh);
+		if (r == 0)
+			r = token_hash(refresh, refresh_sha);
+		if (r == 0 && !family)
+			family = refresh_sha;
+	}
+	if (r == 0)
+		r = token_generate(token);
 	if (r == 0)
 		r = token_hash(token, sha);
 	if (r == 0)
-		r = db_token_add(db, sha, account, now_ms, now_ms + lt->access_s * 1000);
-	if (r == 0 && lt->refresh_s > 0) {
-		r = token_generate(refresh);
-		if (r == 0)
-			r = token_hash(refresh, sha);
-		if (r == 0)
-			r = db_refresh_add(db, sha, account, now_ms, now_ms + lt->refresh_s * 1000);
-	}
+		r = db_token_add(db, sha, account, family, now_ms, now_ms + lt->access_s * 1000);
+	if (r == 0 && lt->refresh_s > 0)
+		r = db_refresh_add(db, refresh_sha, account, family, now_ms,
+				   now_ms + lt->refresh_s * 1000);
 	if (r == 0)
 		r = db_counter_add(db, DB_COUNTER_TOKENS_ISSUED, 1);
 	if (r < 0)
@@ -56,12 +64,33 @@ out:
 	return r;
 }
 
+/*
+ * A refresh token used a second time was copied: by an attacker, or the client is replaying
+ * it. Either way the holder of its successors cannot be told apart from the thief, so every
+ * token of its family (refresh and access) is revoked; the client logs in again.
+ */
+static int replayed(struct db *db, const char *account, const char *family, struct grant_reply *ret)
+{
+	struct revoke_counts n;
+	int r;
+
+	r = revoke_family(db, family, &n);
+	if (r < 0)
+		return r;
+	log_warn("POST /token: a used refresh token of \"%s\" was presented again: its family "
+		 "revoked (%" PRIu64 " access, %" PRIu64 " refresh tokens)",
+		 account, n.access, n.refresh);
+	reply_error(ret, 400, "invalid_grant");
+	return 0;
+}
+
 static int grant_refresh(struct db *db, const char *body, size_t len,
 			 const struct grant_lifetimes *lt, uint64_t now_ms, struct grant_reply *ret)
 {
 	char refresh[TOKEN_HEX_LEN + 2];
 	char sha[TOKEN_HASH_HEX_LEN + 1];
 	char account[GRANT_MAX_USERNAME + 1];
+	char family[TOKEN_HASH_HEX_LEN + 1];
 	int r;
 
 	r = form_get(body, len, "refresh_token", refresh, sizeof(refresh));
@@ -76,14 +105,21 @@ static int grant_refresh(struct db *db, const char *body, size_t len,
 	}
 	r = token_hash(refresh, sha);
 	if (r == 0)
-		r = db_refresh_take(db, sha, now_ms, account, sizeof(account));
+		r = db_refresh_use(db, sha, now_ms, account, sizeof(account), family,
+				   sizeof(family));
+	if (r == -EALREADY) {
+		r = replayed(db, account, family, ret);
+		if (r < 0)
+			reply_error(ret, 500, "server_error");
+		goto out;
+	}
 	if (r == -ENOENT || r == -ENOSPC) {
 		reply_error(ret, 400, "invalid_grant");
 		r = 0;
 		goto out;
 	}
 	if (r == 0)
-		r = issue(db, account, lt, now_ms, ret);
+		r = issue(db, account, family, lt, now_ms, ret);
 	if (r == 0)
 		r = db_counter_add(db, DB_COUNTER_REFRESH_GRANTS, 1);
 	if (r < 0)
@@ -159,7 +195,7 @@ int grant_token(struct db *db, const char *body, size_t len, const struct grant_
 		reply_error(ret, 400, "invalid_grant");
 		goto out;
 	}
-	r = issue(db, username, lt, now_ms, ret);
+	r = issue(db, username, NULL, lt, now_ms, ret);
 	if (r < 0)
 		goto server_error;
 	goto out;

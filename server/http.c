@@ -6,6 +6,7 @@
 #include "db.h"
 #include "form.h"
 #include "grant.h"
+#include "hosts.h"
 #include "ingest.h"
 #include "ratelimit.h"
 #include "record_line.h"
@@ -34,6 +35,11 @@
 /* Invalid messages: 100 at once, then 10 per second; beyond that the connection is closed. */
 #define INVALID_PER_S	10
 #define INVALID_BURST_S 10
+/* A connection's token is looked up again (revoked: closed with 4401) at most this often,
+ * when a message arrives. */
+#define AUTH_RECHECK_MS 2000
+/* An error reply: a reason naming a host_id (255 bytes, JSON-escaped) fits. */
+#define WS_ERROR_MAX 2048
 
 struct server {
 	struct lws_context *ctx;
@@ -76,6 +82,8 @@ struct session {
 	bool welcome_pending;
 	char account[GRANT_MAX_USERNAME + 1];
 	uint64_t token_expires_ms;
+	char token_sha[TOKEN_HASH_HEX_LEN + 1]; /* looked up again every AUTH_RECHECK_MS */
+	uint64_t auth_checked_ms;		/* mono */
 	char *msg;
 	size_t msg_len;
 	size_t msg_cap;
@@ -99,6 +107,9 @@ struct session {
 	bool throttle_logged;
 	size_t n_err;
 	char *err[MAX_PENDING_ERR];
+	/* Host ownership (hosts.c): the last answer, and what was refused (never acked). */
+	struct hosts_cache owner;
+	struct hosts_refusals refused;
 };
 
 static uint64_t now_ms(void)
@@ -334,9 +345,10 @@ static int request_token(struct lws *wsi, char *ret, size_t size)
 	return 0;
 }
 
-/* Looks the request's token up. 0 with the account and expiry, or -EACCES. */
+/* Looks the request's token up. 0 with the account and expiry (and the token's hash into
+ * ret_sha when not NULL), or -EACCES. */
 static int authenticate(struct lws *wsi, struct server *srv, char *ret_account, size_t size,
-			uint64_t *ret_expires_ms)
+			uint64_t *ret_expires_ms, char *ret_sha)
 {
 	char token[TOKEN_HEX_LEN + 2];
 	char sha[TOKEN_HASH_HEX_LEN + 1];
@@ -358,6 +370,8 @@ static int authenticate(struct lws *wsi, struct server *srv, char *ret_account, 
 	}
 	if (*ret_expires_ms <= now_ms())
 		return -EACCES;
+	if (ret_sha)
+		memcpy(ret_sha, sha, sizeof(sha));
 	return 0;
 }
 
@@ -374,7 +388,7 @@ static int ws_confirm_upgrade(struct lws *wsi, struct server *srv)
 		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
 		return 1;
 	}
-	r = authenticate(wsi, srv, account, sizeof(account), &expires);
+	r = authenticate(wsi, srv, account, sizeof(account), &expires, NULL);
 	if (r == -EACCES) {
 		log_info("GET %s: upgrade refused: missing, unknown or expired token", WS_PATH);
 		lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
@@ -393,9 +407,11 @@ static int ws_established(struct lws *wsi, struct server *srv, struct session *s
 
 	memset(ss, 0, sizeof(*ss));
 	/* The headers are still bound here; confirm_upgrade checked them moments ago. */
-	r = authenticate(wsi, srv, ss->account, sizeof(ss->account), &ss->token_expires_ms);
+	r = authenticate(wsi, srv, ss->account, sizeof(ss->account), &ss->token_expires_ms,
+			 ss->token_sha);
 	if (r < 0)
 		return -1;
+	ss->auth_checked_ms = mono_ms();
 	ss->ws_authed = true;
 	ss->wsi = wsi;
 	connlimit_init(&ss->budget, srv->opts.conn_records_per_s, srv->opts.conn_bytes_per_s,
@@ -410,7 +426,7 @@ static int ws_established(struct lws *wsi, struct server *srv, struct session *s
 
 static void ws_queue_error(struct lws *wsi, struct session *ss, const char *err)
 {
-	char buf[256];
+	char buf[WS_ERROR_MAX];
 	char *copy;
 
 	if (ss->n_err >= MAX_PENDING_ERR)
@@ -482,6 +498,45 @@ static int ws_invalid(struct lws *wsi, struct session *ss, const char *what, con
 	return 0;
 }
 
+/* Whether the connection's account may write m's host (claiming it when it has no owner):
+ * 1, 0 when refused (error queued; never acked), -EIO (logged). */
+static int ws_owned(struct lws *wsi, struct server *srv, struct session *ss,
+		    const struct ingest_msg *m, long index, uint64_t now)
+{
+	char reason[INGEST_MAX_HOST_ID + 96];
+	const char *owner = NULL;
+	bool owned = false;
+	int r;
+
+	r = hosts_check(srv->opts.db, &ss->owner, m->host_id, ss->account, now, &owned, &owner);
+	if (r < 0) {
+		log_err_errno(r, "%s: owner of a host of \"%s\": database \"%s\"", WS_PATH,
+			      ss->account, db_errmsg(srv->opts.db));
+		return r;
+	}
+	if (owned)
+		return 1;
+	hosts_refusal_note(&ss->refused, m->seq);
+	/* The owner is not named to the sender: that would tell it another account's name. */
+	if (index < 0)
+		(void)snprintf(reason, sizeof(reason), "host_id \"%s\" belongs to another account",
+			       m->host_id);
+	else
+		(void)snprintf(reason, sizeof(reason),
+			       "batch record %ld: host_id \"%s\" belongs to another account", index,
+			       m->host_id);
+	ws_queue_error(wsi, ss, reason);
+	if (ss->refused.n == 1) {
+		char host[INGEST_MAX_HOST_ID + 1];
+
+		hosts_clean(m->host_id, host, sizeof(host));
+		log_warn("%s: %s seq=%" PRIu64 " from \"%s\" refused: host_id \"%s\" belongs to "
+			 "account \"%s\" (further refusals on this connection are counted)",
+			 WS_PATH, m->type, m->seq, ss->account, host, owner);
+	}
+	return 0;
+}
+
 /* Validates and stores one record: a single-record frame (node NULL) or one element of a
  * batch (index >= 0, node its object in the batch's tree). 0, or -1 to close the
  * connection. */
@@ -518,6 +573,13 @@ static int ws_record(struct lws *wsi, struct server *srv, struct session *ss, co
 			goto fail;
 		}
 		srv->tx_start_ms = mono_ms();
+	}
+	r = ws_owned(wsi, srv, ss, &m, index, received);
+	if (r < 0)
+		goto fail;
+	if (r == 0) {
+		ingest_msg_clear(&m);
+		return 0;
 	}
 	rec = (struct db_record){
 		.host_id = m.host_id,
@@ -669,6 +731,25 @@ static int ws_message(struct lws *wsi, struct server *srv, struct session *ss)
 	return r;
 }
 
+/* Whether the connection's token was revoked (token revoke, user del, a replayed refresh
+ * token), looked up at most every AUTH_RECHECK_MS. A database failure keeps it open. */
+static bool ws_token_revoked(struct server *srv, struct session *ss)
+{
+	char account[GRANT_MAX_USERNAME + 1];
+	uint64_t now = mono_ms();
+	uint64_t expires;
+	int r;
+
+	if (now - ss->auth_checked_ms < AUTH_RECHECK_MS)
+		return false;
+	ss->auth_checked_ms = now;
+	r = db_token_lookup(srv->opts.db, ss->token_sha, account, sizeof(account), &expires);
+	if (r < 0 && r != -ENOENT)
+		log_warn_errno(r, "%s: token of \"%s\": database \"%s\", not checked", WS_PATH,
+			       ss->account, db_errmsg(srv->opts.db));
+	return r == -ENOENT;
+}
+
 static int ws_receive(struct lws *wsi, struct server *srv, struct session *ss, const void *in,
 		      size_t len)
 {
@@ -706,6 +787,10 @@ static int ws_receive(struct lws *wsi, struct server *srv, struct session *ss, c
 		log_info("%s: token of \"%s\" expired, closing", WS_PATH, ss->account);
 		return ws_close(wsi, CLOSE_TOKEN_EXPIRED, "token expired");
 	}
+	if (ws_token_revoked(srv, ss)) {
+		log_info("%s: token of \"%s\" revoked, closing", WS_PATH, ss->account);
+		return ws_close(wsi, CLOSE_TOKEN_EXPIRED, "token revoked");
+	}
 	r = ws_message(wsi, srv, ss);
 	ss->msg_len = 0;
 	return r;
@@ -713,8 +798,9 @@ static int ws_receive(struct lws *wsi, struct server *srv, struct session *ss, c
 
 static int ws_writeable(struct lws *wsi, struct server *srv, struct session *ss)
 {
-	unsigned char buf[LWS_PRE + 320];
+	unsigned char buf[LWS_PRE + WS_ERROR_MAX];
 	unsigned char *start = &buf[LWS_PRE];
+	uint64_t seq;
 	int n;
 
 	if (ss->storage_failed)
@@ -728,10 +814,13 @@ static int ws_writeable(struct lws *wsi, struct server *srv, struct session *ss)
 		memmove(&ss->err[0], &ss->err[1], (ss->n_err - 1) * sizeof(ss->err[0]));
 		ss->n_err--;
 	} else if (ss->ack_pending && ack_due(wsi, srv, ss)) {
-		n = ingest_format_ack(ss->ack_seq, (char *)start, sizeof(buf) - LWS_PRE);
 		ss->ack_pending = false;
 		ss->acked_n = 0;
 		ss->last_ack_ms = mono_ms();
+		/* Cumulative: it never covers a refused record (hosts.c). */
+		if (!hosts_ack_cap(&ss->refused, ss->ack_seq, &seq))
+			return 0;
+		n = ingest_format_ack(seq, (char *)start, sizeof(buf) - LWS_PRE);
 	} else {
 		return 0;
 	}
@@ -781,7 +870,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_TIMER:
 		return ws_timer(wsi, ss);
 	case LWS_CALLBACK_CLOSED:
-		if (ss->ws_authed)
+		if (ss->ws_authed && ss->refused.n > 0)
+			log_info("%s: connection of \"%s\" closed, %" PRIu64 " records refused "
+				 "(hosts of other accounts)",
+				 WS_PATH, ss->account, ss->refused.n);
+		else if (ss->ws_authed)
 			log_info("%s: connection of \"%s\" closed", WS_PATH, ss->account);
 		session_free(ss);
 		return 0;

@@ -2,19 +2,23 @@
 #include "log.h"
 #include "numparse.h"
 #include "db.h"
+#include "hosts.h"
 #include "http.h"
 #include "password.h"
 #include "query.h"
+#include "revoke.h"
 
 #include "srvmon_version.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +35,11 @@ static const char usage_text[] =
 	"                      [--ingest-limit RECORDS/MIB] [--ack-interval MS]\n"
 	"                      [--tls-cert PEM --tls-key PEM] [--print-records] [--verbose]\n"
 	"  srvmon-server user add NAME --db PATH      (password: one line on stdin)\n"
+	"  srvmon-server user del NAME --db PATH      (its tokens are revoked)\n"
+	"  srvmon-server token revoke --account NAME --db PATH\n"
+	"  srvmon-server host add HOST --account NAME --db PATH\n"
+	"  srvmon-server host del HOST --db PATH\n"
+	"  srvmon-server host list --db PATH\n"
 	"  srvmon-server query --db PATH [--host ID] [--type T] [-n N] [--json]\n"
 	"  srvmon-server stats --db PATH\n"
 	"  srvmon-server --help | --version\n"
@@ -363,6 +372,57 @@ static int db_only_opts(int argc, char **argv, const char *cmd, const char **ret
 	return 0;
 }
 
+/* --db PATH and --account NAME (required when ret_account is non-NULL and need_account). */
+static int db_account_opts(int argc, char **argv, const char *cmd, const char **ret_db,
+			   const char **ret_account)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"account", required_argument, NULL, 'a'},
+		{NULL, 0, NULL, 0},
+	};
+
+	for (;;) {
+		int c = getopt_long(argc, argv, "", longopts, NULL);
+
+		if (c == -1)
+			break;
+		if (c == 'd')
+			*ret_db = optarg;
+		else if (c == 'a')
+			*ret_account = optarg;
+		else
+			return usage_error("%s: bad option", cmd);
+	}
+	if (!*ret_db)
+		return usage_error("%s: --db PATH is required", cmd);
+	return 0;
+}
+
+/* user del NAME: the account and its tokens go; its hosts stay assigned to the name. */
+static int user_del(const char *db_path, const char *name)
+{
+	struct revoke_counts n;
+	struct db *db;
+	int r;
+
+	db = open_db(db_path, false);
+	if (!db)
+		return EXIT_FAILURE;
+	r = revoke_delete_account(db, name, &n);
+	if (r == -ENOENT)
+		log_err("user del \"%s\": no such account in \"%s\"", name, db_path);
+	else if (r < 0)
+		log_err("user del \"%s\": database \"%s\": %s", name, db_path, db_errmsg(db));
+	else
+		(void)fprintf(stderr,
+			      "deleted account \"%s\" (%" PRIu64 " access and %" PRIu64
+			      " refresh tokens revoked; its hosts stay assigned to it)\n",
+			      name, n.access, n.refresh);
+	db_close(db);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 static int cmd_user(int argc, char **argv)
 {
 	char password[PASSWORD_MAX_LEN + 2];
@@ -376,8 +436,10 @@ static int cmd_user(int argc, char **argv)
 	r = db_only_opts(argc, argv, "user", &db_path);
 	if (r)
 		return r;
+	if (argc - optind == 2 && strcmp(argv[optind], "del") == 0)
+		return user_del(db_path, argv[optind + 1]);
 	if (argc - optind != 2 || strcmp(argv[optind], "add") != 0)
-		return usage_error("%s", "user: expected \"user add NAME --db PATH\"");
+		return usage_error("%s", "user: expected \"user add|del NAME --db PATH\"");
 	name = argv[optind + 1];
 	if (!valid_name(name))
 		return usage_error("user add: \"%s\" is not 1..128 of [A-Za-z0-9._@-]", name);
@@ -414,6 +476,114 @@ out:
 	OPENSSL_cleanse(password, sizeof(password));
 	db_close(db);
 	return ret;
+}
+
+static int cmd_token(int argc, char **argv)
+{
+	char hash[PASSWORD_ENCODED_MAX];
+	const char *db_path = NULL;
+	const char *account = NULL;
+	struct revoke_counts n;
+	struct db *db;
+	int r;
+
+	r = db_account_opts(argc, argv, "token", &db_path, &account);
+	if (r)
+		return r;
+	if (argc - optind != 1 || strcmp(argv[optind], "revoke") != 0 || !account)
+		return usage_error("%s",
+				   "token: expected \"token revoke --account NAME --db PATH\"");
+	db = open_db(db_path, false);
+	if (!db)
+		return EXIT_FAILURE;
+	/* A misspelt name would otherwise revoke nothing and succeed. */
+	r = db_account_hash(db, account, hash, sizeof(hash));
+	if (r == 0)
+		r = revoke_account(db, account, &n);
+	if (r == -ENOENT)
+		log_err("token revoke \"%s\": no such account in \"%s\"", account, db_path);
+	else if (r < 0)
+		log_err("token revoke \"%s\": database \"%s\": %s", account, db_path,
+			db_errmsg(db));
+	else
+		(void)fprintf(stderr,
+			      "revoked %" PRIu64 " access and %" PRIu64
+			      " refresh tokens of \"%s\"\n",
+			      n.access, n.refresh, account);
+	db_close(db);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static int print_host(const struct hosts_row *row, void *ctx)
+{
+	char line[INGEST_MAX_HOST_ID + GRANT_MAX_USERNAME + 64];
+
+	hosts_format_row(row, line, sizeof(line));
+	return fprintf(ctx, "%s\n", line) < 0 ? -EIO : 0;
+}
+
+static int cmd_host(int argc, char **argv)
+{
+	char owner[GRANT_MAX_USERNAME + 1];
+	const char *db_path = NULL;
+	const char *account = NULL;
+	const char *what, *host = NULL;
+	struct db *db;
+	int r;
+
+	r = db_account_opts(argc, argv, "host", &db_path, &account);
+	if (r)
+		return r;
+	what = optind < argc ? argv[optind] : "";
+	if ((strcmp(what, "add") == 0 && argc - optind == 2 && account) ||
+	    (strcmp(what, "del") == 0 && argc - optind == 2 && !account))
+		host = argv[optind + 1];
+	else if (strcmp(what, "list") != 0 || argc - optind != 1 || account)
+		return usage_error("%s",
+				   "host: expected \"host add HOST --account NAME\", \"host del "
+				   "HOST\" or \"host list\", with --db PATH");
+	if (host && (host[0] == '\0' || strlen(host) > INGEST_MAX_HOST_ID))
+		return usage_error("host: \"%s\" is not 1..255 bytes", host);
+	db = open_db(db_path, false);
+	if (!db)
+		return EXIT_FAILURE;
+	if (!host) {
+		r = fprintf(stdout, "%s\n", HOSTS_LIST_HEADER) < 0 ? -EIO : 0;
+		if (r == 0)
+			r = hosts_foreach(db, print_host, stdout);
+		if (r == 0 && fflush(stdout) != 0)
+			r = -EIO;
+		if (r < 0)
+			log_err_errno(r, "host list: database \"%s\": %s", db_path, db_errmsg(db));
+	} else if (account) {
+		r = hosts_add(db, host, account, wall_ms(), owner, sizeof(owner));
+		if (r == -EEXIST)
+			log_err("host add \"%s\": it belongs to account \"%s\" (host del releases "
+				"it)",
+				host, owner);
+		else if (r == -ENOENT)
+			log_err("host add \"%s\": no account \"%s\" in \"%s\"", host, account,
+				db_path);
+		else if (r < 0)
+			log_err("host add \"%s\": database \"%s\": %s", host, db_path,
+				db_errmsg(db));
+		else
+			(void)fprintf(stderr, "host \"%s\" belongs to account \"%s\"\n", host,
+				      account);
+	} else {
+		r = hosts_del(db, host);
+		if (r == -ENOENT)
+			log_err("host del \"%s\": no such host in \"%s\"", host, db_path);
+		else if (r < 0)
+			log_err("host del \"%s\": database \"%s\": %s", host, db_path,
+				db_errmsg(db));
+		else
+			(void)fprintf(stderr,
+				      "host \"%s\" released: the next account to send it owns it\n",
+				      host);
+	}
+	db_close(db);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 static int cmd_query(int argc, char **argv)
@@ -497,12 +667,12 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int argc, char **argv);
 	} cmds[] = {
-		{"serve", cmd_serve},
-		{"user", cmd_user},
-		{"query", cmd_query},
-		{"stats", cmd_stats},
+		{"serve", cmd_serve}, {"user", cmd_user},   {"query", cmd_query},
+		{"stats", cmd_stats}, {"token", cmd_token}, {"host", cmd_host},
 	};
 
+	/* The database and its WAL hold password and token hashes: owner only. */
+	umask(077);
 	log_init("srvmon-server");
 	if (argc < 2)
 		return usage_error("%s", "missing command");

@@ -1,6 +1,7 @@
 #include "query.h"
 
 #include "db.h"
+#include "json_line.h"
 #include "record_line.h"
 
 #include <cjson/cJSON.h>
@@ -32,7 +33,8 @@ static int collect_line(const struct db_record *rec, void *ctx)
 		c->cap = cap;
 	}
 	if (c->json) {
-		line = strndup(rec->body, rec->body_len);
+		/* One line, and nothing in it a terminal would act on. */
+		line = json_line_escape(rec->body, rec->body_len);
 	} else {
 		cJSON *root = cJSON_ParseWithLength(rec->body, rec->body_len);
 

@@ -12,7 +12,7 @@ struct query_opts {
 	const char *host_id; /* NULL: any */
 	const char *type;    /* NULL: any */
 	uint64_t limit;
-	bool json; /* raw JSON lines instead of readable lines */
+	bool json; /* the stored JSON, control characters escaped (json_line.h), one a line */
 };
 
 /* Prints the newest records, oldest of them first. 0, -EIO or -ENOMEM. */

@@ -1,7 +1,9 @@
 /* libFuzzer target: srvmon-server's validation of agent messages (ingest_parse) and of batch
  * frames (ingest_batch_split, then each element, checked on the batch's tree exactly as its
- * own parse would judge it). */
+ * own parse would judge it); a message it would store, printed by query --json
+ * (json_line_escape), holds no control character and parses to the same values. */
 #include "ingest.h"
+#include "json_line.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -25,8 +27,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(buf, data, size);
 	if (ingest_parse(buf, size, &m, &err) == 0) {
+		char *line = json_line_escape(buf, size);
+		char *before, *after;
+		cJSON *again;
+
 		if (!m.host_id || !m.host_id[0] || !m.type)
 			abort();
+		if (line) {
+			for (const char *p = line; *p; p++) {
+				if ((unsigned char)*p < 0x20 || *p == 0x7f)
+					abort();
+			}
+			/* The same values in the same order (printed: cJSON_Compare looks members
+			 * up by name, which a repeated key defeats). */
+			again = cJSON_Parse(line);
+			if (!again)
+				abort();
+			before = cJSON_PrintUnformatted(m.obj);
+			after = cJSON_PrintUnformatted(again);
+			if (before && after && strcmp(before, after) != 0)
+				abort();
+			free(before);
+			free(after);
+			cJSON_Delete(again);
+			free(line);
+		}
 		ingest_msg_clear(&m);
 	} else if (!err) {
 		/* Every rejection but out-of-memory names its reason. */

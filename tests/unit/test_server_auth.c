@@ -1,6 +1,7 @@
 /* server/password.c, token.c and grant.c: argon2id hashes, tokens, the password grant. */
 #include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +15,7 @@
 #include "db.h"
 #include "grant.h"
 #include "password.h"
+#include "revoke.h"
 #include "token.h"
 
 static void test_password(void **state)
@@ -245,6 +247,85 @@ static void test_refresh_grant(void **state)
 	assert_true(st.tokens_issued == 3);
 }
 
+/* Grants tokens with form at now; ret_access/ret_refresh from the 200 reply. */
+static void grant_ok(struct db *db, const char *form, uint64_t now,
+		     char ret_access[TOKEN_HEX_LEN + 1], char ret_refresh[TOKEN_HEX_LEN + 1])
+{
+	const struct grant_lifetimes lt = {.access_s = 60, .refresh_s = 600};
+	struct grant_reply r;
+
+	assert_int_equal(grant_token(db, form, strlen(form), &lt, now, &r), 0);
+	assert_int_equal(r.status, 200);
+	body_token(r.body, "access_token", ret_access);
+	body_token(r.body, "refresh_token", ret_refresh);
+}
+
+static bool access_valid(struct db *db, const char *token)
+{
+	char sha[TOKEN_HASH_HEX_LEN + 1];
+	char account[64];
+	uint64_t expires;
+
+	assert_int_equal(token_hash(token, sha), 0);
+	return db_token_lookup(db, sha, account, sizeof(account), &expires) == 0;
+}
+
+static void refresh_form(const char *refresh, char *form, size_t size)
+{
+	(void)snprintf(form, size, "grant_type=refresh_token&refresh_token=%s", refresh);
+}
+
+static void test_refresh_replay(void **state)
+{
+	struct fixture *f = *state;
+	static const char good[] = "grant_type=password&username=alice&password=pw+one";
+	const struct grant_lifetimes lt = {.access_s = 60, .refresh_s = 600};
+	char a1[TOKEN_HEX_LEN + 1], a2[TOKEN_HEX_LEN + 1], a3[TOKEN_HEX_LEN + 1];
+	char r1[TOKEN_HEX_LEN + 1], r2[TOKEN_HEX_LEN + 1], r3[TOKEN_HEX_LEN + 1];
+	char other_a[TOKEN_HEX_LEN + 1], other_r[TOKEN_HEX_LEN + 1];
+	char form[160];
+	struct revoke_counts n;
+	struct grant_reply r;
+
+	/* Family 1: a password grant, then two rotations. Family 2: another login. */
+	grant_ok(f->db, good, 1000, a1, r1);
+	refresh_form(r1, form, sizeof(form));
+	grant_ok(f->db, form, 2000, a2, r2);
+	refresh_form(r2, form, sizeof(form));
+	grant_ok(f->db, form, 3000, a3, r3);
+	grant_ok(f->db, good, 3000, other_a, other_r);
+	assert_true(access_valid(f->db, a1) && access_valid(f->db, a3));
+
+	/* r1 again (a copy used by someone else): refused, and its whole family is revoked,
+	 * access tokens included; the other login is untouched. */
+	refresh_form(r1, form, sizeof(form));
+	assert_int_equal(grant_token(f->db, form, strlen(form), &lt, 4000, &r), 0);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(r.body, "{\"error\":\"invalid_grant\"}");
+	assert_false(access_valid(f->db, a1));
+	assert_false(access_valid(f->db, a2));
+	assert_false(access_valid(f->db, a3));
+	refresh_form(r3, form, sizeof(form));
+	assert_int_equal(grant_token(f->db, form, strlen(form), &lt, 4000, &r), 0);
+	assert_string_equal(r.body, "{\"error\":\"invalid_grant\"}");
+	assert_true(access_valid(f->db, other_a));
+
+	/* token revoke --account: every token of the account; user del: the account too. */
+	assert_int_equal(revoke_account(f->db, "alice", &n), 0);
+	assert_true(n.access == 1 && n.refresh == 1);
+	assert_false(access_valid(f->db, other_a));
+	refresh_form(other_r, form, sizeof(form));
+	assert_int_equal(grant_token(f->db, form, strlen(form), &lt, 5000, &r), 0);
+	assert_string_equal(r.body, "{\"error\":\"invalid_grant\"}");
+	grant_ok(f->db, good, 6000, a1, r1);
+	assert_int_equal(revoke_delete_account(f->db, "alice", &n), 0);
+	assert_true(n.access == 1 && n.refresh == 1);
+	assert_false(access_valid(f->db, a1));
+	assert_int_equal(revoke_delete_account(f->db, "alice", &n), -ENOENT);
+	assert_int_equal(grant_token(f->db, good, strlen(good), &lt, 7000, &r), 0);
+	assert_string_equal(r.body, "{\"error\":\"invalid_grant\"}");
+}
+
 static void test_records(void **state)
 {
 	struct fixture *f = *state;
@@ -286,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_token),
 		cmocka_unit_test_setup_teardown(test_grant, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_refresh_grant, setup_db, teardown_db),
+		cmocka_unit_test_setup_teardown(test_refresh_replay, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_records, setup_db, teardown_db),
 	};
 

@@ -1,0 +1,135 @@
+"""Revoking tokens: a refresh token used twice revokes its whole family (access tokens too);
+`token revoke --account` revokes every token of an account and `user del` deletes the
+account with its tokens. A connection whose token was revoked is closed with 4401 at its
+next message (within 2 s); the real agent then logs in again and keeps shipping."""
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from srvmon_fakeserver import WsClient
+from srvmon_testlib import (SERVER, Agent, Server, Workdir, agent_config, check, wait_for,
+                            write_config)
+
+work = Workdir()
+server = Server(work)
+server.add_user("agent1", "s3cret-pass")
+server.add_user("alice", "alice-pass")
+server.start()
+agents = []
+
+
+def token_post(form):
+    """(status, JSON body) of POST /token."""
+    req = urllib.request.Request(server.base_url + "/token",
+                                 data=urllib.parse.urlencode(form).encode(),
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def login():
+    status, body = token_post({"grant_type": "password", "username": "alice",
+                               "password": "alice-pass"})
+    check(status == 200, "password grant: %d" % status)
+    return body["access_token"], body["refresh_token"]
+
+
+def refresh(token):
+    return token_post({"grant_type": "refresh_token", "refresh_token": token})
+
+
+def cli(*args):
+    return subprocess.run([SERVER] + list(args) + ["--db", server.db], capture_output=True,
+                          text=True, timeout=30)
+
+
+def closed_4401(c, what):
+    """Sends a record every 0.2 s until the server closes; the close code must be 4401."""
+    deadline = time.monotonic() + 10
+    seq = 1000
+    while time.monotonic() < deadline:
+        seq += 1
+        c.send(json.dumps({"type": "status", "host_id": "alice-host", "seq": seq, "ts": 1}))
+        op, data = c.recv()
+        if op == 8:
+            check(data == 4401, "%s: the live connection is closed with 4401 (%r)" % (what, data))
+            c.close()
+            return
+        time.sleep(0.2)
+    check(False, "%s: the live connection was closed within 10 s" % what)
+
+
+try:
+    # A refresh token used twice: refused, and every token of its family goes.
+    a1, r1 = login()
+    live = WsClient(server.port, a1)
+    check(live.status == 101, "a connection with the first access token")
+    status, body = refresh(r1)
+    check(status == 200, "the refresh grant rotates: %d" % status)
+    a2, r2 = body["access_token"], body["refresh_token"]
+    other_a, other_r = login()
+    status, body = refresh(r1)
+    check((status, body) == (400, {"error": "invalid_grant"}),
+          "the used refresh token again: 400 invalid_grant (%d %r)" % (status, body))
+    check(refresh(r2)[0] == 400, "its successor is revoked too")
+    c = WsClient(server.port, a2)
+    check(c.status == 401, "an access token of the family is revoked: upgrade %d" % c.status)
+    c.close()
+    c = WsClient(server.port, other_a)
+    check(c.status == 101, "another login of the same account is untouched")
+    c.close()
+    closed_4401(live, "family revoked")
+    check(wait_for(lambda: 'a used refresh token of "alice" was presented again: its family '
+                   'revoked (2 access, 2 refresh tokens)' in server.read_log(), 5, "the log"),
+          "the replay is logged with what was revoked")
+
+    # token revoke --account: every token of the account.
+    live = WsClient(server.port, other_a)
+    r = cli("token", "revoke", "--account", "alice")
+    check(r.returncode == 0 and "revoked 1 access and 1 refresh tokens of \"alice\"" in r.stderr,
+          "token revoke: %s" % r.stderr.strip())
+    check(refresh(other_r)[0] == 400, "its refresh token is refused")
+    r = cli("token", "revoke", "--account", "alcie")
+    check(r.returncode == 1 and "no such account" in r.stderr,
+          "token revoke of an unknown account fails: %s" % r.stderr.strip())
+    closed_4401(live, "token revoke")
+
+    # user del: the account and its tokens; logging in is refused from then on.
+    a3, _ = login()
+    r = cli("user", "del", "alice")
+    check(r.returncode == 0 and "deleted account \"alice\" (1 access and 1 refresh tokens"
+          in r.stderr, "user del: %s" % r.stderr.strip())
+    c = WsClient(server.port, a3)
+    check(c.status == 401, "its access token is gone: upgrade %d" % c.status)
+    c.close()
+    status, body = token_post({"grant_type": "password", "username": "alice",
+                               "password": "alice-pass"})
+    check(status == 400, "the deleted account cannot log in: %d %r" % (status, body))
+    r = cli("user", "del", "alice")
+    check(r.returncode == 1 and "no such account" in r.stderr,
+          "user del of an unknown account fails: %s" % r.stderr.strip())
+
+    # The real agent: its connection is closed when its tokens are revoked, it logs in
+    # again with its password and its records keep arriving.
+    agents.append(Agent(work, write_config(work, agent_config(server))).start())
+    wait_for(lambda: server.records("resources"), 30, "the agent's first records")
+    r = cli("token", "revoke", "--account", "agent1")
+    check(r.returncode == 0, "token revoke of the agent's account: %s" % r.stderr.strip())
+    wait_for(lambda: 'token of "agent1" revoked, closing' in server.read_log(), 15,
+             "the agent's connection closed")
+    def agent_top():
+        return max(x["seq"] for x in server.records() if x["host_id"] != "alice-host")
+
+    after = agent_top()
+    wait_for(lambda: agent_top() > after + 2, 20, "the agent's records after it logged in again")
+    check(True, "the agent logged in again and ships (seq > %d)" % (after + 2))
+finally:
+    for a in agents:
+        a.stop()
+    server.stop()
