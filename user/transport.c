@@ -38,7 +38,7 @@ static const struct backoff_policy auth_policy = {.base_ms = 1000, .floor_ms = 5
  * it stayed open this long. A server that accepts and closes at once is retried with
  * growing delays instead of in a token request loop. */
 #define TRANSPORT_STABLE_MS 10000
-/* On SIGTERM: the close handshake (1001) gets this long before the context goes. */
+/* On SIGTERM: the close frame (1001) gets this long to be written. */
 #define TRANSPORT_CLOSE_MS 2000
 
 /* What a server says is logged at most once a minute per kind, with the count of the
@@ -694,7 +694,9 @@ static void close_timeout_cb(lws_sorted_usec_list_t *sul)
 }
 
 /* Stopping: the server gets a close frame (1001, "going away") rather than a dropped
- * connection; a server that does not answer within TRANSPORT_CLOSE_MS is left. */
+ * connection. libwebsockets 4.1 closes the socket once the frame is written, without
+ * waiting for the server's answer; a frame still unwritten after TRANSPORT_CLOSE_MS (a
+ * server that stopped reading) is given up. */
 static void close_for_stop(struct transport *t)
 {
 	t->stopping = true;
@@ -709,8 +711,9 @@ static void close_for_stop(struct transport *t)
 	}
 	lws_sul_schedule(t->ctx, 0, &t->sul_connect, NULL, LWS_SET_TIMER_USEC_CANCEL);
 	if (t->wsi)
-		log_info("%s did not answer the close within %d ms; leaving it", t->url,
-			 TRANSPORT_CLOSE_MS);
+		log_info("the close frame to %s could not be written within %d ms; dropping the "
+			 "connection",
+			 t->url, TRANSPORT_CLOSE_MS);
 }
 
 int transport_run(struct transport *t, volatile sig_atomic_t *stop, uint64_t tick_ms,

@@ -82,12 +82,12 @@ try:
     # SIGTERM while connected: a close frame, not a dropped connection.
     rc = agent.stop()
     check(rc == 0, "agent exits 0 on SIGTERM")
-    # The agent waits (up to 2 s) for the server's answer to its close: the close is
-    # normally recorded before the agent exits; the poll covers the server thread's turn.
+    # libwebsockets closes the socket once the close frame is written: the agent may exit
+    # before the server's thread has read the frame, hence the poll.
     wait_for(lambda: has(SINK, "close 1001"), 5, "a close frame with 1001 on SIGTERM (events "
              "of that connection: %s)" % [e for i, e in hostile.events if i == SINK])
     check(True, "on SIGTERM the server receives a close frame with 1001")
-    check("did not answer the close" not in agent.read_log(), "the close handshake completed")
+    check("could not be written" not in agent.read_log(), "the close frame went out at once")
 
     log = agent.read_log()
     lines = log.splitlines()
