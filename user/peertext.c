@@ -13,8 +13,10 @@ static size_t escape_one(unsigned char c, char *esc)
 		return 2;
 	}
 	if (c == '\n' || c == '\r' || c == '\t') {
+		static const char letter[] = {['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
+
 		esc[0] = '\\';
-		esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		esc[1] = letter[c];
 		return 2;
 	}
 	if (c < 0x20 || c >= 0x7f) {
