@@ -389,8 +389,9 @@ static void handle_ack(struct transport *t, uint64_t seq)
 				 (unsigned long long)seq, (unsigned long long)t->max_written_seq,
 				 more);
 		seq = t->max_written_seq;
+	} else {
+		t->useful = true; /* a true ack: this connection works */
 	}
-	t->useful = true;
 	outbox_ack(t->ob, seq);
 }
 
@@ -503,7 +504,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (t->ever_connected)
 			t->reconnects++;
 		t->ever_connected = true;
-		t->useful = false; /* the back-off is reset when an ack shows it works */
+		t->useful = false; /* until an ack shows it works (or TRANSPORT_STABLE_MS) */
 		t->connected_ms = mono_ms();
 		log_info("connected to %s", t->url);
 		if (t->on_connected)
