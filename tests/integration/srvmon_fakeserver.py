@@ -81,12 +81,14 @@ class FakeServer:
       "ack"            like sink, and ack each text frame cumulatively (the seq of its
                        last record, a batch frame's included)
     token_hang: indexes (from 0) of the token requests left unanswered (kept open).
+    token_error: when set, every token request is refused: 401 {"error": token_error}.
     welcome_max_frame: when set, every connection that reads starts with
       {"type":"welcome","batch":true,"max_frame":welcome_max_frame}."""
 
-    def __init__(self, modes, token_hang=(), port=0, welcome_max_frame=None):
+    def __init__(self, modes, token_hang=(), port=0, welcome_max_frame=None, token_error=None):
         self.modes = list(modes)
         self.token_hang = set(token_hang)
+        self.token_error = token_error
         self.welcome_max_frame = welcome_max_frame
         self.lock = threading.Lock()
         self.frames = []  # (connection index, text) of every text frame received
@@ -180,10 +182,15 @@ class FakeServer:
                 while not self.stopping:  # never answer; the agent must time out
                     time.sleep(0.1)
                 return
+            status = b"200 OK"
             body = json.dumps({"access_token": "fake-token", "token_type": "bearer",
                                "expires_in": 3600}).encode()
-            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+            if self.token_error is not None:
+                status = b"401 Unauthorized"
+                body = json.dumps({"error": self.token_error}).encode()
+            sock.sendall(b"HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+                         % (status, len(body), body))
             return
         if path != "/ws" or "sec-websocket-key" not in headers:
             sock.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")

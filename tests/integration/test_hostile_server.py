@@ -10,11 +10,13 @@ SIGTERM.
 Part 2, at the same time: a server that accepts and closes with 1008 on every
 connection. The reconnect back-off is not reset by such a connection, so the agent makes
 4..9 token requests in its first 10 s (the policy: delays uniform in
-[0.1 s, 2^n s]; 10 or more has a probability below 1e-6; without the fix, ~18)."""
+[0.1 s, 2^n s]; 10 or more has a probability below 1e-6; without the fix, 21).
+Part 3, at the same time: a token endpoint that refuses with an error text holding the
+forged line: one log line, the text escaped."""
 import re
 import time
 
-from srvmon_fakeserver import ERROR_FLOOD, FakeServer
+from srvmon_fakeserver import ERROR_FLOOD, FORGED, FakeServer
 from srvmon_testlib import Agent, Workdir, agent_config, check, wait_for, write_config
 
 MODES = ["huge", "endless", "error_flood", "ack_max", "welcome_absurd", "close_1012",
@@ -36,10 +38,12 @@ def start_agent(fake, reconnect_max, env=None):
 
 hostile = FakeServer(MODES).start()
 loop = FakeServer(["close_1008"]).start()
+refusing = FakeServer(["sink"], token_error="invalid_grant" + FORGED).start()
 # As under systemd: every line starts with its priority, "<6>"; a forged "<0>" would pass
 # for an emergency.
 agent = start_agent(hostile, "1s", env={"JOURNAL_STREAM": "8:12345"})
 looping = start_agent(loop, "60s")
+refused = start_agent(refusing, "1s", env={"JOURNAL_STREAM": "8:12345"})
 pid = agent.proc.pid
 
 
@@ -118,9 +122,24 @@ try:
     check(loop.ws_connections >= 4, "it keeps reconnecting (%d connections)"
           % loop.ws_connections)
     check(looping.stop() == 0, "that agent exits 0 too")
+
+    # Part 3: a token endpoint whose refusal holds a forged line.
+    check(refusing.token_requests >= 3, "the refused agent kept asking (%d token requests)"
+          % refusing.token_requests)
+    check(refused.stop() == 0, "the refused agent exits 0")
+    rlog = refused.read_log()
+    rlines = rlog.splitlines()
+    forged = [ln for ln in rlines if not re.match(r"<[3-7]>", ln)]
+    check(not forged, "the token endpoint's error forges no line %s" % forged)
+    rejected = [ln for ln in rlines if "rejected for client_id" in ln]
+    check(len(rejected) == 1 and 'HTTP 401 invalid_grant\\n<0>forged line' in rejected[0],
+          "one line for %d refusals, the server's error escaped: %s"
+          % (refusing.token_requests, rejected))
 finally:
     agent.stop()
     looping.stop()
+    refused.stop()
     hostile.stop()
     loop.stop()
+    refusing.stop()
 print("PASS")
