@@ -22,7 +22,10 @@
 #include <time.h>
 
 #define TRANSPORT_MAX_RX ((size_t)1024 * 1024) /* larger server messages: closed with 1009 */
-#define TRANSPORT_MAX_TX ((size_t)4 * 1024 * 1024)
+/* An oversized frame is read to its end before the 1009 close; a frame (text or binary)
+ * with more than this left to come is not waited for: the connection is dropped. */
+#define TRANSPORT_MAX_DISCARD ((size_t)16 * 1024 * 1024)
+#define TRANSPORT_MAX_TX      ((size_t)4 * 1024 * 1024)
 /* Batched frames (docs/protocol.md, "welcome"): at most this many records a frame. */
 #define BATCH_MAX_RECORDS   1000
 #define BATCH_MIN_FRAME	    ((size_t)4096)
@@ -104,6 +107,7 @@ struct transport {
 	char *rx;
 	size_t rx_len;
 	bool rx_overflow; /* this message is over TRANSPORT_MAX_RX: discarded to its end */
+	bool rx_dropping; /* ...and too long to wait for: the connection is being dropped */
 };
 
 /* Whether a line of this kind may be logged now; *more says how many were left out. */
@@ -433,6 +437,17 @@ static int receive(struct transport *t, struct lws *wsi, const void *in, size_t 
 		t->rx_len = 0;
 		t->rx_overflow = false;
 	}
+	if (t->rx_dropping)
+		return 0;
+	if (lws_remaining_packet_payload(wsi) > TRANSPORT_MAX_DISCARD) {
+		/* Too long to read to its end (a header may claim 2^62 bytes), text or binary:
+		 * dropped from the event loop, outside the frame parser, without a close. */
+		t->rx_dropping = true;
+		log_warn("a frame from %s has %zu more bytes to come; dropping the connection",
+			 t->url, lws_remaining_packet_payload(wsi));
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		return 0;
+	}
 	if (lws_frame_is_binary(wsi)) {
 		if (lws_is_final_fragment(wsi) && peer_log_ok(t, PEER_BINARY, more, sizeof(more)))
 			log_warn("ignoring a binary frame from %s%s", t->url, more);
@@ -505,6 +520,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			t->reconnects++;
 		t->ever_connected = true;
 		t->useful = false; /* until an ack shows it works (or TRANSPORT_STABLE_MS) */
+		t->rx_dropping = false;
 		t->connected_ms = mono_ms();
 		log_info("connected to %s", t->url);
 		if (t->on_connected)

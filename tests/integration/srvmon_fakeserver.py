@@ -72,6 +72,8 @@ class FakeServer:
       "endless"        send a text message of ENDLESS_FRAGMENTS fragments of 4 KiB, none
                        with FIN, then sink (huge and endless write from a thread of their
                        own, so that the agent's close is read meanwhile)
+      "giant"          send a text frame header that claims 2^62 bytes, and 4 MiB of it,
+                       then sink (the agent drops the connection: "eof" event)
       "error_flood"    send ERROR_FLOOD error messages whose text holds FORGED, then like
                        garbage: 5 more text frames, close (1001)
       "ack_max"        send an ack for seq 2^64-1, then like garbage
@@ -241,6 +243,9 @@ class FakeServer:
             frags = [frame(0x1 if i == 0 else 0x0, b"y" * 4096, fin=False)
                      for i in range(ENDLESS_FRAGMENTS)]
             sender = self._send_in_thread(sock, frags)
+        if mode == "giant":
+            sender = self._send_in_thread(sock, [struct.pack("!BBQ", 0x81, 127, 1 << 62)]
+                                          + [b"z" * 65536] * 64)
         if mode == "error_flood":
             msg = frame(0x1, json.dumps({"type": "error", "error": "flood" + FORGED}).encode())
             sock.sendall(msg * ERROR_FLOOD)
@@ -260,7 +265,12 @@ class FakeServer:
                 with self.lock:
                     self.events.append((idx, "closed by server"))
                 return
-            op, data = read_frame(sock)
+            try:
+                op, data = read_frame(sock)
+            except (ConnectionError, OSError):
+                with self.lock:
+                    self.events.append((idx, "eof"))
+                raise
             if op == 0x9:
                 sock.sendall(frame(0xA, data))
             elif op == 0x8:

@@ -1,7 +1,7 @@
 """A hostile WebSocket server (srvmon_fakeserver.py, 127.0.0.1 only) against the agent.
 
 Part 1, one agent, one connection per attack: a 2 MiB text frame; a message of 600
-fragments of 4 KiB that never ends; 5,000 error messages whose text holds
+fragments of 4 KiB that never ends; a frame that claims 2^62 bytes; 5,000 error messages whose text holds
 "\\n<0>forged line"; an ack for seq 2^64-1; welcomes with absurd max_frame values; a close
 with 1012; two closes with 1008; then a server that only reads, and SIGTERM. The agent
 stays the same process, keeps reconnecting, closes the oversized messages with 1009,
@@ -21,7 +21,7 @@ import time
 from srvmon_fakeserver import ERROR_FLOOD, FORGED, FakeServer
 from srvmon_testlib import Agent, Workdir, agent_config, check, wait_for, write_config
 
-MODES = ["huge", "endless", "error_flood", "ack_max", "welcome_absurd", "close_1012",
+MODES = ["huge", "endless", "giant", "error_flood", "ack_max", "welcome_absurd", "close_1012",
          "close_1008", "close_1008", "sink"]
 SINK = MODES.index("sink")
 
@@ -65,8 +65,11 @@ try:
     wait_for(lambda: alive_and(lambda: has(0, "close 1009")), 30, "close 1009 for 2 MiB")
     wait_for(lambda: alive_and(lambda: has(1, "close 1009")), 30,
              "close 1009 for the endless message")
+    # A frame that claims 2^62 bytes: not waited for, the connection is dropped.
+    wait_for(lambda: alive_and(lambda: has(2, "eof")), 30, "the 2^62-byte frame's connection "
+             "dropped")
     # The flood, the ack, the welcomes: the agent goes on writing on each connection.
-    for idx in (2, 3, 4):
+    for idx in (3, 4, 5):
         wait_for(lambda: alive_and(lambda: has(idx, "closed by server")), 30,
                  "5 records on connection %d (%s)" % (idx, MODES[idx]))
     wait_for(lambda: alive_and(lambda: hostile.count_frames(SINK) >= 2), 40,
@@ -76,11 +79,14 @@ try:
     check(hostile.ws_connections == SINK + 1, "the agent reconnected after every attack "
           "(%d connections)" % hostile.ws_connections)
     with hostile.lock:
-        batches = [f for i, f in hostile.frames if i == 4 and f.startswith('{"type":"batch"')]
+        batches = [f for i, f in hostile.frames if i == MODES.index("welcome_absurd")
+                   and f.startswith('{"type":"batch"')]
     with hostile.lock:
-        print("frames on connection 4: %s" % [f[:40] for i, f in hostile.frames if i == 4])
+        print("frames after the welcomes: %s" % [f[:30] for i, f in hostile.frames
+                                                  if i == MODES.index("welcome_absurd")])
     check(batches, "after the absurd welcomes (last: max_frame 1e15, clamped) it sends batches")
-    reply = [e for i, e in hostile.events if i == 5 and e.startswith("reply")]
+    reply = [e for i, e in hostile.events if i == MODES.index("close_1012")
+             and e.startswith("reply")]
     print("the agent answered a 1012 close with: %s (libwebsockets 4.1 rewrites 1012-1015 "
           "to 1002)" % reply)
     check(reply and reply[0] in ("reply 1002", "reply 1012"), "a 1012 close is answered")
@@ -107,6 +113,8 @@ try:
           "the error text is logged escaped: %s" % reported[0])
     check(log.count("is over 1048576 bytes; closing the connection (1009)") == 1,
           "oversized messages: one line a minute")
+    check(re.search(r"has 46116860184273\d+ more bytes to come; dropping the connection", log),
+          "the 2^62-byte frame is logged")
     check("acked seq 18446744073709551615, above the last seq written" in log,
           "the ack above every seq written is reported")
     check("closed the connection with code 1002 (or 1012-1015)" in log
