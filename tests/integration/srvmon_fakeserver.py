@@ -16,15 +16,21 @@ import time
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
-def frame(opcode, payload):
-    """A server->client frame (unmasked, FIN set)."""
+FORGED = "\n<0>forged line"  # what error_flood's messages carry: a forged journald line
+ERROR_FLOOD = 5000
+ENDLESS_FRAGMENTS = 600
+
+
+def frame(opcode, payload, fin=True):
+    """A server->client frame (unmasked; fin=False: a fragment that more are to follow)."""
     n = len(payload)
+    b0 = (0x80 if fin else 0) | opcode
     if n < 126:
-        head = struct.pack("!BB", 0x80 | opcode, n)
+        head = struct.pack("!BB", b0, n)
     elif n < 65536:
-        head = struct.pack("!BBH", 0x80 | opcode, 126, n)
+        head = struct.pack("!BBH", b0, 126, n)
     else:
-        head = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+        head = struct.pack("!BBQ", b0, 127, n)
     return head + payload
 
 
@@ -60,21 +66,37 @@ class FakeServer:
                        then sink until 5 more text frames came, then close (1001)
       "oversize"       send a text frame of 1 MiB + 1 byte, then sink
       "never_read"     complete the handshake, then never read the socket again
-      "close_4401"     close at once with code 4401 (token expired)
+      "close_NNNN"     close at once with code NNNN (4401: token expired, 1008: policy),
+                       then read until the agent's close reply ("reply NNNN" event)
+      "huge"           send one 2 MiB text frame, then sink
+      "endless"        send a text message of ENDLESS_FRAGMENTS fragments of 4 KiB, none
+                       with FIN, then sink (huge and endless write from a thread of their
+                       own, so that the agent's close is read meanwhile)
+      "giant"          send a text frame header that claims 2^62 bytes, and 4 MiB of it,
+                       then sink (the agent drops the connection: "eof" event)
+      "error_flood"    send ERROR_FLOOD error messages whose text holds FORGED, then like
+                       garbage: 5 more text frames, close (1001)
+      "ack_max"        send an ack for seq 2^64-1, then like garbage
+      "welcome_absurd" send welcomes with max_frame 1e400, 2^64-1, -1, 0, then 1e15; then
+                       like garbage, but closing only once a batch frame came (frames
+                       written before the agent read the welcome are single), or after 30
       "ack"            like sink, and ack each text frame cumulatively (the seq of its
                        last record, a batch frame's included)
     token_hang: indexes (from 0) of the token requests left unanswered (kept open).
+    token_error: when set, every token request is refused: 401 {"error": token_error}.
     welcome_max_frame: when set, every connection that reads starts with
       {"type":"welcome","batch":true,"max_frame":welcome_max_frame}."""
 
-    def __init__(self, modes, token_hang=(), port=0, welcome_max_frame=None):
+    def __init__(self, modes, token_hang=(), port=0, welcome_max_frame=None, token_error=None):
         self.modes = list(modes)
         self.token_hang = set(token_hang)
+        self.token_error = token_error
         self.welcome_max_frame = welcome_max_frame
         self.lock = threading.Lock()
         self.frames = []  # (connection index, text) of every text frame received
         self.ws_connections = 0
         self.token_requests = 0
+        self.token_times = []  # time.monotonic() of each token request
         self.events = []  # (connection index, what) for the test's assertions
         self.socks = []
         self.threads = []
@@ -155,16 +177,22 @@ class FakeServer:
             with self.lock:
                 hang = self.token_requests in self.token_hang
                 self.token_requests += 1
+                self.token_times.append(time.monotonic())
                 if hang:
                     self.events.append((self.ws_connections, "token_hang"))
             if hang:
                 while not self.stopping:  # never answer; the agent must time out
                     time.sleep(0.1)
                 return
+            status = b"200 OK"
             body = json.dumps({"access_token": "fake-token", "token_type": "bearer",
                                "expires_in": 3600}).encode()
-            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+            if self.token_error is not None:
+                status = b"401 Unauthorized"
+                body = json.dumps({"error": self.token_error}).encode()
+            sock.sendall(b"HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+                         % (status, len(body), body))
             return
         if path != "/ws" or "sec-websocket-key" not in headers:
             sock.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
@@ -187,10 +215,17 @@ class FakeServer:
             while not self.stopping:
                 time.sleep(0.1)
             return
-        if mode == "close_4401":
-            sock.sendall(frame(0x8, struct.pack("!H", 4401) + b"token expired"))
-            time.sleep(0.5)
-            return
+        if mode.startswith("close_"):
+            code = int(mode[len("close_"):])
+            sock.sendall(frame(0x8, struct.pack("!H", code) + b"closed by the fake server"))
+            sock.settimeout(5)
+            while True:
+                op, data = read_frame(sock)
+                if op == 0x8:
+                    reply = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None
+                    with self.lock:
+                        self.events.append((idx, "reply %s" % reply))
+                    return
         if self.welcome_max_frame is not None:
             sock.sendall(frame(0x1, json.dumps({"type": "welcome", "batch": True,
                                                 "max_frame": self.welcome_max_frame}).encode()))
@@ -201,24 +236,54 @@ class FakeServer:
             sock.sendall(frame(0x1, b"[1,2,3]"))
         if mode == "oversize":
             sock.sendall(frame(0x1, b'"' + b"x" * (1024 * 1024 - 1) + b'"'))
+        sender = None
+        if mode == "huge":
+            sender = self._send_in_thread(sock, [frame(0x1, b"x" * (2 * 1024 * 1024))])
+        if mode == "endless":
+            frags = [frame(0x1 if i == 0 else 0x0, b"y" * 4096, fin=False)
+                     for i in range(ENDLESS_FRAGMENTS)]
+            sender = self._send_in_thread(sock, frags)
+        if mode == "giant":
+            sender = self._send_in_thread(sock, [struct.pack("!BBQ", 0x81, 127, 1 << 62)]
+                                          + [b"z" * 65536] * 64)
+        if mode == "error_flood":
+            msg = frame(0x1, json.dumps({"type": "error", "error": "flood" + FORGED}).encode())
+            sock.sendall(msg * ERROR_FLOOD)
+        if mode == "ack_max":
+            sock.sendall(frame(0x1, b'{"type":"ack","seq":18446744073709551615}'))
+        if mode == "welcome_absurd":
+            for mf in ("1e400", "18446744073709551615", "-1", "0", "1e15"):
+                sock.sendall(frame(0x1, ('{"type":"welcome","batch":true,"max_frame":%s}'
+                                         % mf).encode()))
         got = 0
+        batched = False
         while not self.stopping:
-            if mode == "garbage" and got >= 5:
+            if mode == "welcome_absurd" and not batched and got < 30:
+                pass
+            elif mode in ("garbage", "error_flood", "ack_max", "welcome_absurd") and got >= 5:
                 sock.sendall(frame(0x8, struct.pack("!H", 1001)))
                 with self.lock:
                     self.events.append((idx, "closed by server"))
                 return
-            op, data = read_frame(sock)
+            try:
+                op, data = read_frame(sock)
+            except (ConnectionError, OSError):
+                with self.lock:
+                    self.events.append((idx, "eof"))
+                raise
             if op == 0x9:
                 sock.sendall(frame(0xA, data))
             elif op == 0x8:
                 code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None
                 with self.lock:
                     self.events.append((idx, "close %s" % code))
-                sock.sendall(frame(0x8, data[:2]))
+                if sender is None or not sender.is_alive():
+                    sock.sendall(frame(0x8, data[:2]))
+                # else: a reply now would land inside the frame being written
                 return
             elif op == 0x1:
                 got += 1
+                batched = batched or data.startswith(b'{"type":"batch"')
                 with self.lock:
                     self.frames.append((idx, data.decode("utf-8", "replace")))
                 if mode == "ack":
@@ -226,6 +291,21 @@ class FakeServer:
                     last = msg["records"][-1] if msg.get("type") == "batch" else msg
                     sock.sendall(frame(0x1, json.dumps({"type": "ack",
                                                         "seq": last["seq"]}).encode()))
+
+
+    def _send_in_thread(self, sock, frames):
+        def send():
+            try:
+                for f in frames:
+                    sock.sendall(f)
+            except OSError:
+                pass  # the agent closed the connection: expected
+
+        t = threading.Thread(target=send, daemon=True)
+        t.start()
+        with self.lock:
+            self.threads.append(t)
+        return t
 
 
 class WsClient:

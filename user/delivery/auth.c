@@ -3,6 +3,7 @@
 #include "config.h"
 #include "log.h"
 #include "monoclock.h"
+#include "peertext.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -300,7 +301,13 @@ static int auth_request(struct auth *a, const char *refresh)
 	if (status == 400 || status == 401 || status == 403) {
 		cJSON *err = cJSON_Parse(body.data);
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(err, "error");
-		const char *why = cJSON_IsString(e) ? e->valuestring : NULL;
+		char text[256]; /* the server's words, escaped: it cannot forge log lines */
+		const char *why = NULL;
+
+		if (cJSON_IsString(e)) {
+			peertext_escape(e->valuestring, strlen(e->valuestring), text, sizeof(text));
+			why = text;
+		}
 
 		if (refresh)
 			log_info("refresh token refused by %s (HTTP %ld%s%s); using the password "

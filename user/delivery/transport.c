@@ -4,7 +4,9 @@
 #include "backoff.h"
 #include "config.h"
 #include "log.h"
+#include "monoclock.h"
 #include "outbox.h"
+#include "peertext.h"
 #include "server_message.h"
 #include "tlspin.h"
 #include "wsframe.h"
@@ -19,8 +21,11 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define TRANSPORT_MAX_RX ((size_t)1024 * 1024) /* larger server frames drop the connection */
-#define TRANSPORT_MAX_TX ((size_t)4 * 1024 * 1024)
+#define TRANSPORT_MAX_RX ((size_t)1024 * 1024) /* larger server messages: closed with 1009 */
+/* An oversized frame is read to its end before the 1009 close; a frame (text or binary)
+ * with more than this left to come is not waited for: the connection is dropped. */
+#define TRANSPORT_MAX_DISCARD ((size_t)16 * 1024 * 1024)
+#define TRANSPORT_MAX_TX      ((size_t)4 * 1024 * 1024)
 /* Batched frames (docs/protocol.md, "welcome"): at most this many records a frame. */
 #define BATCH_MAX_RECORDS   1000
 #define BATCH_MIN_FRAME	    ((size_t)4096)
@@ -32,6 +37,36 @@
  * at least half the ceiling, so a wrong password makes a handful of requests. */
 static const struct backoff_policy reconnect_policy = {.base_ms = 1000, .floor_ms = 100};
 static const struct backoff_policy auth_policy = {.base_ms = 1000, .floor_ms = 500};
+/* A connection resets the reconnect back-off only once it proved useful: an ack came, or
+ * it stayed open this long. A server that accepts and closes at once is retried with
+ * growing delays instead of in a token request loop. */
+#define TRANSPORT_STABLE_MS 10000
+/* On SIGTERM: the close frame (1001) gets this long to be written. */
+#define TRANSPORT_CLOSE_MS 2000
+
+/* What a server says is logged at most once a minute per kind, with the count of the
+ * lines left out (docs/reliability.md, "Bad input from the server"). */
+enum peer_kind {
+	PEER_ERROR,	/* {"type":"error"} */
+	PEER_CLOSE,	/* a close frame's reason (its code is always logged) */
+	PEER_MALFORMED, /* not a message */
+	PEER_BINARY,
+	PEER_OVERSIZE,
+	PEER_BAD_ACK, /* an ack above every seq written */
+	PEER_KINDS,
+};
+
+static const struct {
+	const char *what; /* for "N more <what> ... were not logged" */
+	struct peertext_policy policy;
+} peer_kinds[PEER_KINDS] = {
+	[PEER_ERROR] = {"error messages", {.window_ms = 60000, .burst = 1}},
+	[PEER_CLOSE] = {"close reasons", {.window_ms = 60000, .burst = 1}},
+	[PEER_MALFORMED] = {"malformed messages", {.window_ms = 60000, .burst = 1}},
+	[PEER_BINARY] = {"binary frames", {.window_ms = 60000, .burst = 1}},
+	[PEER_OVERSIZE] = {"oversized messages", {.window_ms = 60000, .burst = 1}},
+	[PEER_BAD_ACK] = {"acks above the last seq written", {.window_ms = 60000, .burst = 1}},
+};
 
 struct transport {
 	const struct config *cfg;
@@ -54,7 +89,13 @@ struct transport {
 	bool connected;
 	bool ever_connected;
 	bool renewing; /* closing to reconnect with a renewed token: no back-off */
+	bool stopping; /* SIGTERM: closing with 1001 */
+	bool close_timed_out;
+	bool useful; /* this connection was acked: the back-off is reset when it ends */
+	uint64_t connected_ms;
+	uint64_t max_written_seq;
 	uint64_t reconnects;
+	struct peertext_limit peer_limit[PEER_KINDS];
 	char url[512];
 	char path[8192];
 	char authz[4200];
@@ -65,8 +106,37 @@ struct transport {
 	size_t tx_cap; /* bytes after LWS_PRE */
 	char *rx;
 	size_t rx_len;
-	bool rx_overflow;
+	bool rx_overflow; /* this message is over TRANSPORT_MAX_RX: discarded to its end */
+	bool rx_dropping; /* ...and too long to wait for: the connection is being dropped */
 };
+
+/* Whether a line of this kind may be logged now; *more says how many were left out. */
+static bool peer_log_ok(struct transport *t, enum peer_kind k, char *more, size_t len)
+{
+	uint64_t n = 0;
+
+	more[0] = '\0';
+	if (!peertext_allow(&t->peer_limit[k], &peer_kinds[k].policy, mono_ms(), &n))
+		return false;
+	if (n > 0)
+		(void)snprintf(more, len, " (%llu more not logged)", (unsigned long long)n);
+	return true;
+}
+
+/* Once a window has ended, the count of what it left out. */
+static void peer_log_flush(struct transport *t)
+{
+	uint64_t now = mono_ms();
+
+	for (int k = 0; k < PEER_KINDS; k++) {
+		uint64_t n = 0;
+
+		if (peertext_flush(&t->peer_limit[k], &peer_kinds[k].policy, now, &n))
+			log_warn("%llu more %s from %s in the last %llus were not logged",
+				 (unsigned long long)n, peer_kinds[k].what, t->url,
+				 (unsigned long long)(peer_kinds[k].policy.window_ms / 1000));
+	}
+}
 
 static uint64_t seed_from_clock(void)
 {
@@ -191,6 +261,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 	struct transport *t = lws_container_of(sul, struct transport, sul_tick);
 
 	renew_token(t);
+	peer_log_flush(t);
 	if (t->tick)
 		t->tick(t->tick_arg);
 	lws_sul_schedule(t->ctx, 0, &t->sul_tick, tick_cb, (lws_usec_t)t->tick_ms * 1000);
@@ -221,6 +292,8 @@ static int send_frame(struct transport *t, struct lws *wsi, unsigned char *buf, 
 		return -1;
 	}
 	outbox_mark_sent(t->ob, seq);
+	if (seq > t->max_written_seq)
+		t->max_written_seq = seq;
 	if (outbox_pending(t->ob) > 0)
 		lws_callback_on_writable(wsi);
 	return 0;
@@ -308,23 +381,47 @@ static void handle_welcome(struct transport *t, const struct server_message *m)
 		lws_callback_on_writable(t->wsi);
 }
 
+static void handle_ack(struct transport *t, uint64_t seq)
+{
+	char more[64];
+
+	/* Acking what was never written acks nothing more than the last seq written
+	 * (outbox_ack() counts written records only); it is a server's error all the same. */
+	if (seq > t->max_written_seq) {
+		if (peer_log_ok(t, PEER_BAD_ACK, more, sizeof(more)))
+			log_warn("%s acked seq %llu, above the last seq written (%llu)%s", t->url,
+				 (unsigned long long)seq, (unsigned long long)t->max_written_seq,
+				 more);
+		seq = t->max_written_seq;
+	} else {
+		t->useful = true; /* a true ack: this connection works */
+	}
+	outbox_ack(t->ob, seq);
+}
+
 static void handle_frame(struct transport *t)
 {
 	struct server_message m;
+	char more[64];
+	char text[sizeof(m.detail) * 4];
 
 	if (server_message_parse(t->rx, t->rx_len, &m) < 0) {
-		log_warn("ignoring a malformed message from %s", t->url);
+		if (peer_log_ok(t, PEER_MALFORMED, more, sizeof(more)))
+			log_warn("ignoring a malformed message from %s%s", t->url, more);
 		return;
 	}
 	switch (m.type) {
 	case SERVER_MESSAGE_ACK:
-		outbox_ack(t->ob, m.ack_seq);
+		handle_ack(t, m.ack_seq);
 		break;
 	case SERVER_MESSAGE_WELCOME:
 		handle_welcome(t, &m);
 		break;
 	case SERVER_MESSAGE_ERROR:
-		log_warn("server %s reported: %s", t->url, m.detail);
+		if (!peer_log_ok(t, PEER_ERROR, more, sizeof(more)))
+			break;
+		peertext_escape(m.detail, strlen(m.detail), text, sizeof(text));
+		log_warn("server %s reported: \"%s\"%s", t->url, text, more);
 		break;
 	default:
 		log_debug("ignoring message of type '%s' from %s", m.detail, t->url);
@@ -334,18 +431,41 @@ static void handle_frame(struct transport *t)
 
 static int receive(struct transport *t, struct lws *wsi, const void *in, size_t len)
 {
+	char more[64];
+
 	if (lws_is_first_fragment(wsi)) {
 		t->rx_len = 0;
 		t->rx_overflow = false;
 	}
-	if (lws_frame_is_binary(wsi)) {
-		if (lws_is_final_fragment(wsi))
-			log_warn("ignoring a binary frame from %s", t->url);
+	if (t->rx_dropping)
+		return 0;
+	if (lws_remaining_packet_payload(wsi) > TRANSPORT_MAX_DISCARD) {
+		/* Too long to read to its end (a header may claim 2^62 bytes), text or binary:
+		 * dropped from the event loop, outside the frame parser, without a close. */
+		t->rx_dropping = true;
+		log_warn("a frame from %s has %zu more bytes to come; dropping the connection",
+			 t->url, lws_remaining_packet_payload(wsi));
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		return 0;
 	}
-	if (t->rx_len + len > TRANSPORT_MAX_RX) {
-		log_warn("message from %s is over %zu bytes; closing the connection", t->url,
-			 TRANSPORT_MAX_RX);
+	if (lws_frame_is_binary(wsi)) {
+		if (lws_is_final_fragment(wsi) && peer_log_ok(t, PEER_BINARY, more, sizeof(more)))
+			log_warn("ignoring a binary frame from %s%s", t->url, more);
+		return 0;
+	}
+	if (!t->rx_overflow && t->rx_len + len > TRANSPORT_MAX_RX) {
+		t->rx_overflow = true;
+		if (peer_log_ok(t, PEER_OVERSIZE, more, sizeof(more)))
+			log_warn("message from %s is over %zu bytes; closing the connection "
+				 "(1009)%s",
+				 t->url, TRANSPORT_MAX_RX, more);
+	}
+	if (t->rx_overflow) {
+		/* libwebsockets 4.1 writes past its 4 KiB rx buffer when the callback fails
+		 * inside a frame: the rest of this fragment is discarded, chunk by chunk, and
+		 * the connection closed at its end (an endless message closes at once). */
+		if (lws_remaining_packet_payload(wsi) > 0)
+			return 0;
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
 		return -1;
 	}
@@ -399,7 +519,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (t->ever_connected)
 			t->reconnects++;
 		t->ever_connected = true;
-		backoff_reset(&t->bo);
+		t->useful = false; /* until an ack shows it works (or TRANSPORT_STABLE_MS) */
+		t->rx_dropping = false;
+		t->connected_ms = mono_ms();
 		log_info("connected to %s", t->url);
 		if (t->on_connected)
 			t->on_connected(t->on_connected_arg);
@@ -421,8 +543,20 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (len >= 2) {
 			const unsigned char *b = in;
 			int code = (b[0] << 8) | b[1];
+			char more[64];
+			char reason[128 * 4];
 
-			log_info("%s closed the connection with code %d", t->url, code);
+			/* One line per close (connections are paced by the back-off); the
+			 * reason, the server's text, at most once a minute. libwebsockets 4.1
+			 * hands codes 1012-1015 over (and echoes them) as 1002. */
+			reason[0] = '\0';
+			more[0] = '\0';
+			if (len > 2 && peer_log_ok(t, PEER_CLOSE, more, sizeof(more)))
+				peertext_escape((const char *)b + 2, len - 2, reason,
+						sizeof(reason));
+			log_info("%s closed the connection with code %d%s%s%s%s%s", t->url, code,
+				 code == 1002 ? " (or 1012-1015)" : "", reason[0] ? ": \"" : "",
+				 reason, reason[0] ? "\"" : "", more);
 			if (code == 1008 || code == 4401)
 				auth_invalidate(t->auth);
 		}
@@ -432,6 +566,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		t->connected = false;
 		t->batch = false;
 		outbox_connection_closed(t->ob);
+		if (t->stopping)
+			break;
+		if (t->useful || mono_ms() - t->connected_ms >= TRANSPORT_STABLE_MS)
+			backoff_reset(&t->bo);
 		if (t->renewing) {
 			t->renewing = false;
 			lws_sul_schedule(t->ctx, 0, &t->sul_connect, connect_cb, 1);
@@ -445,6 +583,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		return receive(t, wsi, in, len);
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (t->stopping) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY,
+					 (unsigned char *)"agent stopping", 14);
+			return -1;
+		}
 		if (t->renewing) {
 			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
 					 (unsigned char *)"token renewal", 13);
@@ -560,6 +703,36 @@ void transport_free(struct transport *t)
 	free(t);
 }
 
+static void close_timeout_cb(lws_sorted_usec_list_t *sul)
+{
+	struct transport *t = lws_container_of(sul, struct transport, sul_connect);
+
+	t->close_timed_out = true;
+}
+
+/* Stopping: the server gets a close frame (1001, "going away") rather than a dropped
+ * connection. libwebsockets 4.1 closes the socket once the frame is written, without
+ * waiting for the server's answer; a frame still unwritten after TRANSPORT_CLOSE_MS (a
+ * server that stopped reading) is given up. */
+static void close_for_stop(struct transport *t)
+{
+	t->stopping = true;
+	if (!t->wsi || !t->connected)
+		return; /* nothing to close, or not open yet: the context's end drops it */
+	lws_sul_schedule(t->ctx, 0, &t->sul_connect, close_timeout_cb,
+			 (lws_usec_t)TRANSPORT_CLOSE_MS * 1000);
+	lws_callback_on_writable(t->wsi);
+	while (t->wsi && !t->close_timed_out) {
+		if (lws_service(t->ctx, 0) < 0)
+			break;
+	}
+	lws_sul_schedule(t->ctx, 0, &t->sul_connect, NULL, LWS_SET_TIMER_USEC_CANCEL);
+	if (t->wsi)
+		log_info("the close frame to %s could not be written within %d ms; dropping the "
+			 "connection",
+			 t->url, TRANSPORT_CLOSE_MS);
+}
+
 int transport_run(struct transport *t, volatile sig_atomic_t *stop, uint64_t tick_ms,
 		  void (*tick)(void *arg), void *arg)
 {
@@ -574,6 +747,7 @@ int transport_run(struct transport *t, volatile sig_atomic_t *stop, uint64_t tic
 	}
 	lws_sul_schedule(t->ctx, 0, &t->sul_connect, NULL, LWS_SET_TIMER_USEC_CANCEL);
 	lws_sul_schedule(t->ctx, 0, &t->sul_tick, NULL, LWS_SET_TIMER_USEC_CANCEL);
+	close_for_stop(t);
 	return 0;
 }
 

@@ -75,6 +75,13 @@ void log_write(enum log_level level, int errnum, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* One message, one line: a control character (a newline inside text that came from
+	 * elsewhere) could otherwise start a line of its own, "<0>" prefix and all. Text from
+	 * a server is escaped before it gets here (user/peertext.c); this is the backstop. */
+	for (char *p = msg; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
 
 	errbuf[0] = '\0';
 	if (errnum != 0) {

@@ -1,4 +1,5 @@
-/* Logging: levels, printf checking, journald priority prefixes. */
+/* Logging: levels, printf checking, journald priority prefixes; one message is one line
+ * (control characters in it are printed as "?"). */
 #ifndef SRVMON_LOG_H
 #define SRVMON_LOG_H
 
