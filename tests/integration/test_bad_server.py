@@ -51,7 +51,7 @@ try:
     rss_start = vmrss_kib(agent.proc.pid)
     wait(lambda: (0, "closed by server") in fake.events, 30, "5 frames after the garbage")
     log = agent.read_log()
-    # Invalid JSON and a JSON array: one line (at most one a minute, user/peertext.c).
+    # Invalid JSON and a JSON array: one line (at most one a minute, user/delivery/peertext.c).
     check(log.count("ignoring a malformed message") == 1, "malformed messages logged once")
     check("ignoring a binary frame" in log, "binary frame logged")
     check("ignoring message of type 'surprise'" in log, "unknown type logged (debug)")

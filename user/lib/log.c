@@ -77,7 +77,7 @@ void log_write(enum log_level level, int errnum, const char *fmt, ...)
 	va_end(ap);
 	/* One message, one line: a control character (a newline inside text that came from
 	 * elsewhere) could otherwise start a line of its own, "<0>" prefix and all. Text from
-	 * a server is escaped before it gets here (user/peertext.c); this is the backstop. */
+	 * a server is escaped before it gets here (user/delivery/peertext.c); this is the backstop. */
 	for (char *p = msg; *p; p++) {
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
