@@ -217,6 +217,11 @@ static const struct config_key config_keys[] = {
 	 "Longest wait between reconnect attempts (back-off cap)."},
 	{"server", "ping_interval", KEY_DURATION, CFG_OFF(server.ping_interval_ms), 1000,
 	 3600 * 1000ULL, "30s", NULL, NULL, "WebSocket keep-alive ping interval."},
+	{"server", "unacked_grace", KEY_DURATION, CFG_OFF(server.unacked_grace_ms), 100,
+	 600 * 1000ULL, "5s", NULL, NULL,
+	 "A server that never acks: a written record counts as delivered once the connection "
+	 "stayed up this long after it was written; records written later than that before a "
+	 "close are written again on the next connection (docs/reliability.md)."},
 	{"server", "allow_insecure", KEY_BOOL, CFG_OFF(server.allow_insecure), 0, 0, "false", NULL,
 	 NULL,
 	 "Allow sending the password over plain http:// to a host that is not loopback "
