@@ -62,8 +62,8 @@ def received():
 
 
 def produced():
-    """The highest seq the agent has appended to its spool (0: none yet)."""
-    return max(spool_records(spool_dir) or [0])
+    """The highest seq the agent has produced: in its spool (undelivered) or received."""
+    return max(spool_records(spool_dir) + received() + [0])
 
 
 try:
@@ -105,7 +105,8 @@ try:
     time.sleep(10)  # the outage is what is under test
     fake = FakeServer(["sink"], port=port).start()
     fakes.append(fake)
-    wait_for(lambda: produced() > top_stop + 20, 30, "records produced after the restart")
+    top_restart = produced()
+    wait_for(lambda: produced() > top_restart + 5, 30, "records produced after the restart")
     top_b = produced()
     gone = missing_after(top_b, 60)
     seqs = received()

@@ -140,7 +140,7 @@ static void check_noack(struct outbox *o)
 		assert_int_equal(write_at(o, 1000, buf, sizeof(buf) - 1), q);
 	for (uint64_t q = 4; q <= 6; q++)
 		assert_int_equal(write_at(o, 4000, buf, sizeof(buf) - 1), q);
-	snprintf(first, sizeof(first), "%s", buf);
+	(void)snprintf(first, sizeof(first), "%s", buf);
 	fake_now = 5999;
 	outbox_sync(o);
 	outbox_stats(o, &st);
@@ -207,9 +207,9 @@ static void test_never_acking_server_spool(void **state)
 	check_noack(o);
 	outbox_free(o);
 	spool_close(sp);
-	snprintf(path, sizeof(path), "%s/acked", dir);
+	(void)snprintf(path, sizeof(path), "%s/acked", dir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/00000000000000000001.seg", dir);
+	(void)snprintf(path, sizeof(path), "%s/00000000000000000001.seg", dir);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(rmdir(dir), 0);
 }
