@@ -61,6 +61,8 @@ class FakeServer:
       "oversize"       send a text frame of 1 MiB + 1 byte, then sink
       "never_read"     complete the handshake, then never read the socket again
       "close_4401"     close at once with code 4401 (token expired)
+      "refuse"         read one text frame, drop it, close with 1008 (a server that
+                       accepted the WebSocket, then refuses its token)
       "ack"            like sink, and ack each text frame cumulatively (the seq of its
                        last record, a batch frame's included)
     token_hang: indexes (from 0) of the token requests left unanswered (kept open).
@@ -209,6 +211,15 @@ class FakeServer:
             return
         if mode == "close_4401":
             sock.sendall(frame(0x8, struct.pack("!H", 4401) + b"token expired"))
+            time.sleep(0.5)
+            return
+        if mode == "refuse":
+            sock.settimeout(10)
+            while read_frame(sock)[0] != 0x1:
+                pass
+            sock.sendall(frame(0x8, struct.pack("!H", 1008) + b"invalid token"))
+            with self.lock:
+                self.events.append((idx, "refused"))
             time.sleep(0.5)
             return
         if self.welcome_max_frame is not None:
