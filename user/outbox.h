@@ -21,8 +21,8 @@ struct outbox;
 struct outbox_stats {
 	uint64_t submitted;
 	uint64_t dropped; /* never delivered: evicted while the queue was full */
-	uint64_t acked;
-	size_t queued;		/* records held now (unsent + sent awaiting ack) */
+	uint64_t acked; /* delivered: acked, or settled by the grace on a server that never acks */
+	size_t queued;	/* records held now (unsent + sent awaiting ack) */
 	uint64_t spool_dropped; /* of dropped: evicted from a full spool or not writable */
 	uint64_t spool_bytes;	/* size of the spool on disk */
 };
