@@ -12,6 +12,7 @@ libinih-dev libsqlite3-dev sqlite3 libargon2-dev libsystemd-dev
 libcmocka-dev iproute2 iputils-ping procps python3 util-linux
 valgrind libclang-rt-14-dev debootstrap
 prometheus python3-prometheus-client iperf3
+python3-fastapi python3-uvicorn python3-wsproto python3-multipart
 "
 
 # --bench: also the peer tools the benchmarks measure against.

@@ -39,6 +39,8 @@ struct config_server {
 	uint64_t connect_timeout_ms;
 	uint64_t reconnect_max_ms; /* backoff cap, default 60 s */
 	uint64_t ping_interval_ms;
+	/* a server that never acks: a written record is delivered after this */
+	uint64_t unacked_grace_ms;
 	bool allow_insecure; /* send the password over plain http to a non-loopback host */
 	char *pin_sha256;    /* base64 SHA-256 of the server's public key (SPKI); empty: none */
 };

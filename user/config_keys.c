@@ -253,6 +253,16 @@ const struct config_key config_keys[] = {
 	 .def = "30s",
 	 .doc = "WebSocket keep-alive ping interval."},
 	{.section = "server",
+	 .name = "unacked_grace",
+	 .type = KEY_DURATION,
+	 .offset = CFG_OFF(server.unacked_grace_ms),
+	 .min = 100,
+	 .max = 600 * 1000ULL,
+	 .def = "5s",
+	 .doc = "A server that never acks: a written record counts as delivered once the connection "
+		"stayed up this long after it was written; records written later than that before a "
+		"close are written again on the next connection (docs/reliability.md)."},
+	{.section = "server",
 	 .name = "allow_insecure",
 	 .type = KEY_BOOL,
 	 .offset = CFG_OFF(server.allow_insecure),

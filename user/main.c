@@ -351,6 +351,7 @@ static int run_daemon(struct agent *a)
 		log_err("cannot allocate the outbox");
 		goto out;
 	}
+	outbox_set_unacked_grace(a->ob, a->cfg.server.unacked_grace_ms);
 	spool_start(a, false);
 	/* Step 2: authentication and transport. */
 	a->auth = auth_new(&a->cfg);

@@ -80,18 +80,28 @@ class FakeServer:
       "welcome_absurd" send welcomes with max_frame 1e400, 2^64-1, -1, 0, then 1e15; then
                        like garbage, but closing only once a batch frame came (frames
                        written before the agent read the welcome are single), or after 30
+      "refuse"         read one text frame, drop it, close with 1008 (a server that
+                       accepted the WebSocket, then refuses its token)
       "ack"            like sink, and ack each text frame cumulatively (the seq of its
                        last record, a batch frame's included)
     token_hang: indexes (from 0) of the token requests left unanswered (kept open).
     token_error: when set, every token request is refused: 401 {"error": token_error}.
     welcome_max_frame: when set, every connection that reads starts with
-      {"type":"welcome","batch":true,"max_frame":welcome_max_frame}."""
+      {"type":"welcome","batch":true,"max_frame":welcome_max_frame}.
+    close_after: when set (also by assigning it later: each new connection takes the
+      value of its start), a "sink" or "ack" connection stores that many text frames,
+      then closes with close_code, as a server of its own (a FastAPI handler) would:
+      the frames behind the last stored one are read and discarded until the agent's
+      close reply, then the socket is closed."""
 
-    def __init__(self, modes, token_hang=(), port=0, welcome_max_frame=None, token_error=None):
+    def __init__(self, modes, token_hang=(), port=0, welcome_max_frame=None, token_error=None,
+                 close_after=None, close_code=1012):
         self.modes = list(modes)
         self.token_hang = set(token_hang)
         self.token_error = token_error
         self.welcome_max_frame = welcome_max_frame
+        self.close_after = close_after
+        self.close_code = close_code
         self.lock = threading.Lock()
         self.frames = []  # (connection index, text) of every text frame received
         self.ws_connections = 0
@@ -134,6 +144,17 @@ class FakeServer:
     def count_frames(self, conn=None):
         with self.lock:
             return len([f for f in self.frames if conn is None or f[0] == conn])
+
+    def seqs(self):
+        """The seq of every record received (a batch frame's included), duplicates kept."""
+        out = []
+        with self.lock:
+            texts = [f[1] for f in self.frames]
+        for text in texts:
+            msg = json.loads(text)
+            for rec in msg["records"] if msg.get("type") == "batch" else [msg]:
+                out.append(rec["seq"])
+        return out
 
     def _accept_loop(self):
         while not self.stopping:
@@ -203,6 +224,7 @@ class FakeServer:
             idx = self.ws_connections
             self.ws_connections += 1
             mode = self.modes[min(idx, len(self.modes) - 1)]
+            close_after = self.close_after
             self.events.append((idx, "open " + mode))
         if mode == "never_read":
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -226,6 +248,15 @@ class FakeServer:
                     with self.lock:
                         self.events.append((idx, "reply %s" % reply))
                     return
+        if mode == "refuse":
+            sock.settimeout(10)
+            while read_frame(sock)[0] != 0x1:
+                pass
+            sock.sendall(frame(0x8, struct.pack("!H", 1008) + b"invalid token"))
+            with self.lock:
+                self.events.append((idx, "refused"))
+            time.sleep(0.5)
+            return
         if self.welcome_max_frame is not None:
             sock.sendall(frame(0x1, json.dumps({"type": "welcome", "batch": True,
                                                 "max_frame": self.welcome_max_frame}).encode()))
@@ -291,6 +322,25 @@ class FakeServer:
                     last = msg["records"][-1] if msg.get("type") == "batch" else msg
                     sock.sendall(frame(0x1, json.dumps({"type": "ack",
                                                         "seq": last["seq"]}).encode()))
+                if close_after and got >= close_after:
+                    self._close_after(sock, idx, close_after)
+                    return
+
+    def _close_after(self, sock, idx, n):
+        """Closes with close_code; what arrives until the agent's close reply is dropped."""
+        sock.sendall(frame(0x8, struct.pack("!H", self.close_code)))
+        with self.lock:
+            self.events.append((idx, "closed after %d frames" % n))
+        sock.settimeout(5)
+        try:
+            while read_frame(sock)[0] != 0x8:
+                pass
+        except (ConnectionError, OSError):
+            pass
+        with self.lock:
+            if sock in self.socks:
+                self.socks.remove(sock)
+        sock.close()
 
 
     def _send_in_thread(self, sock, frames):

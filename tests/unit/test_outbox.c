@@ -104,23 +104,144 @@ static void test_welcome_expects_acks_before_the_first(void **state)
 	outbox_free(o);
 }
 
-static void test_never_acking_server_written_is_delivered(void **state)
+static uint64_t fake_now = 1000;
+
+static uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+/* Writes the next record at fake_now; returns its seq. */
+static uint64_t write_at(struct outbox *o, uint64_t now, char *buf, size_t len)
+{
+	uint64_t seq;
+
+	fake_now = now;
+	seq = next_seq(o, buf, len);
+	outbox_mark_sent(o, seq);
+	return seq;
+}
+
+/*
+ * A server that never acks (grace 5 s): a written record is delivered once the
+ * connection stayed up 5 s after it was written; on a close the others are written
+ * again, identical and in order; after the server's close frame nothing counts.
+ */
+static void check_noack(struct outbox *o)
+{
+	struct outbox_stats st;
+	char buf[512], first[512];
+
+	outbox_set_clock(o, fake_clock);
+	outbox_set_unacked_grace(o, 5000);
+	for (int i = 0; i < 6; i++)
+		outbox_submit(o, msg(i));
+	for (uint64_t q = 1; q <= 3; q++)
+		assert_int_equal(write_at(o, 1000, buf, sizeof(buf) - 1), q);
+	for (uint64_t q = 4; q <= 6; q++)
+		assert_int_equal(write_at(o, 4000, buf, sizeof(buf) - 1), q);
+	(void)snprintf(first, sizeof(first), "%s", buf);
+	fake_now = 5999;
+	outbox_sync(o);
+	outbox_stats(o, &st);
+	assert_int_equal(st.acked, 0);
+	fake_now = 6100; /* the tick after 1..3's grace */
+	outbox_sync(o);
+	outbox_stats(o, &st);
+	assert_int_equal(st.acked, 3);
+	assert_int_equal(st.queued, 3);
+	/* Closed before 4..6 had theirs: written again, the same bytes, in order. */
+	outbox_connection_closed(o);
+	assert_int_equal(outbox_pending(o), 3);
+	assert_int_equal(write_at(o, 7000, buf, sizeof(buf) - 1), 4);
+	assert_int_equal(write_at(o, 7000, buf, sizeof(buf) - 1), 5);
+	assert_int_equal(write_at(o, 7000, buf, sizeof(buf) - 1), 6);
+	assert_string_equal(buf, first);
+	/* The server's close frame at 8000; the connection ends at 20000: the grace counts
+	 * only up to the close frame, so 4..6 go out again, and 7, written after it, too. */
+	outbox_submit(o, msg(7));
+	fake_now = 8000;
+	outbox_peer_closing(o);
+	assert_int_equal(write_at(o, 19000, buf, sizeof(buf) - 1), 7);
+	fake_now = 20000;
+	outbox_sync(o);
+	outbox_connection_closed(o);
+	outbox_stats(o, &st);
+	assert_int_equal(st.acked, 3);
+	assert_int_equal(outbox_pending(o), 4);
+	assert_int_equal(write_at(o, 21000, buf, sizeof(buf) - 1), 4);
+	/* A healthy connection: delivered after their grace, nothing lost or dropped. */
+	for (uint64_t q = 5; q <= 7; q++)
+		assert_int_equal(write_at(o, 21000, buf, sizeof(buf) - 1), q);
+	fake_now = 26100; /* the spool rounds write times up, by at most a 64th of the grace */
+	outbox_connection_closed(o);
+	outbox_stats(o, &st);
+	assert_int_equal(st.acked, 7);
+	assert_int_equal(st.queued, 0);
+	assert_int_equal(st.dropped, 0);
+	assert_int_equal(outbox_pending(o), 0);
+}
+
+static void test_never_acking_server_memory(void **state)
+{
+	struct outbox *o = outbox_new("h", NULL, 10);
+
+	(void)state;
+	check_noack(o);
+	outbox_free(o);
+}
+
+static void test_never_acking_server_spool(void **state)
+{
+	struct spool_options opt = {.max_bytes = 1 << 20, .fsync = SPOOL_FSYNC_NEVER};
+	char dir[] = "/tmp/srvmon-outbox-XXXXXX";
+	struct outbox *o = outbox_new("h", NULL, 10);
+	struct spool *sp;
+	char path[600];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	sp = spool_open(dir, &opt);
+	assert_non_null(sp);
+	outbox_use_spool(o, sp);
+	check_noack(o);
+	outbox_free(o);
+	spool_close(sp);
+	(void)snprintf(path, sizeof(path), "%s/acked", dir);
+	unlink(path);
+	(void)snprintf(path, sizeof(path), "%s/00000000000000000001.seg", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* The memory queue full of written records: those past their grace make room without
+ * a loss; one still in its grace is evicted and counted as dropped. */
+static void test_never_acking_server_full_queue(void **state)
 {
 	struct outbox *o = outbox_new("h", NULL, 3);
 	struct outbox_stats st;
 	char buf[512];
 
 	(void)state;
+	outbox_set_clock(o, fake_clock);
+	outbox_set_unacked_grace(o, 5000);
 	for (int i = 0; i < 3; i++) {
 		outbox_submit(o, msg(i));
-		outbox_mark_sent(o, next_seq(o, buf, sizeof(buf) - 1));
+		write_at(o, 1000, buf, sizeof(buf) - 1);
 	}
-	/* Full of written records: evicting them loses nothing. */
-	outbox_submit(o, msg(9));
+	fake_now = 6000;
+	outbox_submit(o, msg(3));
 	outbox_stats(o, &st);
 	assert_int_equal(st.dropped, 0);
+	assert_int_equal(st.acked, 3);
+	write_at(o, 6000, buf, sizeof(buf) - 1);
+	outbox_submit(o, msg(4));
+	outbox_submit(o, msg(5));
+	outbox_submit(o, msg(6)); /* evicts 4, written at 6000, not yet delivered */
+	outbox_stats(o, &st);
+	assert_int_equal(st.dropped, 1);
 	outbox_connection_closed(o);
-	assert_int_equal(next_seq(o, buf, sizeof(buf) - 1), 4);
+	assert_int_equal(next_seq(o, buf, sizeof(buf) - 1), 5);
 	outbox_free(o);
 }
 
@@ -331,7 +452,9 @@ int main(void)
 		cmocka_unit_test(test_seq_increases_and_fields_added),
 		cmocka_unit_test(test_unacked_resent_after_reconnect_on_acking_server),
 		cmocka_unit_test(test_welcome_expects_acks_before_the_first),
-		cmocka_unit_test(test_never_acking_server_written_is_delivered),
+		cmocka_unit_test(test_never_acking_server_memory),
+		cmocka_unit_test(test_never_acking_server_spool),
+		cmocka_unit_test(test_never_acking_server_full_queue),
 		cmocka_unit_test(test_full_queue_drops_oldest_and_counts),
 		cmocka_unit_test(test_small_buffer_reports_size),
 		cmocka_unit_test(test_seqstore_persists_and_never_reuses),

@@ -3,6 +3,7 @@
 #include "json_out.h"
 #include "log.h"
 #include "message_json.h"
+#include "monoclock.h"
 #include "seqstore.h"
 #include "spool.h"
 
@@ -16,6 +17,7 @@ struct outbox_item {
 	struct outbox_item *next;
 	uint64_t seq;
 	bool sent;
+	uint64_t sent_ms; /* when it was written (sent) */
 	size_t len;
 	char text[];
 };
@@ -31,6 +33,15 @@ struct outbox {
 	struct outbox_item *tail;
 	size_t count;
 	bool acks_seen; /* the server acks (an ack or a welcome, now or on an earlier connection) */
+	/*
+	 * A server that never acks: a written record is delivered once the connection
+	 * stayed up grace_ms after it was written, up to when the server's close frame came
+	 * (closing_ms) if it did. Until then it is written again after a close.
+	 */
+	uint64_t grace_ms;
+	bool closing;
+	uint64_t closing_ms;
+	uint64_t (*clock)(void);
 	struct outbox_stats stats;
 	struct sbuf buf;	/* outbox_submit_json(): the records being finished */
 	struct spool_rec *recs; /* outbox_submit_json(): where they are in buf */
@@ -55,6 +66,8 @@ struct outbox *outbox_new(const char *host_id, struct seqstore *seq, size_t max)
 	pthread_mutex_init(&o->lock, NULL);
 	o->seq = seq;
 	o->max = max ? max : 1;
+	o->grace_ms = OUTBOX_UNACKED_GRACE_MS;
+	o->clock = mono_ms;
 	return o;
 }
 
@@ -96,20 +109,78 @@ size_t outbox_use_spool(struct outbox *o, struct spool *sp)
 	return moved;
 }
 
-void outbox_sync(struct outbox *o)
-{
-	pthread_mutex_lock(&o->lock);
-	if (o->spool)
-		spool_sync(o->spool, 0);
-	pthread_mutex_unlock(&o->lock);
-}
-
 static uint64_t spool_records(struct spool *sp)
 {
 	struct spool_stats st;
 
 	spool_stats(sp, &st);
 	return st.records;
+}
+
+/* The write time kept in the spool: rounded up to a 64th of the grace, so that a
+ * connection's writes in one grace take at most ~65 marks (a record then waits at most
+ * that much longer than its grace before it counts as delivered). */
+static uint64_t mark_ms(const struct outbox *o, uint64_t now)
+{
+	uint64_t q = o->grace_ms / 64 ? o->grace_ms / 64 : 1;
+
+	return now / q * q + (now % q ? q : 0);
+}
+
+/* A server that never acks (with the lock held): the records written at least grace_ms
+ * before now, or before the server's close frame came, are delivered. */
+static void settle_locked(struct outbox *o)
+{
+	uint64_t now, until;
+	struct outbox_item *it;
+
+	if (o->acks_seen)
+		return;
+	now = o->clock();
+	if (o->closing && o->closing_ms < now)
+		now = o->closing_ms;
+	if (now < o->grace_ms)
+		return;
+	until = now - o->grace_ms;
+	if (o->spool) {
+		uint64_t before = spool_records(o->spool);
+
+		spool_settle(o->spool, until);
+		o->stats.acked += before - spool_records(o->spool);
+	}
+	/* Written records are a prefix of the queue, in the order they were written. */
+	while (o->head && o->head->sent && o->head->sent_ms <= until) {
+		it = o->head;
+		o->head = it->next;
+		if (!o->head)
+			o->tail = NULL;
+		o->count--;
+		o->stats.acked++;
+		free(it);
+	}
+}
+
+void outbox_set_unacked_grace(struct outbox *o, uint64_t grace_ms)
+{
+	pthread_mutex_lock(&o->lock);
+	o->grace_ms = grace_ms;
+	pthread_mutex_unlock(&o->lock);
+}
+
+void outbox_set_clock(struct outbox *o, uint64_t (*clock)(void))
+{
+	pthread_mutex_lock(&o->lock);
+	o->clock = clock ? clock : mono_ms;
+	pthread_mutex_unlock(&o->lock);
+}
+
+void outbox_sync(struct outbox *o)
+{
+	pthread_mutex_lock(&o->lock);
+	settle_locked(o);
+	if (o->spool)
+		spool_sync(o->spool, 0);
+	pthread_mutex_unlock(&o->lock);
 }
 
 void outbox_set_notify(struct outbox *o, void (*fn)(void *arg), void *arg)
@@ -123,11 +194,15 @@ void outbox_set_notify(struct outbox *o, void (*fn)(void *arg), void *arg)
 /* Called with the lock held and the queue full: makes room for one record. */
 static void outbox_evict_locked(struct outbox *o)
 {
-	struct outbox_item *it = o->head;
+	struct outbox_item *it;
 
-	/* On a server that never acks, written records count as delivered. */
-	if (!it->sent || o->acks_seen)
-		o->stats.dropped++;
+	/* Written records whose grace has passed are delivered: not evicted, gone. */
+	settle_locked(o);
+	if (o->count < o->max)
+		return;
+	/* Unsent, or written and neither acked nor settled: it may never arrive. */
+	it = o->head;
+	o->stats.dropped++;
 	o->head = it->next;
 	if (!o->head)
 		o->tail = NULL;
@@ -156,6 +231,7 @@ static int enqueue_locked(struct outbox *o, uint64_t seq, const char *text, size
 	it->next = NULL;
 	it->seq = seq;
 	it->sent = false;
+	it->sent_ms = 0;
 	it->len = len;
 	memcpy(it->text, text, len);
 	it->text[len] = '\0';
@@ -362,13 +438,19 @@ int outbox_peek(struct outbox *o, char *buf, size_t len, size_t *ret_len, uint64
 void outbox_mark_sent(struct outbox *o, uint64_t seq)
 {
 	struct outbox_item *it;
+	uint64_t now;
 
 	pthread_mutex_lock(&o->lock);
+	now = o->clock();
 	if (o->spool)
-		spool_mark_sent(o->spool, seq);
+		spool_mark_sent(o->spool, seq, mark_ms(o, now));
 	/* Every record peeked with it: those up to seq (seqs increase along the queue). */
-	for (it = o->head; it && it->seq <= seq; it = it->next)
+	for (it = o->head; it && it->seq <= seq; it = it->next) {
+		if (!it->sent)
+			it->sent_ms = now;
 		it->sent = true;
+	}
+	settle_locked(o);
 	pthread_mutex_unlock(&o->lock);
 }
 
@@ -404,34 +486,29 @@ void outbox_expect_acks(struct outbox *o)
 	pthread_mutex_unlock(&o->lock);
 }
 
+void outbox_peer_closing(struct outbox *o)
+{
+	pthread_mutex_lock(&o->lock);
+	if (!o->closing) {
+		o->closing = true;
+		o->closing_ms = o->clock();
+	}
+	pthread_mutex_unlock(&o->lock);
+}
+
 void outbox_connection_closed(struct outbox *o)
 {
-	struct outbox_item **pp;
 	struct outbox_item *it;
 
 	pthread_mutex_lock(&o->lock);
-	if (o->spool) {
-		if (o->acks_seen)
-			spool_rewind(o->spool);
-		else
-			spool_commit_sent(o->spool); /* a server that never acks */
-	}
-	pp = &o->head;
-	while (*pp) {
-		it = *pp;
-		if (it->sent && !o->acks_seen) {
-			/* A server that never acks: written is delivered. */
-			*pp = it->next;
-			o->count--;
-			free(it);
-			continue;
-		}
-		it->sent = false;
-		pp = &it->next;
-	}
-	o->tail = NULL;
+	/* A server that never acks: what the connection outlived by the grace is delivered. */
+	settle_locked(o);
+	o->closing = false;
+	/* The rest is written again on the next connection, as it was, in order. */
+	if (o->spool)
+		spool_rewind(o->spool);
 	for (it = o->head; it; it = it->next)
-		o->tail = it;
+		it->sent = false;
 	pthread_mutex_unlock(&o->lock);
 }
 

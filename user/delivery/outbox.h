@@ -1,7 +1,9 @@
 /*
  * The outbox: records waiting for delivery, shared by the module threads
  * (producers) and the transport (consumer). Assigns seq, keeps sent records
- * until the server acks them, bounds memory at queue_max records.
+ * until the server acks them, bounds memory at queue_max records. On a server that
+ * never acks, a written record is kept until the connection has stayed up for the
+ * unacked grace after it was written (docs/reliability.md).
  */
 #ifndef SRVMON_OUTBOX_H
 #define SRVMON_OUTBOX_H
@@ -15,11 +17,14 @@
 struct seqstore;
 struct outbox;
 
+/* [server] unacked_grace's default. */
+#define OUTBOX_UNACKED_GRACE_MS 5000
+
 struct outbox_stats {
 	uint64_t submitted;
 	uint64_t dropped; /* never delivered: evicted while the queue was full */
-	uint64_t acked;
-	size_t queued;		/* records held now (unsent + sent awaiting ack) */
+	uint64_t acked; /* delivered: acked, or settled by the grace on a server that never acks */
+	size_t queued;	/* records held now (unsent + sent awaiting ack) */
 	uint64_t spool_dropped; /* of dropped: evicted from a full spool or not writable */
 	uint64_t spool_bytes;	/* size of the spool on disk */
 };
@@ -34,8 +39,14 @@ struct spool;
  * waiting in memory (a spool opened late) move into it, in order; those written but
  * not acked are written again from it. Returns how many moved. */
 size_t outbox_use_spool(struct outbox *o, struct spool *sp);
-/* Lets the spool fdatasync when its policy says one is due (call every second). */
+/* Lets the spool fdatasync when its policy says one is due, and settles what a server
+ * that never acks has had for its grace (call every second). */
 void outbox_sync(struct outbox *o);
+/* A server that never acks: a written record is delivered once the connection stayed
+ * up grace_ms after it was written (default OUTBOX_UNACKED_GRACE_MS). */
+void outbox_set_unacked_grace(struct outbox *o, uint64_t grace_ms);
+/* The clock of write times and grace, milliseconds (default mono_ms(); for tests). */
+void outbox_set_clock(struct outbox *o, uint64_t (*clock)(void));
 
 /* Called (without the lock) after every submit, e.g. to wake the transport. */
 void outbox_set_notify(struct outbox *o, void (*fn)(void *arg), void *arg);
@@ -64,9 +75,12 @@ void outbox_ack(struct outbox *o, uint64_t seq);
 /* The server said it acks (srvmon-server's welcome) before any ack arrived: records
  * written to it count as delivered only when acked, even if the connection ends first. */
 void outbox_expect_acks(struct outbox *o);
-/* The connection ended. Records written but not acked are sent again on the next
- * connection if this server acks; on one that never acked, written counts as
- * delivered (docs/protocol.md). */
+/* The server's close frame arrived: nothing written from now on counts as delivered,
+ * nor what was written less than the grace before. */
+void outbox_peer_closing(struct outbox *o);
+/* The connection ended. Records written but not acked are written again on the next
+ * connection, identical and in order; on a server that never acked, except those
+ * written at least the grace before the end (or before the server's close frame). */
 void outbox_connection_closed(struct outbox *o);
 /* Number of records waiting to be written. */
 size_t outbox_pending(struct outbox *o);

@@ -47,6 +47,12 @@ struct spool_pos {
 	uint64_t off;
 };
 
+/* The records up to seq (those before it not yet settled) were written at ms. */
+struct spool_mark {
+	uint64_t seq;
+	uint64_t ms;
+};
+
 /* Consecutive seqs [lo, hi], written to the connection and evicted before their ack. */
 struct spool_range {
 	uint64_t lo;
@@ -94,6 +100,14 @@ struct spool {
 	struct spool_range *gone;
 	size_t ngone;
 	size_t gone_cap;
+	/*
+	 * Written on this connection and not yet acked or settled: when each frame was
+	 * written, in seq order (ms never decreasing), so that a server that never acks
+	 * can have them settled once its grace has passed (spool_settle).
+	 */
+	struct spool_mark *marks;
+	size_t nmarks;
+	size_t marks_cap;
 	uint64_t last_sync_ms;
 	bool dirty;	      /* appended since the last fdatasync */
 	bool dir_dirty;	      /* segment created or deleted since the last directory fsync */
@@ -699,8 +713,52 @@ int spool_peek(struct spool *s, char *buf, size_t len, size_t *ret_len, uint64_t
 	return spool_peek_many(s, buf, len, 1, ret_len, ret_seq, &n);
 }
 
-void spool_mark_sent(struct spool *s, uint64_t seq)
+/* Records up to seq were written at ms. A write in the same ms as the last one extends
+ * its mark; so does one that finds no memory for a new mark, which only makes the older
+ * records wait for the newer one's grace (resent rather than lost). */
+static void mark_add(struct spool *s, uint64_t seq, uint64_t ms)
 {
+	struct spool_mark *m;
+	size_t cap;
+
+	if (s->nmarks > 0 && s->marks[s->nmarks - 1].seq >= seq)
+		return;
+	if (s->nmarks > 0 && s->marks[s->nmarks - 1].ms >= ms) {
+		s->marks[s->nmarks - 1].seq = seq;
+		return;
+	}
+	if (s->nmarks == s->marks_cap) {
+		cap = s->marks_cap ? s->marks_cap * 2 : 16;
+		m = realloc(s->marks, cap * sizeof(*m));
+		if (!m) {
+			if (s->nmarks > 0)
+				s->marks[s->nmarks - 1] = (struct spool_mark){.seq = seq, .ms = ms};
+			return;
+		}
+		s->marks = m;
+		s->marks_cap = cap;
+	}
+	s->marks[s->nmarks++] = (struct spool_mark){.seq = seq, .ms = ms};
+}
+
+/* Forgets the marks an ack of seq covers whole. */
+static void marks_ack(struct spool *s, uint64_t seq)
+{
+	size_t i = 0;
+
+	while (i < s->nmarks && s->marks[i].seq <= seq)
+		i++;
+	if (i == 0)
+		return;
+	memmove(s->marks, s->marks + i, (s->nmarks - i) * sizeof(*s->marks));
+	s->nmarks -= i;
+}
+
+void spool_mark_sent(struct spool *s, uint64_t seq, uint64_t now_ms)
+{
+	/* Also when the peek was evicted meanwhile: what was written up to seq is settled
+	 * with its mark (spool_ack forgives the evicted ones, counted in gone). */
+	mark_add(s, seq, now_ms);
 	if (!s->peeked || s->peek_seq != seq)
 		return; /* evicted meanwhile */
 	s->send.off = s->peek_next;
@@ -714,6 +772,7 @@ void spool_ack(struct spool *s, uint64_t seq)
 	struct spool_hdr h;
 
 	gone_ack(s, seq);
+	marks_ack(s, seq);
 	while (pos_before(s, s->dlv, s->send)) {
 		normalize(s, &s->dlv);
 		if (read_hdr(s, s->dlv, &h) < 0 || h.seq > seq)
@@ -731,28 +790,22 @@ void spool_rewind(struct spool *s)
 	/* Written but unacked when the connection was lost, and no longer here to resend. */
 	s->st.dropped += gone_count(s);
 	s->ngone = 0;
+	s->nmarks = 0;
 	s->send = s->dlv;
 	s->n_unsent += s->n_inflight;
 	s->n_inflight = 0;
 	s->peeked = false;
 }
 
-void spool_commit_sent(struct spool *s)
+void spool_settle(struct spool *s, uint64_t until_ms)
 {
-	struct spool_hdr h;
+	size_t i = 0;
 
-	s->ngone = 0; /* written counts as delivered */
-	/* The acked marker: the last record before the send cursor. */
-	while (pos_before(s, s->dlv, s->send)) {
-		normalize(s, &s->dlv);
-		if (read_hdr(s, s->dlv, &h) < 0)
-			break;
-		s->dlv.off += sizeof(h) + h.len;
-		s->acked_seq = h.seq;
-	}
-	s->dlv = s->send;
-	s->n_inflight = 0;
-	collect(s);
+	while (i < s->nmarks && s->marks[i].ms <= until_ms)
+		i++;
+	/* Delivered as if acked: the cursor, the acked marker, the evicted ones in gone. */
+	if (i > 0)
+		spool_ack(s, s->marks[i - 1].seq);
 }
 
 void spool_stats(const struct spool *s, struct spool_stats *ret)
@@ -978,6 +1031,7 @@ void spool_close(struct spool *s)
 		close(s->dirfd);
 	free(s->segs);
 	free(s->gone);
+	free(s->marks);
 	free(s->tail);
 	free(s->dir);
 	free(s);

@@ -11,7 +11,9 @@
  * and a torn or corrupt tail is cut off.
  *
  * Two cursors walk the queue: "send" (next record to write to the connection)
- * and "delivered" (first record not yet acked). Segments wholly behind the
+ * and "delivered" (first record not yet acked). A server that never acks has written
+ * records settled instead, once they were written long enough ago (spool_settle).
+ * Segments wholly behind the
  * delivered cursor are deleted, except the last, which is truncated and reused once
  * it is full and delivered. Over max_bytes, the oldest segment is deleted and
  * its undelivered records are counted as dropped.
@@ -77,14 +79,17 @@ int spool_peek(struct spool *s, char *buf, size_t len, size_t *ret_len, uint64_t
  * length); -EIO as spool_peek(). A batch never spans two segments. */
 int spool_peek_many(struct spool *s, char *buf, size_t len, size_t max_n, size_t *ret_len,
 		    uint64_t *ret_seq, size_t *ret_n);
-/* The records peeked last (seq: the last of them) were written to the connection. */
-void spool_mark_sent(struct spool *s, uint64_t seq);
+/* The records peeked last (seq: the last of them) were written to the connection at
+ * now_ms (a monotonic clock, never decreasing between rewinds). */
+void spool_mark_sent(struct spool *s, uint64_t seq, uint64_t now_ms);
 /* Every sent record with seq <= seq is delivered. */
 void spool_ack(struct spool *s, uint64_t seq);
-/* Sent records that were not acked become unsent again (resent next connection). */
+/* A server that never acks: the records written at or before until_ms are delivered
+ * (as spool_ack of the last of them), those written later stay sent. */
+void spool_settle(struct spool *s, uint64_t until_ms);
+/* Sent records that were not acked (or settled) become unsent again (resent next
+ * connection, identical and in order). */
 void spool_rewind(struct spool *s);
-/* Sent records count as delivered (a server that never acks). */
-void spool_commit_sent(struct spool *s);
 /* Writes the acked marker, then fdatasync of the segment being written when the policy
  * says one is due (or force). Called every second and at close. */
 int spool_sync(struct spool *s, int force);

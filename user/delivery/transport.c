@@ -540,6 +540,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		}
 		break;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		outbox_peer_closing(t->ob); /* what is written from now on is not delivered */
 		if (len >= 2) {
 			const unsigned char *b = in;
 			int code = (b[0] << 8) | b[1];
