@@ -8,6 +8,7 @@
 #include "grant.h"
 #include "hosts.h"
 #include "ingest.h"
+#include "srvmon_proto.h"
 #include "ratelimit.h"
 #include "record_line.h"
 #include "speedtest_http.h"
@@ -26,7 +27,7 @@
 #define HEALTH_PATH	    "/health"
 #define FORM_CTYPE	    "application/x-www-form-urlencoded"
 #define MAX_PENDING_ERR	    8
-#define CLOSE_TOKEN_EXPIRED 4401
+#define CLOSE_TOKEN_EXPIRED SRVMON_CLOSE_TOKEN_EXPIRED
 /* One transaction groups the records of one event-loop turn, cut at these bounds. */
 #define COMMIT_MAX_RECORDS 4096
 #define COMMIT_MAX_MS	   20

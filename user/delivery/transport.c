@@ -10,6 +10,7 @@
 #include "server_message.h"
 #include "tlspin.h"
 #include "wsframe.h"
+#include "srvmon_proto.h"
 
 #include <errno.h>
 #include <libwebsockets.h>
@@ -21,16 +22,16 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define TRANSPORT_MAX_RX ((size_t)1024 * 1024) /* larger server messages: closed with 1009 */
+#define TRANSPORT_MAX_RX ((size_t)SRVMON_MAX_MESSAGE) /* larger ones: closed with 1009 */
 /* An oversized frame is read to its end before the 1009 close; a frame (text or binary)
  * with more than this left to come is not waited for: the connection is dropped. */
 #define TRANSPORT_MAX_DISCARD ((size_t)16 * 1024 * 1024)
 #define TRANSPORT_MAX_TX      ((size_t)4 * 1024 * 1024)
 /* Batched frames (docs/protocol.md, "welcome"): at most this many records a frame. */
-#define BATCH_MAX_RECORDS   1000
+#define BATCH_MAX_RECORDS   SRVMON_BATCH_MAX_RECORDS
 #define BATCH_MIN_FRAME	    ((size_t)4096)
 #define BATCH_DEFAULT_FRAME ((size_t)64 * 1024) /* a welcome without max_frame */
-#define BATCH_PREFIX	    "{\"type\":\"batch\",\"records\":["
+#define BATCH_PREFIX	    "{\"type\":\"" SRVMON_MSG_BATCH "\",\"records\":["
 #define BATCH_SUFFIX	    "]}"
 
 /* Retry policies (docs/design.md). Reconnects: full jitter; credentials refused:
@@ -309,6 +310,8 @@ static int write_one(struct transport *t, struct lws *wsi)
 	if (n == -ENOSPC) {
 		unsigned char *p;
 
+		/* Not from this agent: the outbox refuses records over SRVMON_MAX_MESSAGE when
+		 * they are submitted. Only a spool written by another build could hold one. */
 		if (need > TRANSPORT_MAX_TX) {
 			log_err("record seq %llu is %zu bytes, over the %zu byte limit; dropped",
 				(unsigned long long)seq, need, TRANSPORT_MAX_TX);
@@ -558,7 +561,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			log_info("%s closed the connection with code %d%s%s%s%s%s", t->url, code,
 				 code == 1002 ? " (or 1012-1015)" : "", reason[0] ? ": \"" : "",
 				 reason, reason[0] ? "\"" : "", more);
-			if (code == 1008 || code == 4401)
+			if (code == SRVMON_CLOSE_POLICY || code == SRVMON_CLOSE_TOKEN_EXPIRED)
 				auth_invalidate(t->auth);
 		}
 		break;
