@@ -56,6 +56,8 @@ enabled = false
 enabled = true
 interval = 1m
 jitter = 0s
+first_delay = 0s
+first_jitter = 0s
 timeout = %ds
 max_duration = 2s
 %s%s""" % (server.port, host_id, work.file("state-" + host_id), TIMEOUT_S, servers, extra),

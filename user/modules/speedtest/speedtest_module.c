@@ -28,6 +28,8 @@ struct speedtest_module {
 	struct speedtest_opts opts;
 	uint64_t interval_ms;
 	uint64_t jitter_ms;
+	uint64_t first_delay_ms;
+	uint64_t first_jitter_ms;
 	speedtest_submit_fn submit;
 	void *submit_arg;
 };
@@ -71,7 +73,8 @@ static void *thread_main(void *arg)
 {
 	struct speedtest_module *m = arg;
 	struct speedtest_result *res = malloc(sizeof(*res));
-	uint64_t delay = speedtest_next_delay_ms(0, m->jitter_ms, random_u64());
+	uint64_t delay =
+		speedtest_next_delay_ms(m->first_delay_ms, m->first_jitter_ms, random_u64());
 
 	for (size_t k = 0; res && !wait_or_stop(m, delay); k++) {
 		int r;
@@ -167,6 +170,8 @@ struct speedtest_module *speedtest_module_start(const struct config *cfg,
 	};
 	m->interval_ms = c->interval_ms;
 	m->jitter_ms = c->jitter_ms;
+	m->first_delay_ms = c->first_delay_ms;
+	m->first_jitter_ms = c->first_jitter_ms;
 	m->submit = submit;
 	m->submit_arg = submit_arg;
 	r = -pthread_create(&m->thread, NULL, thread_main, m);

@@ -13,7 +13,7 @@ struct speedtest_module;
 typedef int (*speedtest_submit_fn)(void *arg, const struct speedtest_result *r);
 
 /*
- * Starts the thread: the first test after a random delay in [0, jitter], each next one
+ * Starts the thread: the first test first_delay + [0, first_jitter] after start, each next one
  * interval + [0, jitter] after the previous ended, so never two at once. Servers are
  * speedtest.servers in turn, or default_server. NULL + errno on failure.
  */
