@@ -307,7 +307,7 @@ static int speedtest_request(struct lws *wsi, struct server *srv, struct session
 		if (r < 0)
 			return http_reply(wsi, ss, 500, "{\"error\":\"server_error\"}");
 	}
-	if (conntrack_speedtest_begin(srv->conns, wsi) == -EBUSY) {
+	if (conntrack_speedtest_begin(srv->conns, lws_get_network_wsi(wsi)) == -EBUSY) {
 		log_info("%s from %s: over %zu speed-test requests at once, 503", uri, addr,
 			 srv->opts.speedtest_per_addr);
 		ss->retry_after_s = 1;
@@ -316,7 +316,7 @@ static int speedtest_request(struct lws *wsi, struct server *srv, struct session
 	ss->close_after = false;
 	/* An upload may take the agent's whole max_duration: its own, longer deadline. */
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
-		(void)conntrack_set_deadline(srv->conns, wsi,
+		(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi),
 					     mono_ms() + SERVER_SPEEDTEST_BODY_S * 1000);
 	return speedtest_http_request(wsi, uri, &ss->st);
 }
@@ -333,7 +333,7 @@ static int http_request(struct lws *wsi, struct server *srv, struct session *ss,
 	ss->http_wsi = wsi;
 	/* A request without a body is complete: its deadline is over. */
 	if (!post)
-		(void)conntrack_set_deadline(srv->conns, wsi, 0);
+		(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi), 0);
 	if (speedtest_http_match(uri))
 		return speedtest_request(wsi, srv, ss, uri);
 	if (strcmp(uri, HEALTH_PATH) == 0) {
@@ -556,7 +556,7 @@ static int ws_established(struct lws *wsi, struct server *srv, struct session *s
 	ss->ws_authed = true;
 	ss->wsi = wsi;
 	/* An agent's connection lasts: the request deadline was for the upgrade only. */
-	(void)conntrack_set_deadline(srv->conns, wsi, 0);
+	(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi), 0);
 	connlimit_init(&ss->budget, srv->opts.conn_records_per_s, srv->opts.conn_bytes_per_s,
 		       LIMIT_BURST_S, mono_ms());
 	connlimit_init(&ss->invalid, INVALID_PER_S, 0, INVALID_BURST_S, mono_ms());
@@ -1052,7 +1052,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			return speedtest_http_body(ss->st, len);
 		return http_body(ss, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		(void)conntrack_set_deadline(srv->conns, wsi, 0);
+		(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi), 0);
 		if (ss->st)
 			return speedtest_http_body_done(wsi, ss->st);
 		return http_body_done(wsi, srv, ss);
@@ -1063,8 +1063,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 		/* The transaction is over (lws_http_transaction_completed): the next request on
 		 * this connection has a deadline of its own. */
-		conntrack_speedtest_end(srv->conns, wsi);
-		(void)conntrack_set_deadline(srv->conns, wsi,
+		conntrack_speedtest_end(srv->conns, lws_get_network_wsi(wsi));
+		(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi),
 					     mono_ms() + srv->opts.request_timeout_s * 1000);
 		if (ss)
 			session_reset_http(ss);
@@ -1079,6 +1079,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		conn_accepted(wsi, srv);
 		return 0;
 	case LWS_CALLBACK_WSI_DESTROY:
+		/* The table knows network connections only (an h2 stream is not one of them:
+		 * the calls above use its network wsi; removing a stream is ignored). */
 		conntrack_remove(srv->conns, wsi);
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:

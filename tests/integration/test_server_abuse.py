@@ -175,8 +175,13 @@ try:
           "refusals are logged (counted, one line per tick)")
     for s in full:
         s.close()
-    check(wait_for(lambda: server.proc.poll() is None and get(server.port, "/health")[0] == 200,
-                   5, "/health after the caps"), "the server serves on after all of it")
+
+    def healthy():
+        try:
+            return server.proc.poll() is None and get(server.port, "/health")[0] == 200
+        except OSError:
+            return False  # refused while the server has not yet seen the closes
+    check(wait_for(healthy, 5, "/health after the caps"), "the server serves on after all of it")
 finally:
     for s in clients:
         s.close()
