@@ -8,6 +8,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 enum job_state {
 	JOB_QUEUED,
@@ -52,6 +55,9 @@ static void *worker(void *arg)
 {
 	struct pwpool *p = arg;
 
+	/* Below the event loop: on a busy machine a login storm takes the CPU the loop leaves,
+	 * not the loop's (Linux: the nice value is per thread). Best effort. */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), PWPOOL_NICE);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		struct pwpool_job *job;

@@ -12,6 +12,8 @@
 /* Defaults of --password-workers: threads, and jobs queued or running. */
 #define PWPOOL_THREADS	2
 #define PWPOOL_MAX_JOBS 32
+/* The workers' nice value: they yield the CPU to the event loop. */
+#define PWPOOL_NICE 10
 
 struct pwpool;
 struct pwpool_job;
