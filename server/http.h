@@ -56,7 +56,7 @@ struct server_opts {
 #define SERVER_MAX_CONNS	     1024
 #define SERVER_MAX_CONNS_PER_ADDR    64
 #define SERVER_REQUEST_TIMEOUT_S     10
-#define SERVER_SPEEDTEST_PER_ADDR    8
+#define SERVER_SPEEDTEST_PER_ADDR    32 /* the most streams an agent uses (speedtest.streams) */
 #define SERVER_LOGIN_FAIL_BURST	     10
 #define SERVER_LOGIN_FAIL_PER_MINUTE 6
 /* The body of an accepted speed-test upload has this long instead of request_timeout_s: the
