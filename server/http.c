@@ -317,7 +317,7 @@ static int speedtest_request(struct lws *wsi, struct server *srv, struct session
 	/* An upload may take the agent's whole max_duration: its own, longer deadline. */
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
 		(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi),
-					     mono_ms() + SERVER_SPEEDTEST_BODY_S * 1000);
+					     mono_ms() + (uint64_t)SERVER_SPEEDTEST_BODY_S * 1000);
 	return speedtest_http_request(wsi, uri, &ss->st);
 }
 
@@ -661,9 +661,9 @@ static bool over_quota(struct lws *wsi, struct server *srv, struct session *ss, 
 	if (r == 0)
 		return false;
 	if (r == -EDQUOT)
-		(void)snprintf(err, sizeof(err),
-			       "over quota: %" PRIu64 " MiB a day for account \"%s\"",
-			       srv->opts.quota_bytes_per_day / (1024 * 1024), ss->account);
+		(void)snprintf(
+			err, sizeof(err), "over quota: %" PRIu64 " MiB a day for account \"%s\"",
+			srv->opts.quota_bytes_per_day / ((uint64_t)1024 * 1024), ss->account);
 	else
 		(void)snprintf(err, sizeof(err),
 			       "over quota: %" PRIu64 " records/s for account \"%s\"",

@@ -67,8 +67,10 @@ static void test_many_accounts(void **state)
 	/* An account charged just now is still known: its burst of 10 is spent after 9 more. */
 	(void)snprintf(name, sizeof(name), "acct%d", 3 * QUOTA_ACCOUNTS - 1);
 	for (int i = 0; i < QUOTA_BURST_S - 1; i++)
-		assert_int_equal(quota_charge(q, name, 1, 3 * QUOTA_ACCOUNTS, 0, &retry), 0);
-	assert_int_equal(quota_charge(q, name, 1, 3 * QUOTA_ACCOUNTS, 0, &retry), -EAGAIN);
+		assert_int_equal(quota_charge(q, name, 1, (uint64_t)3 * QUOTA_ACCOUNTS, 0, &retry),
+				 0);
+	assert_int_equal(quota_charge(q, name, 1, (uint64_t)3 * QUOTA_ACCOUNTS, 0, &retry),
+			 -EAGAIN);
 	quota_free(q);
 }
 
