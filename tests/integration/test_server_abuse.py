@@ -82,8 +82,9 @@ try:
     for s in held:
         s.close()
 
-    # Trickling: 10 clients from 5 addresses send a /token request a byte every 0.3 s; each
-    # byte would restart a per-read timeout, the deadline is for the whole request.
+    # Trickling: 10 clients from 5 addresses send a /token request a byte every 0.3 s (the
+    # even ones send the headers at once and trickle the body); each byte would restart a
+    # per-read timeout, the deadline is for the whole request.
     ws = WsClient(server.port, token)
     clients.append(ws.sock)
     check(ws.status == 101, "a WebSocket is established")
@@ -93,8 +94,10 @@ try:
     t0 = time.monotonic()
     for i in range(10):
         s = connect(server.port, "127.0.0.%d" % (2 + i % 5))
+        if i % 2 == 0:
+            s.sendall(req)
         s.setblocking(False)
-        trickle.append([s, 0, None])
+        trickle.append([s, len(req) if i % 2 == 0 else 0, None])
     clients += [t[0] for t in trickle]
     while any(t[2] is None for t in trickle) and time.monotonic() - t0 < 8:
         for t in trickle:
