@@ -24,9 +24,7 @@ bench_self_lock() {
 # left running, SERVER_PID set for the caller's cleanup) if it never listens.
 srvmon_server_start() {
 	printf 'bench-password\n' | "$1/server/srvmon-server" user add bench --db "$2/db" >/dev/null
-	# --speedtest open: the agent does not send its token on speed tests yet.
-	"$1/server/srvmon-server" serve --db "$2/db" --listen 127.0.0.1 --port 0 --speedtest open \
-		2>"$2/server.log" &
+	"$1/server/srvmon-server" serve --db "$2/db" --listen 127.0.0.1 --port 0 2>"$2/server.log" &
 	SERVER_PID=$!
 	PORT=
 	for _ in $(seq 1 100); do

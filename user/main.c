@@ -219,7 +219,12 @@ static void agent_notify_status(struct agent *a, const char *what)
 static void on_connected(void *arg)
 {
 	struct agent *a = arg;
+	const char *token;
 
+	/* The token this connection was opened with: the speed tests against this server
+	 * send it too (srvmon-server's speed-test endpoints want it). */
+	if (a->speedtest && auth_get_token(a->auth, &token) == 0)
+		speedtest_module_set_bearer(a->speedtest, token);
 	outbox_submit(a->ob, agent_hello(a));
 	outbox_submit(a->ob, agent_status(a));
 	a->next_status_ms = mono_ms() + a->cfg.agent.status_interval_ms;

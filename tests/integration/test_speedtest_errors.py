@@ -70,7 +70,7 @@ def cadence_ok(server, host, rtype, t0, t1):
 
 def main():
     work = Workdir()
-    # The agent does not send its token on speed tests yet: the endpoints are open here.
+    # `srvmon-agent speedtest` has no account, so no token: the endpoints are open here.
     server = Server(work, extra=["--speedtest", "open"]).start()
     server.add_user("agent1", "s3cret-pass")
 

@@ -102,7 +102,7 @@ def main():
     try:
         setup_link()
         setup_done = True
-        # The agent does not send its token on speed tests yet: the endpoints are open here.
+        # `srvmon-agent speedtest` has no account, so no token: the endpoints are open here.
         server = Server(work, listen=PEER_IP, netns=NS, extra=["--speedtest", "open"]).start()
 
         check_accuracy(work, server, 50e6, "50mbit")
