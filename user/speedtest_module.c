@@ -88,9 +88,8 @@ static void *thread_main(void *arg)
 {
 	struct speedtest_module *m = arg;
 	struct speedtest_result *res = malloc(sizeof(*res));
+	char *bearer = malloc(sizeof(m->bearer)); /* this test's copy */
 	uint64_t delay = speedtest_next_delay_ms(0, m->jitter_ms, random_u64());
-
-	char *bearer = malloc(sizeof(m->bearer));
 
 	for (size_t k = 0; res && bearer && !wait_or_stop(m, delay); k++) {
 		int r;
