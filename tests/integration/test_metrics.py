@@ -15,6 +15,7 @@ from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, fail, m
 PROMTOOL = shutil.which("promtool")
 t0 = time.monotonic()
 work = Workdir()
+# Default --speedtest token: the agent's speed test sends its access token.
 server = Server(work)
 server.add_user("agent1", "s3cret-pass")
 server.start()
