@@ -29,7 +29,7 @@
 
 /* The largest message (a record or a batch frame) a server must accept; larger ones are
  * closed with 1009. A welcome's max_frame may lower it for batch frames. */
-#define SRVMON_MAX_MESSAGE (1024u * 1024u)
+#define SRVMON_MAX_MESSAGE 1048576u /* 1 MiB */
 /* The most records in one batch frame. */
 #define SRVMON_BATCH_MAX_RECORDS 1000
 
