@@ -128,12 +128,28 @@ static uint64_t mark_ms(const struct outbox *o, uint64_t now)
 	return now / q * q + (now % q ? q : 0);
 }
 
+/* Delivered (with the lock held): the written records at the head of the memory queue
+ * with seq <= max_seq and written at or before max_ms. */
+static void drop_delivered_locked(struct outbox *o, uint64_t max_seq, uint64_t max_ms)
+{
+	struct outbox_item *it;
+
+	while (o->head && o->head->sent && o->head->seq <= max_seq && o->head->sent_ms <= max_ms) {
+		it = o->head;
+		o->head = it->next;
+		if (!o->head)
+			o->tail = NULL;
+		o->count--;
+		o->stats.acked++;
+		free(it);
+	}
+}
+
 /* A server that never acks (with the lock held): the records written at least grace_ms
  * before now, or before the server's close frame came, are delivered. */
 static void settle_locked(struct outbox *o)
 {
 	uint64_t now, until;
-	struct outbox_item *it;
 
 	if (o->acks_seen)
 		return;
@@ -150,15 +166,7 @@ static void settle_locked(struct outbox *o)
 		o->stats.acked += before - spool_records(o->spool);
 	}
 	/* Written records are a prefix of the queue, in the order they were written. */
-	while (o->head && o->head->sent && o->head->sent_ms <= until) {
-		it = o->head;
-		o->head = it->next;
-		if (!o->head)
-			o->tail = NULL;
-		o->count--;
-		o->stats.acked++;
-		free(it);
-	}
+	drop_delivered_locked(o, UINT64_MAX, until);
 }
 
 void outbox_set_unacked_grace(struct outbox *o, uint64_t grace_ms)
@@ -468,8 +476,6 @@ void outbox_mark_sent(struct outbox *o, uint64_t seq)
 
 void outbox_ack(struct outbox *o, uint64_t seq)
 {
-	struct outbox_item *it;
-
 	pthread_mutex_lock(&o->lock);
 	o->acks_seen = true;
 	if (o->spool) {
@@ -479,15 +485,7 @@ void outbox_ack(struct outbox *o, uint64_t seq)
 		o->stats.acked += before - spool_records(o->spool);
 	}
 	/* seq is per agent and increasing in queue order: acked records are a prefix. */
-	while (o->head && o->head->sent && o->head->seq <= seq) {
-		it = o->head;
-		o->head = it->next;
-		if (!o->head)
-			o->tail = NULL;
-		o->count--;
-		o->stats.acked++;
-		free(it);
-	}
+	drop_delivered_locked(o, seq, UINT64_MAX);
 	pthread_mutex_unlock(&o->lock);
 }
 
