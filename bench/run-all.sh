@@ -33,6 +33,7 @@ done
 args_of() {
 	case "$1" in
 	agent-vs-node-exporter.sh) echo "60" ;;
+	agent-memory.sh) echo "30" ;;
 	exec-overhead.sh) echo "20000 3" ;;
 	soak.sh) echo "build-bench 600 60" ;;
 	replay.sh) echo "build-bench 248" ;;

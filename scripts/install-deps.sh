@@ -17,7 +17,7 @@ python3-fastapi python3-uvicorn python3-wsproto python3-multipart
 
 # --bench: also the peer tools the benchmarks measure against.
 if [ "${1:-}" = "--bench" ]; then
-	PKGS="$PKGS prometheus-node-exporter curl auditd snoopy bpftrace"
+	PKGS="$PKGS prometheus-node-exporter collectd curl auditd snoopy bpftrace"
 fi
 
 missing=""

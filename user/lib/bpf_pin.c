@@ -104,28 +104,19 @@ fail:
 	return r;
 }
 
-void bpf_pin_remove(struct bpf_object *obj)
+void bpf_pin_remove_names(const char *dir, const char *const *names)
 {
-	char dir[PATH_MAX] = "";
-	struct bpf_map *map;
+	char path[PATH_MAX];
 
-	if (!obj)
+	if (!dir || !*dir)
 		return;
-	bpf_object__for_each_map(map, obj)
-	{
-		const char *path = bpf_map__pin_path(map);
-		char *slash;
-
-		if (!path || !bpf_map__is_pinned(map))
+	for (const char *const *name = names; *name; name++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, *name) >= (int)sizeof(path))
 			continue;
-		(void)snprintf(dir, sizeof(dir), "%s", path);
-		slash = strrchr(dir, '/');
-		if (slash)
-			*slash = '\0';
-		if (bpf_map__unpin(map, NULL) < 0)
-			log_debug("cannot remove the BPF map pin '%s'", path);
+		if (unlink(path) < 0 && errno != ENOENT)
+			log_debug("cannot remove the BPF map pin '%s': %s", path, strerror(errno));
 	}
 	/* Another module's pins may still live there: then it stays. */
-	if (dir[0] && rmdir(dir) < 0 && errno != ENOTEMPTY && errno != EEXIST)
+	if (rmdir(dir) < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT)
 		log_debug("cannot remove '%s': %s", dir, strerror(errno));
 }

@@ -15,7 +15,11 @@
  */
 int bpf_pin_maps(struct bpf_object *obj, const char *dir, const char *const *names);
 
-/* On clean exit: removes the pins of obj's maps and dir itself when it is empty. */
-void bpf_pin_remove(struct bpf_object *obj);
+/*
+ * On clean exit: removes the pins dir/<name> of the named maps (names ends with NULL)
+ * and dir itself when it is empty. The maps were loaded, and pinned, by a loader child
+ * (user/lib/bpf_loader.h): the caller holds descriptors, not the libbpf object.
+ */
+void bpf_pin_remove_names(const char *dir, const char *const *names);
 
 #endif

@@ -49,8 +49,28 @@ void log_set_journal(bool on)
 	log_journal = on;
 }
 
+/* A child forked while another thread logs (user/lib/bpf_loader.c) must not inherit the
+ * lock held: fork waits for the log line in progress and the child starts unlocked. */
+static void log_lock_take(void)
+{
+	pthread_mutex_lock(&log_lock);
+}
+
+static void log_lock_give(void)
+{
+	pthread_mutex_unlock(&log_lock);
+}
+
+static void log_atfork_register(void)
+{
+	(void)pthread_atfork(log_lock_take, log_lock_give, log_lock_give);
+}
+
 void log_init(const char *program)
 {
+	static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+	(void)pthread_once(&atfork_once, log_atfork_register);
 	log_program = program;
 	/* systemd sets JOURNAL_STREAM when stderr is connected to journald. */
 	log_journal = getenv("JOURNAL_STREAM") != NULL;
@@ -77,7 +97,8 @@ void log_write(enum log_level level, int errnum, const char *fmt, ...)
 	va_end(ap);
 	/* One message, one line: a control character (a newline inside text that came from
 	 * elsewhere) could otherwise start a line of its own, "<0>" prefix and all. Text from
-	 * a server is escaped before it gets here (user/delivery/peertext.c); this is the backstop. */
+	 * a server is escaped before it gets here (user/delivery/peertext.c); this is the backstop.
+	 */
 	for (char *p = msg; *p; p++) {
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';

@@ -9,22 +9,40 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bpf/netcount.skel.h"
+#include "bpf_loader.h"
 #include "bpf_pin.h"
 #include "bpf_log.h"
 #include "log.h"
 #include "peakrate.h"
 
 struct bpf_netcount {
-	struct netcount *skel;
+	struct bpf_loader_result fds; /* FD_*: maps and links, loaded by a child */
 	int map_fd;
 	int stats_fd;
 	int peaks_fd; /* -1: peak tracking off */
 	int ncpus;
+	char *pin_dir;		       /* the maps are pinned there; NULL: not pinned */
 	void *values;		       /* ncpus per-CPU values, for lookups */
 	struct srvmon_if_peaks *peaks; /* ncpus of them, for peak lookups */
 };
+
+/* The descriptors the loader child hands back, in this order. */
+enum { FD_COUNTERS, FD_STATS, FD_PEAKS, FD_LINK_RX, FD_LINK_TX, FD_COUNT };
+
+/* The child's steps, by the index it reports. */
+enum { STEP_OPEN, STEP_KNOBS, STEP_LOAD, STEP_ATTACH };
+static const char *const step_names[] = {
+	[STEP_OPEN] = "netcount__open",
+	[STEP_KNOBS] = "set rodata/map sizes",
+	[STEP_LOAD] = "netcount__load",
+	[STEP_ATTACH] = "netcount__attach",
+};
+
+#define LOADED_PINNED	  1u /* result flag: the maps are pinned under opts->pin_dir */
+#define LOADER_TIMEOUT_MS 60000
 
 int bpf_netcount_self_netns(uint32_t *ret_ino)
 {
@@ -45,16 +63,85 @@ void bpf_netcount_free(struct bpf_netcount *nc)
 		return;
 	free(nc->values);
 	free(nc->peaks);
-	if (nc->skel)
-		bpf_pin_remove(nc->skel->obj);
-	netcount__destroy(nc->skel); /* detaches, then unloads */
+	/* Links first (detaches), then the maps. */
+	for (int i = FD_COUNT - 1; i >= 0; i--) {
+		if (nc->fds.fds[i] >= 0)
+			close(nc->fds.fds[i]);
+		nc->fds.fds[i] = -1;
+	}
+	if (nc->pin_dir)
+		bpf_pin_remove_names(nc->pin_dir, pinned_maps);
+	free(nc->pin_dir);
 	free(nc);
+}
+
+struct load_args {
+	const struct bpf_netcount_opts *opts;
+	uint32_t entries;
+};
+
+/* In the loader child: open, size, pin, load and attach; the descriptors into *ret. */
+static void load_child(void *arg, struct bpf_loader_result *ret)
+{
+	const struct load_args *a = arg;
+	const struct bpf_netcount_opts *opts = a->opts;
+	struct netcount *skel;
+	int r;
+
+	/* Open the object. */
+	ret->step = STEP_OPEN;
+	skel = netcount__open();
+	if (!skel) {
+		ret->r = -errno;
+		return;
+	}
+	/* Knobs and map size from the caller. */
+	ret->step = STEP_KNOBS;
+	skel->rodata->netns_filter = opts ? opts->netns_ino : 0;
+	skel->rodata->peak_window_ns = opts ? opts->peak_window_ns : 0;
+	r = bpf_map__set_max_entries(skel->maps.if_counters, a->entries);
+	if (r < 0)
+		goto out;
+	r = bpf_map__set_max_entries(skel->maps.if_peaks, opts && opts->peak_entries
+								  ? opts->peak_entries
+								  : BPF_NETCOUNT_DEFAULT_PEAKS);
+	if (r < 0)
+		goto out;
+	/* Pins for bpftool; without them the agent still runs. */
+	r = opts ? bpf_pin_maps(skel->obj, opts->pin_dir, pinned_maps) : 0;
+	if (r < 0)
+		log_warn_errno(r, "network: cannot pin the BPF maps under '%s', ignoring",
+			       opts->pin_dir);
+	else if (opts && opts->pin_dir && *opts->pin_dir)
+		ret->flags |= LOADED_PINNED;
+	/* Verify and load into the kernel. */
+	ret->step = STEP_LOAD;
+	r = netcount__load(skel);
+	if (r < 0)
+		goto out;
+	/* Attach both tracepoints. */
+	ret->step = STEP_ATTACH;
+	r = netcount__attach(skel);
+	if (r < 0)
+		goto out;
+	ret->fds[FD_COUNTERS] = bpf_map__fd(skel->maps.if_counters);
+	ret->fds[FD_STATS] = bpf_map__fd(skel->maps.net_stats);
+	ret->fds[FD_PEAKS] = bpf_map__fd(skel->maps.if_peaks);
+	ret->fds[FD_LINK_RX] = bpf_link__fd(skel->links.netcount_rx);
+	ret->fds[FD_LINK_TX] = bpf_link__fd(skel->links.netcount_tx);
+	ret->n_fds = FD_COUNT;
+out:
+	/* The skeleton stays: the child exits after sending, the parent keeps the fds. */
+	ret->r = r < 0 ? r : 0;
 }
 
 struct bpf_netcount *bpf_netcount_new(const struct bpf_netcount_opts *opts, const char **ret_step)
 {
-	uint32_t entries =
-		opts && opts->max_entries ? opts->max_entries : BPF_NETCOUNT_DEFAULT_ENTRIES;
+	struct load_args args = {
+		.opts = opts,
+		.entries = opts && opts->max_entries ? opts->max_entries
+						     : BPF_NETCOUNT_DEFAULT_ENTRIES,
+	};
 	const char *step = "calloc";
 	struct bpf_netcount *nc;
 	size_t value_size;
@@ -67,6 +154,8 @@ struct bpf_netcount *bpf_netcount_new(const struct bpf_netcount_opts *opts, cons
 		r = -ENOMEM;
 		goto fail;
 	}
+	for (int i = 0; i < BPF_LOADER_MAX_FDS; i++)
+		nc->fds.fds[i] = -1;
 	nc->peaks_fd = -1;
 	step = "libbpf_num_possible_cpus";
 	nc->ncpus = libbpf_num_possible_cpus();
@@ -91,48 +180,35 @@ struct bpf_netcount *bpf_netcount_new(const struct bpf_netcount_opts *opts, cons
 			goto fail;
 		}
 	}
-
-	/* Open the object. */
-	step = "netcount__open";
-	nc->skel = netcount__open();
-	if (!nc->skel) {
-		r = -errno;
+	/* Open, size, load and attach in a child: the kernel BTF it parses stays there. */
+	step = "loader child";
+	r = bpf_loader_run(load_child, &args, LOADER_TIMEOUT_MS, &nc->fds);
+	if (r < 0)
+		goto fail;
+	if (nc->fds.flags & LOADED_PINNED) {
+		nc->pin_dir = strdup(opts->pin_dir);
+		if (!nc->pin_dir)
+			log_warn("network: out of memory: the BPF map pins under '%s' stay on exit",
+				 opts->pin_dir);
+	}
+	if (nc->fds.r < 0) {
+		r = nc->fds.r;
+		step = nc->fds.step < sizeof(step_names) / sizeof(step_names[0])
+			       ? step_names[nc->fds.step]
+			       : "loader child";
 		goto fail;
 	}
-	/* Knobs and map size from the caller. */
-	step = "set rodata/map sizes";
-	nc->skel->rodata->netns_filter = opts ? opts->netns_ino : 0;
-	nc->skel->rodata->peak_window_ns = opts ? opts->peak_window_ns : 0;
-	r = bpf_map__set_max_entries(nc->skel->maps.if_counters, entries);
-	if (r < 0)
+	step = "loader child";
+	r = -EPROTO;
+	if (nc->fds.n_fds != FD_COUNT || nc->fds.fds[FD_COUNTERS] < 0 ||
+	    nc->fds.fds[FD_STATS] < 0 || nc->fds.fds[FD_PEAKS] < 0)
 		goto fail;
-	r = bpf_map__set_max_entries(nc->skel->maps.if_peaks, opts && opts->peak_entries
-								      ? opts->peak_entries
-								      : BPF_NETCOUNT_DEFAULT_PEAKS);
-	if (r < 0)
-		goto fail;
-	/* Pins for bpftool; without them the agent still runs. */
-	r = opts ? bpf_pin_maps(nc->skel->obj, opts->pin_dir, pinned_maps) : 0;
-	if (r < 0)
-		log_warn_errno(r, "network: cannot pin the BPF maps under '%s', ignoring",
-			       opts->pin_dir);
-	/* Verify and load into the kernel. */
-	step = "netcount__load";
-	r = netcount__load(nc->skel);
-	if (r < 0)
-		goto fail;
-	/* Attach both tracepoints. */
-	step = "netcount__attach";
-	r = netcount__attach(nc->skel);
-	if (r < 0)
-		goto fail;
-
-	nc->map_fd = bpf_map__fd(nc->skel->maps.if_counters);
-	nc->stats_fd = bpf_map__fd(nc->skel->maps.net_stats);
+	nc->map_fd = nc->fds.fds[FD_COUNTERS];
+	nc->stats_fd = nc->fds.fds[FD_STATS];
 	if (nc->peaks)
-		nc->peaks_fd = bpf_map__fd(nc->skel->maps.if_peaks);
-	log_debug("network: BPF counters attached (%u interface slots, netns %u)", entries,
-		  nc->skel->rodata->netns_filter);
+		nc->peaks_fd = nc->fds.fds[FD_PEAKS];
+	log_debug("network: BPF counters attached (%u interface slots, netns %u)", args.entries,
+		  opts ? opts->netns_ino : 0);
 	return nc;
 
 fail:
