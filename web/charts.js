@@ -1,0 +1,106 @@
+/* Time-series charts (uPlot, vendored in web/vendor/uplot): one per metric group. */
+"use strict";
+
+const charts = (() => {
+	const AXIS = { stroke: "#8b98a5", grid: "#223040", tick: "#223040" };
+	const all = new Set(); /* live charts, for the tests and for resizing */
+
+	/*
+	 * Merges columnar series (docs/api.md: t[], avg[]...) on one time axis. Each source is
+	 * {t, values}; a bucket missing in a source is null there, and a jump of more than
+	 * 1.5 steps in the merged axis becomes a gap (a null point) so that no line is drawn
+	 * across an outage.
+	 */
+	function align(sources, step) {
+		const ts = new Set();
+		for (const s of sources)
+			for (const t of s.t || [])
+				ts.add(t);
+		const axis = Array.from(ts).sort((a, b) => a - b);
+		const withGaps = [];
+		for (let i = 0; i < axis.length; i++) {
+			if (i > 0 && step && axis[i] - axis[i - 1] > 1.5 * step)
+				withGaps.push(axis[i - 1] + step);
+			withGaps.push(axis[i]);
+		}
+		const cols = sources.map((s) => {
+			const at = new Map();
+			(s.t || []).forEach((t, i) => at.set(t, s.values[i]));
+			return withGaps.map((t) => (at.has(t) ? at.get(t) : null));
+		});
+		return [withGaps, ...cols];
+	}
+
+	function make(el, spec) {
+		const series = [{}].concat(spec.series.map((s) => ({
+			label: s.label,
+			stroke: s.color,
+			width: s.width || 1.5,
+			dash: s.dash,
+			fill: s.fill,
+			spanGaps: false,
+			points: { show: false },
+			value: (u, v) => (v === null || v === undefined ? "–" : spec.format(v)),
+		})));
+		const opts = {
+			width: Math.max(200, el.clientWidth),
+			height: spec.height || 180,
+			ms: 1,
+			series,
+			cursor: { drag: { x: false, y: false } },
+			legend: { live: true },
+			scales: { y: spec.yRange ? { range: spec.yRange } : { auto: true } },
+			axes: [
+				{ stroke: AXIS.stroke, grid: { stroke: AXIS.grid, width: 1 },
+				  ticks: { stroke: AXIS.tick, width: 1 } },
+				{ stroke: AXIS.stroke, grid: { stroke: AXIS.grid, width: 1 },
+				  ticks: { stroke: AXIS.tick, width: 1 }, size: 72,
+				  values: (u, vals) => vals.map((v) => spec.format(v)) },
+			],
+		};
+		const empty = [[]].concat(spec.series.map(() => []));
+		const plot = new uPlot(opts, empty, el);
+		const chart = {
+			id: spec.id,
+			plot,
+			points: 0,
+			set(data) {
+				chart.points = data[0].length;
+				plot.setData(data);
+			},
+			resize() {
+				const w = Math.max(200, el.clientWidth);
+				if (w !== plot.width)
+					plot.setSize({ width: w, height: plot.height });
+			},
+			destroy() {
+				all.delete(chart);
+				plot.destroy();
+			},
+		};
+		all.add(chart);
+		return chart;
+	}
+
+	let resizeQueued = false;
+	window.addEventListener("resize", () => {
+		if (resizeQueued)
+			return;
+		resizeQueued = true;
+		requestAnimationFrame(() => {
+			resizeQueued = false;
+			for (const c of all)
+				c.resize();
+		});
+	});
+
+	/* For tests and debugging: {id: number of points} of the charts on the page. */
+	function summary() {
+		const out = {};
+		for (const c of all)
+			out[c.id] = c.points;
+		return out;
+	}
+
+	return { make, align, summary };
+})();
