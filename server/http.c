@@ -10,6 +10,7 @@
 #include "ratelimit.h"
 #include "record_line.h"
 #include "speedtest_http.h"
+#include "static.h"
 #include "token.h"
 
 #include <errno.h>
@@ -248,6 +249,8 @@ static int http_request(struct lws *wsi, struct server *srv, struct session *ss,
 	ss->no_store = false;
 	if (speedtest_http_match(uri))
 		return speedtest_http_request(wsi, uri, &ss->st);
+	if (static_http_match(uri))
+		return static_http_request(wsi, uri);
 	if (strcmp(uri, HEALTH_PATH) == 0) {
 		if (!get)
 			return http_reply(wsi, ss, 405, "{\"error\":\"method not allowed\"}");
