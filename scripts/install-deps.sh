@@ -12,6 +12,7 @@ libinih-dev libsqlite3-dev sqlite3 libargon2-dev libsystemd-dev
 libcmocka-dev iproute2 iputils-ping procps python3 util-linux
 valgrind libclang-rt-14-dev debootstrap
 prometheus python3-prometheus-client
+chromium
 "
 
 # --bench: also the peer tools the benchmarks measure against.
