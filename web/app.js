@@ -717,8 +717,9 @@
 			const webhook = h("input", { name: "webhook", id: "rule-webhook", size: 22,
 						     placeholder: "http://… (optional)" });
 			const err = h("p", { class: "error", hidden: true, role: "alert" });
-			const metricPart = h("span", { class: "inline" }, metric, op, threshold);
-			const regexPart = h("span", { class: "inline" }, regex);
+			const metricPart = h("label", {}, "Condition",
+					     h("span", { class: "inline" }, metric, op, threshold));
+			const regexPart = h("label", {}, "argv matches (regex)", regex);
 			function sync() {
 				metricPart.hidden = kind.value !== "metric";
 				regexPart.hidden = kind.value !== "exec";
@@ -773,6 +774,24 @@
 			return form;
 		}
 
+		/* The value that fired, in the rule's terms. */
+		function stateValue(s, rules) {
+			const r = rules.find((x) => x.id === s.rule_id);
+			if (s.value === null || s.value === undefined)
+				return "–";
+			if (!r)
+				return String(s.value);
+			if (r.kind === "offline")
+				return fmt.duration(s.value * 1000) + " offline";
+			if (r.kind === "exec")
+				return "seq " + s.value;
+			if (r.metric === "cpu_percent")
+				return fmt.pct(s.value);
+			if (UNITS[r.metric])
+				return fmt.bits(s.value);
+			return fmt.bytes(s.value);
+		}
+
 		function hostLabel(id) {
 			if (!id)
 				return "every host";
@@ -791,7 +810,7 @@
 					h("td", {}, s.name),
 					h("td", {}, h("a", { href: "#/host/" + encodeURIComponent(s.host_id) },
 						     s.hostname || s.host_id.slice(0, 12))),
-					h("td", { class: "num mono" }, s.value ?? "–"),
+					h("td", { class: "num mono" }, stateValue(s, rules)),
 					h("td", { class: "nowrap mono" }, fmt.datetime(s.fired_ms)),
 					h("td", { class: "nowrap mono" }, s.resolved_ms ? fmt.datetime(s.resolved_ms) : "–"))));
 				if (!states.length)

@@ -3,7 +3,7 @@
 
 const charts = (() => {
 	const AXIS = { stroke: "#8b98a5", grid: "#223040", tick: "#223040" };
-	const all = new Set(); /* live charts, for the tests and for resizing */
+	const all = new Set(); /* live charts, for the tests */
 
 	/*
 	 * Merges columnar series (docs/api.md: t[], avg[]...) on one time axis. Each source is
@@ -31,6 +31,23 @@ const charts = (() => {
 		return [withGaps, ...cols];
 	}
 
+	const pad = (n) => String(n).padStart(2, "0");
+
+	/* 24-hour local time on the x axis, the date where the ticks are a day or more apart. */
+	function timeTicks(u, splits, axisIdx, space, incr) {
+		const span = u.scales.x.max - u.scales.x.min;
+		return splits.map((ms) => {
+			const d = new Date(ms);
+			const day = pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+			const hm = pad(d.getHours()) + ":" + pad(d.getMinutes());
+			if (incr >= 86400e3)
+				return day;
+			if (span > 86400e3)
+				return d.getHours() === 0 && d.getMinutes() === 0 ? day : hm;
+			return incr < 60e3 ? hm + ":" + pad(d.getSeconds()) : hm;
+		});
+	}
+
 	function make(el, spec) {
 		const series = [{}].concat(spec.series.map((s) => ({
 			label: s.label,
@@ -52,20 +69,22 @@ const charts = (() => {
 			scales: { y: spec.yRange ? { range: spec.yRange } : { auto: true } },
 			axes: [
 				{ stroke: AXIS.stroke, grid: { stroke: AXIS.grid, width: 1 },
-				  ticks: { stroke: AXIS.tick, width: 1 } },
+				  ticks: { stroke: AXIS.tick, width: 1 }, values: timeTicks, space: 60 },
 				{ stroke: AXIS.stroke, grid: { stroke: AXIS.grid, width: 1 },
-				  ticks: { stroke: AXIS.tick, width: 1 }, size: 72,
+				  ticks: { stroke: AXIS.tick, width: 1 }, size: 84, space: 30,
 				  values: (u, vals) => vals.map((v) => spec.format(v)) },
 			],
 		};
 		const empty = [[]].concat(spec.series.map(() => []));
 		const plot = new uPlot(opts, empty, el);
+		/* The element's width, not the window's: a scroll bar or the grid may change it. */
+		const ro = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => chart.resize());
 		const chart = {
 			id: spec.id,
 			plot,
 			points: 0,
 			set(data) {
-				chart.points = data[0].length;
+				chart.points = data[1].filter((v) => v !== null && v !== undefined).length;
 				plot.setData(data);
 			},
 			resize() {
@@ -75,24 +94,16 @@ const charts = (() => {
 			},
 			destroy() {
 				all.delete(chart);
+				if (ro)
+					ro.disconnect();
 				plot.destroy();
 			},
 		};
 		all.add(chart);
+		if (ro)
+			ro.observe(el);
 		return chart;
 	}
-
-	let resizeQueued = false;
-	window.addEventListener("resize", () => {
-		if (resizeQueued)
-			return;
-		resizeQueued = true;
-		requestAnimationFrame(() => {
-			resizeQueued = false;
-			for (const c of all)
-				c.resize();
-		});
-	});
 
 	/* For tests and debugging: {id: number of points} of the charts on the page. */
 	function summary() {
