@@ -1,5 +1,6 @@
 #include "db.h"
 
+#include "db_migrate.h"
 #include "numparse.h"
 
 #include <errno.h>
@@ -92,6 +93,16 @@ struct db *db_open(const char *path, bool create, const char **ret_err)
 		sqlite3_free(errmsg);
 		errno = r == SQLITE_NOTADB ? EINVAL : EIO;
 		goto fail;
+	}
+	/* Roles, the read API's and the alerts' tables (db_migrate.c). */
+	{
+		static char migrate_err[256];
+
+		if (db_migrate(db->sql, migrate_err, sizeof(migrate_err)) < 0) {
+			*ret_err = migrate_err;
+			errno = EIO;
+			goto fail;
+		}
 	}
 	return db;
 fail:
@@ -492,4 +503,9 @@ int db_stats_read(struct db *db, uint64_t now_ms, struct db_stats *ret)
 	if (r == 0)
 		r = query_u64(db, counter_sql, DB_COUNTER_REFRESH_GRANTS, 0, &ret->refresh_grants);
 	return r;
+}
+
+struct sqlite3 *db_sqlite(struct db *db)
+{
+	return db->sql;
 }

@@ -97,6 +97,10 @@ int db_records_foreach(struct db *db, const char *host_id, const char *type, uin
 
 int db_stats_read(struct db *db, uint64_t now_ms, struct db_stats *ret);
 
+/* The SQLite handle, for the modules that keep their own tables (db_migrate.h). */
+struct sqlite3;
+struct sqlite3 *db_sqlite(struct db *db);
+
 /* Pure helpers for the seq column. */
 void db_seq_format(uint64_t seq, char ret[DB_SEQ_DIGITS + 1]);
 int db_seq_parse(const char *s, uint64_t *ret);

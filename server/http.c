@@ -2,13 +2,16 @@
 
 #include "log.h"
 #include "monoclock.h"
+#include "api.h"
 #include "connlimit.h"
 #include "db.h"
+#include "db_api.h"
 #include "form.h"
 #include "grant.h"
 #include "ingest.h"
 #include "ratelimit.h"
 #include "record_line.h"
+#include "role.h"
 #include "speedtest_http.h"
 #include "static.h"
 #include "token.h"
@@ -47,6 +50,7 @@ struct server {
 	size_t tx_records;
 	uint64_t tx_start_ms;
 	struct session *tx_sessions;
+	struct api *api; /* /api/v1 (api.c) */
 };
 
 enum http_phase {
@@ -70,6 +74,7 @@ struct session {
 	size_t reply_len;
 	bool no_store;
 	struct speedtest_http *st; /* a speed-test request (speedtest_http.c) */
+	struct api_req *api;	   /* an /api/v1 request (api.c) */
 
 	/* WebSocket */
 	struct lws *wsi;
@@ -134,6 +139,7 @@ static void session_reset_http(struct session *ss)
 	ss->retry_after_s = 0;
 	ss->phase = HTTP_IDLE;
 	speedtest_http_free(&ss->st);
+	api_http_free(&ss->api);
 }
 
 static void tx_unlink(struct session *ss)
@@ -239,6 +245,35 @@ static void token_rate_check(struct lws *wsi, struct server *srv, struct session
 	}
 }
 
+static int route_speedtest(struct lws *wsi, struct server *srv, struct session *ss, const char *uri)
+{
+	(void)srv;
+	return speedtest_http_request(wsi, uri, &ss->st);
+}
+
+static int route_static(struct lws *wsi, struct server *srv, struct session *ss, const char *uri)
+{
+	(void)srv;
+	(void)ss;
+	return static_http_request(wsi, uri);
+}
+
+static int route_api(struct lws *wsi, struct server *srv, struct session *ss, const char *uri)
+{
+	return api_http_request(srv->api, wsi, uri, &ss->api);
+}
+
+/* The endpoint families that live in files of their own, by path; the rest (/token, /health,
+ * /ws) is below. */
+static const struct route {
+	bool (*match)(const char *uri);
+	int (*request)(struct lws *wsi, struct server *srv, struct session *ss, const char *uri);
+} routes[] = {
+	{speedtest_http_match, route_speedtest},
+	{static_http_match, route_static},
+	{api_http_match, route_api},
+};
+
 static int http_request(struct lws *wsi, struct server *srv, struct session *ss, const char *uri)
 {
 	bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
@@ -247,10 +282,10 @@ static int http_request(struct lws *wsi, struct server *srv, struct session *ss,
 
 	session_reset_http(ss);
 	ss->no_store = false;
-	if (speedtest_http_match(uri))
-		return speedtest_http_request(wsi, uri, &ss->st);
-	if (static_http_match(uri))
-		return static_http_request(wsi, uri);
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (routes[i].match(uri))
+			return routes[i].request(wsi, srv, ss, uri);
+	}
 	if (strcmp(uri, HEALTH_PATH) == 0) {
 		if (!get)
 			return http_reply(wsi, ss, 405, "{\"error\":\"method not allowed\"}");
@@ -337,10 +372,11 @@ static int request_token(struct lws *wsi, char *ret, size_t size)
 	return 0;
 }
 
-/* Looks the request's token up. 0 with the account and expiry, or -EACCES. */
+/* Looks the request's token up. 0 with the account, its role and expiry, or -EACCES. */
 static int authenticate(struct lws *wsi, struct server *srv, char *ret_account, size_t size,
-			uint64_t *ret_expires_ms)
+			uint64_t *ret_expires_ms, enum role *ret_role)
 {
+	struct db_auth auth;
 	char token[TOKEN_HEX_LEN + 2];
 	char sha[TOKEN_HASH_HEX_LEN + 1];
 	int r;
@@ -352,13 +388,18 @@ static int authenticate(struct lws *wsi, struct server *srv, char *ret_account, 
 	OPENSSL_cleanse(token, sizeof(token));
 	if (r < 0)
 		return r;
-	r = db_token_lookup(srv->opts.db, sha, ret_account, size, ret_expires_ms);
+	r = db_token_auth(srv->opts.db, sha, &auth);
+	if (r == 0 && strlen(auth.account) >= size)
+		r = -ENOSPC;
 	if (r == -ENOENT)
 		return -EACCES;
 	if (r < 0) {
 		log_err_errno(r, "token lookup: database \"%s\"", db_errmsg(srv->opts.db));
 		return r;
 	}
+	memcpy(ret_account, auth.account, strlen(auth.account) + 1);
+	*ret_expires_ms = auth.expires_ms;
+	*ret_role = auth.role;
 	if (*ret_expires_ms <= now_ms())
 		return -EACCES;
 	return 0;
@@ -368,6 +409,7 @@ static int ws_confirm_upgrade(struct lws *wsi, struct server *srv)
 {
 	char uri[256];
 	char account[GRANT_MAX_USERNAME + 1];
+	enum role role;
 	uint64_t expires;
 	int r;
 
@@ -377,7 +419,13 @@ static int ws_confirm_upgrade(struct lws *wsi, struct server *srv)
 		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
 		return 1;
 	}
-	r = authenticate(wsi, srv, account, sizeof(account), &expires);
+	r = authenticate(wsi, srv, account, sizeof(account), &expires, &role);
+	if (r == 0 && !role_may_ingest(role)) {
+		log_info("GET %s: upgrade of \"%s\" refused (403): role %s may not ingest", WS_PATH,
+			 account, role_name(role));
+		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+		return 1;
+	}
 	if (r == -EACCES) {
 		log_info("GET %s: upgrade refused: missing, unknown or expired token", WS_PATH);
 		lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
@@ -392,12 +440,13 @@ static int ws_confirm_upgrade(struct lws *wsi, struct server *srv)
 
 static int ws_established(struct lws *wsi, struct server *srv, struct session *ss)
 {
+	enum role role;
 	int r;
 
 	memset(ss, 0, sizeof(*ss));
 	/* The headers are still bound here; confirm_upgrade checked them moments ago. */
-	r = authenticate(wsi, srv, ss->account, sizeof(ss->account), &ss->token_expires_ms);
-	if (r < 0)
+	r = authenticate(wsi, srv, ss->account, sizeof(ss->account), &ss->token_expires_ms, &role);
+	if (r < 0 || !role_may_ingest(role))
 		return -1;
 	ss->ws_authed = true;
 	ss->wsi = wsi;
@@ -446,6 +495,8 @@ static void tx_commit(struct server *srv)
 	if (r < 0)
 		log_err_errno(r, "%s: committing %zu records: database \"%s\"", WS_PATH,
 			      srv->tx_records, db_errmsg(srv->opts.db));
+	if (r == 0)
+		api_committed(srv->api); /* the event streams send what was committed */
 	while ((ss = srv->tx_sessions)) {
 		tx_unlink(ss);
 		if (r < 0) {
@@ -757,14 +808,20 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP:
 		return http_request(wsi, srv, ss, in ? (const char *)in : "");
 	case LWS_CALLBACK_HTTP_BODY:
+		if (ss->api)
+			return api_http_body(ss->api, in, len);
 		if (ss->st)
 			return speedtest_http_body(ss->st, len);
 		return http_body(ss, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (ss->api)
+			return api_http_body_done(wsi, ss->api);
 		if (ss->st)
 			return speedtest_http_body_done(wsi, ss->st);
 		return http_body_done(wsi, srv, ss);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (ss->api)
+			return api_http_writeable(wsi, ss->api);
 		if (ss->st)
 			return speedtest_http_writeable(wsi, ss->st);
 		return http_writeable(wsi, ss);
@@ -859,13 +916,17 @@ struct server *server_new(const struct server_opts *opts)
 		return NULL;
 	}
 	s->vhost = lws_create_vhost(s->ctx, &info);
-	if (!s->vhost) {
+	if (s->vhost)
+		s->api = api_new(opts->db, s->ctx);
+	if (!s->vhost || !s->api) {
+		api_stop(s->api);
 		lws_context_destroy(s->ctx);
+		api_free(s->api);
 		ratelimit_free(s->token_rl);
 		free(s->spans);
-		free(s);
 		/* lws logs the reason (bind or listen failure) but does not return it. */
-		errno = EIO;
+		errno = s->vhost ? ENOMEM : EIO;
+		free(s);
 		return NULL;
 	}
 	return s;
@@ -900,7 +961,9 @@ void server_free(struct server *s)
 		return;
 	/* Records stored since the last turn (none unless server_run failed) are kept. */
 	tx_commit(s);
+	api_stop(s->api);
 	lws_context_destroy(s->ctx);
+	api_free(s->api);
 	ratelimit_free(s->token_rl);
 	free(s->spans);
 	free(s);

@@ -1,0 +1,233 @@
+#include "db_migrate.h"
+
+#include "metric.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Tables the API reads; everything derived from a record is written by record_apply, an
+ * INSTEAD OF trigger on a view, so that ingest (records_api) and the one-time backfill of an
+ * older database run the same statements. */
+static const char api_schema[] =
+	"CREATE TABLE IF NOT EXISTS metric_names("
+	" id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, type TEXT NOT NULL,"
+	" path TEXT NOT NULL, unit TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS hosts("
+	" id INTEGER PRIMARY KEY,"
+	" host_id TEXT NOT NULL UNIQUE,"
+	" hostname TEXT, os TEXT, kernel TEXT, agent_version TEXT, collector TEXT,"
+	" first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
+	" res_ts INTEGER, res_gap_ms INTEGER, net_ts INTEGER, net_interval_ms INTEGER,"
+	" status_ts INTEGER, status_gap_ms INTEGER,"
+	" cpu_percent REAL, ram_total INTEGER, ram_available INTEGER, disk_total INTEGER,"
+	" disk_available INTEGER, upload_rate INTEGER, download_rate INTEGER,"
+	" rx_peak_rate INTEGER, tx_peak_rate INTEGER);"
+	"CREATE TABLE IF NOT EXISTS metrics("
+	" host INTEGER NOT NULL, metric INTEGER NOT NULL, ts INTEGER NOT NULL,"
+	" value REAL NOT NULL, PRIMARY KEY(host, metric, ts)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS metrics_1m("
+	" host INTEGER NOT NULL, metric INTEGER NOT NULL, minute INTEGER NOT NULL,"
+	" n INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,"
+	" PRIMARY KEY(host, metric, minute)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS execs("
+	" id INTEGER PRIMARY KEY," /* records.id */
+	" host INTEGER NOT NULL, ts INTEGER NOT NULL, user TEXT NOT NULL, hay TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS execs_ts ON execs(ts, id);"
+	"CREATE INDEX IF NOT EXISTS execs_host_ts ON execs(host, ts, id);"
+	"CREATE INDEX IF NOT EXISTS execs_user_ts ON execs(user, ts, id);"
+	"CREATE TABLE IF NOT EXISTS speedtests("
+	" id INTEGER PRIMARY KEY," /* records.id */
+	" host INTEGER NOT NULL, ts INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS speedtests_host_ts ON speedtests(host, ts);"
+	"CREATE TABLE IF NOT EXISTS alert_rules("
+	" id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK(kind IN ('metric', 'offline', 'exec')),"
+	" metric TEXT, op TEXT, threshold REAL, regex TEXT, for_ms INTEGER NOT NULL,"
+	" host_id TEXT, webhook TEXT, created_ms INTEGER NOT NULL,"
+	" exec_cursor INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS alert_state("
+	" rule_id INTEGER NOT NULL, host INTEGER NOT NULL,"
+	" state TEXT NOT NULL CHECK(state IN ('ok', 'firing', 'resolved')),"
+	" since_ms INTEGER, fired_ms INTEGER, resolved_ms INTEGER, value REAL,"
+	" changed_ms INTEGER NOT NULL, PRIMARY KEY(rule_id, host)) WITHOUT ROWID;"
+	"CREATE VIEW IF NOT EXISTS record_apply AS"
+	" SELECT id, host_id, type, ts, received_ms, body FROM records;"
+	"CREATE TRIGGER IF NOT EXISTS record_apply_insert INSTEAD OF INSERT ON record_apply BEGIN"
+	/* The host: created by its first record, last_seen_ms by every record. */
+	" INSERT INTO hosts(host_id, first_seen_ms, last_seen_ms)"
+	"  VALUES(NEW.host_id, NEW.received_ms, NEW.received_ms)"
+	"  ON CONFLICT(host_id) DO UPDATE SET"
+	"   last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),"
+	"   first_seen_ms = min(first_seen_ms, excluded.first_seen_ms);"
+	" UPDATE hosts SET hostname = json_extract(NEW.body, '$.hostname'),"
+	"  os = json_extract(NEW.body, '$.os'), kernel = json_extract(NEW.body, '$.kernel'),"
+	"  agent_version = json_extract(NEW.body, '$.agent_version'),"
+	"  collector = json_extract(NEW.body, '$.collector')"
+	"  WHERE NEW.type = 'hello' AND host_id = NEW.host_id;"
+	/* Latest figures and the gap between the last two samples (the module's interval);
+	 * records replayed late (older ts) do not overwrite newer ones. */
+	" UPDATE hosts SET"
+	"  res_gap_ms = CASE WHEN NEW.ts > res_ts THEN NEW.ts - res_ts ELSE res_gap_ms END,"
+	"  res_ts = NEW.ts, cpu_percent = json_extract(NEW.body, '$.cpu_percent'),"
+	"  ram_total = json_extract(NEW.body, '$.ram_total'),"
+	"  ram_available = json_extract(NEW.body, '$.ram_available'),"
+	"  disk_total = json_extract(NEW.body, '$.disk_total'),"
+	"  disk_available = json_extract(NEW.body, '$.disk_available')"
+	"  WHERE NEW.type = 'resources' AND host_id = NEW.host_id"
+	"  AND (res_ts IS NULL OR NEW.ts >= res_ts);"
+	" UPDATE hosts SET net_ts = NEW.ts,"
+	"  net_interval_ms = json_extract(NEW.body, '$.interval_ms'),"
+	"  upload_rate = json_extract(NEW.body, '$.upload_rate'),"
+	"  download_rate = json_extract(NEW.body, '$.download_rate'),"
+	"  rx_peak_rate = json_extract(NEW.body, '$.rx_peak_rate'),"
+	"  tx_peak_rate = json_extract(NEW.body, '$.tx_peak_rate')"
+	"  WHERE NEW.type = 'network' AND host_id = NEW.host_id"
+	"  AND (net_ts IS NULL OR NEW.ts >= net_ts);"
+	" UPDATE hosts SET"
+	"  status_gap_ms = CASE WHEN NEW.ts > status_ts THEN NEW.ts - status_ts"
+	"   ELSE status_gap_ms END, status_ts = NEW.ts"
+	"  WHERE NEW.type = 'status' AND host_id = NEW.host_id"
+	"  AND (status_ts IS NULL OR NEW.ts >= status_ts);"
+	" INSERT OR IGNORE INTO metrics(host, metric, ts, value)"
+	"  SELECT h.id, m.id, NEW.ts, json_extract(NEW.body, m.path)"
+	"  FROM metric_names m, hosts h"
+	"  WHERE m.type = NEW.type AND h.host_id = NEW.host_id"
+	"  AND json_type(NEW.body, m.path) IN ('integer', 'real');"
+	" INSERT INTO execs(id, host, ts, user, hay)"
+	"  SELECT NEW.id, h.id, NEW.ts, coalesce(json_extract(NEW.body, '$.user'), ''),"
+	"   coalesce((SELECT group_concat(value, ' ') FROM json_each(NEW.body, '$.argv')), '')"
+	"   || char(10) || coalesce(json_extract(NEW.body, '$.user'), '')"
+	"   || char(10) || coalesce(json_extract(NEW.body, '$.cwd'), '')"
+	"   || char(10) || coalesce(json_extract(NEW.body, '$.tty'), '')"
+	"  FROM hosts h WHERE NEW.type = 'exec' AND h.host_id = NEW.host_id;"
+	" INSERT INTO speedtests(id, host, ts) SELECT NEW.id, h.id, NEW.ts"
+	"  FROM hosts h WHERE NEW.type = 'speedtest' AND h.host_id = NEW.host_id;"
+	" END;"
+	"CREATE TRIGGER IF NOT EXISTS metrics_rollup AFTER INSERT ON metrics BEGIN"
+	" INSERT INTO metrics_1m(host, metric, minute, n, sum, min, max)"
+	"  VALUES(NEW.host, NEW.metric, NEW.ts - NEW.ts % 60000, 1, NEW.value, NEW.value,"
+	"   NEW.value)"
+	"  ON CONFLICT(host, metric, minute) DO UPDATE SET n = n + 1, sum = sum + excluded.sum,"
+	"   min = min(min, excluded.min), max = max(max, excluded.max);"
+	" END;"
+	/* A record removed (retention) takes its search and speed-test rows with it. */
+	"CREATE TRIGGER IF NOT EXISTS records_api_delete AFTER DELETE ON records BEGIN"
+	" DELETE FROM execs WHERE id = OLD.id;"
+	" DELETE FROM speedtests WHERE id = OLD.id;"
+	" END;";
+
+static const char ingest_trigger[] =
+	"CREATE TRIGGER IF NOT EXISTS records_api AFTER INSERT ON records BEGIN"
+	" INSERT INTO record_apply(id, host_id, type, ts, received_ms, body)"
+	"  VALUES(NEW.id, NEW.host_id, NEW.type, NEW.ts, NEW.received_ms, NEW.body);"
+	" END;";
+
+/* The role of a token is its account's when it is issued (tokens are inserted by db.c). */
+static const char role_trigger[] =
+	"CREATE TRIGGER IF NOT EXISTS tokens_role AFTER INSERT ON tokens BEGIN"
+	" UPDATE tokens SET role = coalesce((SELECT role FROM accounts"
+	"  WHERE name = NEW.account), 'agent') WHERE hash = NEW.hash;"
+	" END;";
+
+static int exec_sql(sqlite3 *sql, const char *text)
+{
+	return sqlite3_exec(sql, text, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+/* 1 when the query returns a row, 0 when not, -EIO. */
+static int exists(sqlite3 *sql, const char *query)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (sqlite3_prepare_v2(sql, query, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	r = sqlite3_step(st);
+	r = r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -EIO;
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int add_role_columns(sqlite3 *sql)
+{
+	int r;
+
+	r = exists(sql, "SELECT 1 FROM pragma_table_info('accounts') WHERE name = 'role'");
+	if (r == 0)
+		r = exec_sql(sql, "ALTER TABLE accounts ADD COLUMN role TEXT NOT NULL"
+				  " DEFAULT 'agent' CHECK(role IN ('agent', 'viewer', 'admin'))");
+	if (r < 0)
+		return r;
+	r = exists(sql, "SELECT 1 FROM pragma_table_info('tokens') WHERE name = 'role'");
+	if (r == 0)
+		r = exec_sql(sql,
+			     "ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'agent'");
+	if (r < 0)
+		return r;
+	return exec_sql(sql, role_trigger);
+}
+
+static int fill_metric_names(sqlite3 *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	if (sqlite3_prepare_v2(sql,
+			       "INSERT OR REPLACE INTO metric_names(id, name, type, path, unit)"
+			       " VALUES(?, ?, ?, '$.' || ?, ?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	for (size_t i = 0; i < metric_count() && r == 0; i++) {
+		const struct metric_def *m = metric_at(i);
+
+		sqlite3_bind_int(st, 1, m->id);
+		sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, m->type, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, m->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, m->unit, -1, SQLITE_STATIC);
+		r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_migrate(struct sqlite3 *sql, char *ret_err, size_t size)
+{
+	bool backfill;
+	int r;
+
+	r = exec_sql(sql, "BEGIN IMMEDIATE");
+	if (r < 0)
+		return r;
+	r = add_role_columns(sql);
+	if (r < 0)
+		goto fail;
+	/* The ingest trigger is the last thing created: without it, the records stored so
+	 * far have not been applied. */
+	r = exists(sql, "SELECT 1 FROM sqlite_master WHERE type = 'trigger'"
+			" AND name = 'records_api'");
+	if (r < 0)
+		goto fail;
+	backfill = r == 0;
+	r = exec_sql(sql, api_schema);
+	if (r == 0)
+		r = fill_metric_names(sql);
+	if (r == 0 && backfill)
+		r = exec_sql(sql,
+			     "INSERT INTO record_apply(id, host_id, type, ts, received_ms, body)"
+			     " SELECT id, host_id, type, ts, received_ms, body FROM records"
+			     " ORDER BY id");
+	if (r == 0)
+		r = exec_sql(sql, ingest_trigger);
+	if (r < 0)
+		goto fail;
+	return exec_sql(sql, "COMMIT");
+fail:
+	/* The message is the failed statement's: copied before ROLLBACK replaces it. */
+	(void)snprintf(ret_err, size, "%s", sqlite3_errmsg(sql));
+	(void)sqlite3_exec(sql, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
