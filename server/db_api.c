@@ -270,6 +270,7 @@ int db_api_series(struct db *db, const struct db_series_query *q, struct sbuf *o
 			r = r == SQLITE_DONE ? 0 : -EIO;
 			break;
 		}
+		r = 0;
 		for (int c = 0; c < 5 && r == 0; c++) {
 			if (!first)
 				r = sbuf_addc(&col[c], ',');
@@ -395,6 +396,7 @@ int db_api_execs(struct db *db, const struct db_exec_query *q, struct sbuf *out,
 		}
 		if (n == q->limit) {
 			*ret_more = true;
+			r = 0;
 			break;
 		}
 		r = n ? sbuf_addc(out, ',') : 0;
