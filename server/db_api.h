@@ -14,9 +14,9 @@ struct db;
 struct sbuf;
 
 /* Hosts are online when a record came within this many of their interval (docs/api.md). */
-#define DB_API_ONLINE_INTERVALS	 3
-#define DB_API_ONLINE_DEFAULT_MS (3 * 60 * 1000)
-#define DB_API_INTERVAL_MAX_MS	 (10 * 60 * 1000)
+#define DB_API_ONLINE_INTERVALS	 3LL
+#define DB_API_ONLINE_DEFAULT_MS (3LL * 60 * 1000)
+#define DB_API_INTERVAL_MAX_MS	 (10LL * 60 * 1000)
 
 struct db_auth {
 	char account[GRANT_MAX_USERNAME + 1];

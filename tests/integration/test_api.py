@@ -189,6 +189,15 @@ def main():
         check(ev["event"] == "record" and ev["data"]["type"] == "resources" and
               ev["data"]["seq"] > start and ev["id"] > 0,
               "a new resources record arrives as an event (seq %d)" % ev["data"]["seq"])
+        req = urllib.request.Request(server.base_url + "/api/v1/events?type=resources&token=" +
+                                     viewer, headers={"Last-Event-ID": str(ev["id"] - 1)})
+        with urllib.request.urlopen(req, timeout=20) as r:
+            first = None
+            while first is None:  # readline raises after the 20 s socket timeout
+                line = r.readline().decode()
+                if line.startswith("id: "):
+                    first = int(line[4:])
+        check(first == ev["id"], "Last-Event-ID resumes with the next record (%d)" % first)
 
         # Bad parameters, each named.
         base = "/api/v1/hosts/%s/series" % hid
