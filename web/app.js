@@ -205,10 +205,52 @@
 		const status = h("div", { class: "status-line" });
 		const filter = h("input", { type: "search", class: "filter", placeholder: "Filter hosts",
 					    "aria-label": "Filter hosts", oninput: () => render() });
+		/* Below the list: what fired lately and what was run, across the fleet. */
+		const alertBody = h("tbody", { id: "overview-alerts" });
+		const latest = execTable(true);
 		root.append(h("div", { class: "page-head" }, h("h1", {}, "Hosts"), summary, filter),
 			    h("div", { class: "card table-wrap" },
 			      h("table", { class: "grid hosts", id: "hosts-table" }, thead, tbody)),
-			    status);
+			    status,
+			    h("div", { class: "lower overview" },
+			      h("div", { class: "card" },
+				h("div", { class: "card-head" }, h("h2", {}, "Alerts"),
+				  h("a", { href: "#/alerts" }, "all →")),
+				h("div", { class: "table-wrap" }, h("table", { class: "grid" },
+				  h("thead", {}, h("tr", {}, ["State", "Rule", "Host", "Since"]
+						  .map((c) => h("th", {}, c)))), alertBody))),
+			      h("div", { class: "card" },
+				h("div", { class: "card-head" }, h("h2", {}, "Latest commands"),
+				  h("a", { href: "#/commands" }, "search →")),
+				h("div", { class: "table-wrap" }, latest.table))));
+
+		async function loadOverview() {
+			try {
+				const [states, ex] = await Promise.all([api.get("/alerts/state"),
+									api.get("/exec", { limit: 10 })]);
+				showFiring(states);
+				alertBody.replaceChildren(...states.slice(0, 8).map((x) => h("tr", {
+					class: x.state, dataset: { state: x.state } },
+					h("td", {}, h("span", { class: "pill " + (x.state === "firing" ? "bad" : "ok") },
+						     x.state)),
+					h("td", {}, x.name),
+					h("td", {}, h("a", { href: "#/host/" + encodeURIComponent(x.host_id) },
+						     x.hostname || x.host_id.slice(0, 12))),
+					h("td", { class: "nowrap", title: fmt.datetime(x.state === "firing" ? x.fired_ms
+													 : x.resolved_ms) },
+					  fmt.ago(x.state === "firing" ? x.fired_ms : x.resolved_ms)))));
+				if (!states.length)
+					alertBody.append(h("tr", {}, h("td", { colspan: 4, class: "empty" },
+								   "Nothing has fired.")));
+				latest.tbody.replaceChildren(...ex.execs.map(latest.row));
+				if (!ex.execs.length)
+					latest.tbody.append(h("tr", {}, h("td", { colspan: latest.cols.length,
+										class: "empty" },
+									 "No command recorded.")));
+			} catch (e) {
+				/* The list above says what failed. */
+			}
+		}
 
 		function renderHead() {
 			thead.replaceChildren(h("tr", {}, HOST_COLUMNS.map((c) => h("th", {
@@ -257,7 +299,9 @@
 		}
 
 		load();
+		loadOverview();
 		every(HOSTS_POLL_MS, load);
+		every(HOSTS_POLL_MS, loadOverview);
 		every(1000, render); /* "last seen" counts on */
 		stream({ type: "network" }, {
 			record: (rec) => {
@@ -292,27 +336,29 @@
 						   } }, "copy");
 			return h("tr", { class: rec.ret && rec.ret !== 0 ? "failed" : "",
 					 dataset: { argv: JSON.stringify(rec.argv || []), seq: String(rec.seq) } },
-				 h("td", { class: "nowrap mono" }, fmt.datetime(rec.ts)),
+				 h("td", { class: "nowrap mono", title: fmt.datetime(rec.ts) }, fmt.when(rec.ts)),
 				 withHost ? h("td", {}, h("a", { href: "#/host/" + encodeURIComponent(rec.host_id) },
 							  host ? hostName(host) : rec.host_id.slice(0, 12)))
 					  : null,
 				 h("td", {}, rec.user || String(rec.uid ?? "–")),
 				 h("td", { class: "mono" }, rec.tty || "–"),
 				 h("td", { class: "mono cwd", title: rec.cwd || "" }, rec.cwd || "–"),
-				 h("td", { class: "cmd" },
-				   h("code", { class: "cmdline", title: rec.filename || "" }, line), copy,
+				 h("td", { class: "cmd" }, h("div", { class: "cmd-row" },
+				   h("code", { class: "cmdline", title: rec.filename || "",
+					       onclick: (ev) => ev.currentTarget.classList.add("open") }, line),
 				   rec.argv_truncated ? h("span", { class: "pill warn" }, "truncated") : null,
 				   rec.ret && rec.ret !== 0 ? h("span", { class: "pill bad" }, "ret " + rec.ret)
-							   : null));
+							   : null,
+				   copy)));
 		}
 		return { table, tbody, row, cols };
 	}
 
 	function speedRow(st) {
 		if (st.error)
-			return h("tr", { class: "failed" }, h("td", { class: "nowrap mono" }, fmt.datetime(st.ts)),
+			return h("tr", { class: "failed" }, h("td", { class: "nowrap mono", title: fmt.datetime(st.ts) }, fmt.when(st.ts)),
 				 h("td", { colspan: 4, class: "error-text" }, st.error));
-		return h("tr", {}, h("td", { class: "nowrap mono" }, fmt.datetime(st.ts)),
+		return h("tr", {}, h("td", { class: "nowrap mono", title: fmt.datetime(st.ts) }, fmt.when(st.ts)),
 			 h("td", { class: "num mono rate-down" }, fmt.bits(st.download_rate)),
 			 h("td", { class: "num mono rate-up" }, fmt.bits(st.upload_rate)),
 			 h("td", { class: "num mono" }, Number.isFinite(st.latency_ms)
@@ -497,7 +543,7 @@
 
 		async function loadExecs() {
 			try {
-				const r = await api.get("/exec", { host: hostId, limit: 50 });
+				const r = await api.get("/exec", { host: hostId, limit: 15 });
 				execs.tbody.replaceChildren(...r.execs.map(execs.row));
 				if (!r.execs.length)
 					execs.tbody.append(h("tr", {}, h("td", { colspan: execs.cols.length,

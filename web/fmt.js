@@ -40,6 +40,17 @@ const fmt = (() => {
 		       pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
 	}
 
+	/* Compact: the time alone today, the date and minute otherwise. */
+	function when(ms, now) {
+		if (!ms)
+			return "–";
+		const d = new Date(ms);
+		const n = new Date(now || Date.now());
+		if (d.toDateString() === n.toDateString())
+			return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+		return datetime(ms).slice(0, 16);
+	}
+
 	function duration(ms) {
 		const s = Math.max(0, Math.round(ms / 1000));
 		if (s < 60)
@@ -70,5 +81,5 @@ const fmt = (() => {
 		return (argv || []).map(shellWord).join(" ");
 	}
 
-	return { bytes, bits, pct, datetime, duration, ago, commandLine, shellWord };
+	return { bytes, bits, pct, datetime, when, duration, ago, commandLine, shellWord };
 })();

@@ -155,7 +155,7 @@ class Browser:
                 "--disable-extensions", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--disable-default-apps",
                 "--disable-domain-reliability", "--disable-client-side-phishing-detection",
-                "--no-pings", "--metrics-recording-only", "--mute-audio",
+                "--no-pings", "--metrics-recording-only", "--mute-audio", "--hide-scrollbars",
                 "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
                 # Nothing beyond loopback: a dead proxy for the rest, no name resolution.
                 "--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
@@ -238,6 +238,10 @@ class Browser:
     def set_viewport(self, width, height, mobile=False, scale=1):
         self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
                   deviceScaleFactor=scale, mobile=mobile)
+        # Headless has no pointer: say which kind of device the page is on.
+        self.call("Emulation.setEmulatedMedia", features=[
+            {"name": "hover", "value": "none" if mobile else "hover"},
+            {"name": "pointer", "value": "coarse" if mobile else "fine"}])
 
     def navigate(self, url):
         self.call("Page.navigate", url=url)
@@ -268,8 +272,18 @@ class Browser:
                     timeout, what, " (%s)" % last if last else ""))
             time.sleep(interval)
 
-    def screenshot(self, path):
-        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=False)
+    def screenshot(self, path, full_page=False):
+        """A PNG of the viewport, or with full_page of the whole page at the viewport's width."""
+        if full_page:
+            m = self.call("Page.getLayoutMetrics")
+            size = m.get("cssContentSize") or m["contentSize"]
+            vp = m.get("cssLayoutViewport") or m["layoutViewport"]
+            clip = {"x": 0, "y": 0, "width": vp["clientWidth"], "height": size["height"],
+                    "scale": 1}
+            data = self.call("Page.captureScreenshot", format="png", clip=clip,
+                             captureBeyondViewport=True)
+        else:
+            data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=False)
         with open(path, "wb") as f:
             f.write(base64.b64decode(data["data"]))
 
