@@ -156,6 +156,7 @@ class Browser:
                 "--disable-component-update", "--disable-sync", "--disable-default-apps",
                 "--disable-domain-reliability", "--disable-client-side-phishing-detection",
                 "--no-pings", "--metrics-recording-only", "--mute-audio", "--hide-scrollbars",
+                "--disable-dev-shm-usage",
                 "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
                 # Nothing beyond loopback: a dead proxy for the rest, no name resolution.
                 "--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
