@@ -9,7 +9,7 @@ const api = (() => {
 	const STORE_KEY = "srvmon.session";
 	let session = null; /* {token, refresh, expires_ms, remember} */
 	let renewTimer = null;
-	const listeners = { expired: [], changed: [] };
+	const listeners = { expired: [], changed: [], renewed: [] };
 
 	class ApiError extends Error {
 		constructor(status, body, path) {
@@ -94,7 +94,9 @@ const api = (() => {
 			adopt(reply, session.remember);
 		} catch (e) {
 			expire();
+			return;
 		}
+		emit("renewed");
 	}
 
 	function expire() {

@@ -7,10 +7,12 @@
 
 (() => {
 	const $ = (id) => document.getElementById(id);
+	/* step: whole minutes read the server's per-minute aggregates (docs/api.md); null: the
+	 * server's default (range / 300, from the samples). */
 	const RANGES = {
-		"15m": { label: "15 min", ms: 15 * 60e3, refresh: 2e3 },
-		"6h": { label: "6 h", ms: 6 * 3600e3, refresh: 30e3 },
-		"7d": { label: "7 d", ms: 7 * 86400e3, refresh: 300e3 },
+		"15m": { label: "15 min", ms: 15 * 60e3, step: null, refresh: 2e3 },
+		"6h": { label: "6 h", ms: 6 * 3600e3, step: 60e3, refresh: 30e3 },
+		"7d": { label: "7 d", ms: 7 * 86400e3, step: 1800e3, refresh: 300e3 },
 	};
 	const HOSTS_POLL_MS = 5000;
 	const ALERTS_POLL_MS = 10000;
@@ -477,9 +479,8 @@
 		}
 
 		async function series(metric, from, to) {
-			const r = await api.get("/hosts/" + encodeURIComponent(hostId) + "/series",
-						{ metric, from, to });
-			return r;
+			return api.get("/hosts/" + encodeURIComponent(hostId) + "/series",
+				       { metric, from, to, step: RANGES[range].step });
 		}
 
 		function col(r, key) {
@@ -1009,6 +1010,12 @@
 		api.logout();
 		me = null;
 		showLogin();
+	});
+
+	/* A renewed token: the event streams reconnect with it (their URL carries the old one). */
+	api.on("renewed", () => {
+		if (api.session() && !$("topbar").hidden)
+			route();
 	});
 
 	api.on("expired", () => {

@@ -7,28 +7,41 @@ const charts = (() => {
 
 	/*
 	 * Merges columnar series (docs/api.md: t[], avg[]...) on one time axis. Each source is
-	 * {t, values}; a bucket missing in a source is null there, and a jump of more than
-	 * 1.5 steps in the merged axis becomes a gap (a null point) so that no line is drawn
-	 * across an outage.
+	 * {t, values}. Where a source is silent for much longer than its own usual spacing (and
+	 * more than 1.5 steps: buckets without samples are left out by the server), it gets a
+	 * null just after its last point, so no line is drawn across the outage; elsewhere a
+	 * source without a value at a time of the axis is undefined there, which uPlot joins
+	 * over (a 10 s resources sample beside 1 s network buckets).
 	 */
 	function align(sources, step) {
+		const gapsOf = sources.map((s) => {
+			const t = s.t || [];
+			const d = [];
+			for (let i = 1; i < t.length; i++)
+				d.push(t[i] - t[i - 1]);
+			d.sort((a, b) => a - b);
+			const usual = d.length ? d[Math.floor(d.length / 2)] : 0;
+			const limit = Math.max(1.5 * (step || 0), 2.5 * usual);
+			const gaps = new Set();
+			for (let i = 1; i < t.length; i++)
+				if (limit && t[i] - t[i - 1] > limit)
+					gaps.add(t[i - 1] + Math.min(step || usual, (t[i] - t[i - 1]) / 2));
+			return gaps;
+		});
 		const ts = new Set();
-		for (const s of sources)
+		sources.forEach((s, k) => {
 			for (const t of s.t || [])
 				ts.add(t);
+			for (const g of gapsOf[k])
+				ts.add(g);
+		});
 		const axis = Array.from(ts).sort((a, b) => a - b);
-		const withGaps = [];
-		for (let i = 0; i < axis.length; i++) {
-			if (i > 0 && step && axis[i] - axis[i - 1] > 1.5 * step)
-				withGaps.push(axis[i - 1] + step);
-			withGaps.push(axis[i]);
-		}
-		const cols = sources.map((s) => {
+		const cols = sources.map((s, k) => {
 			const at = new Map();
 			(s.t || []).forEach((t, i) => at.set(t, s.values[i]));
-			return withGaps.map((t) => (at.has(t) ? at.get(t) : null));
+			return axis.map((t) => (at.has(t) ? at.get(t) : gapsOf[k].has(t) ? null : undefined));
 		});
-		return [withGaps, ...cols];
+		return [axis, ...cols];
 	}
 
 	const pad = (n) => String(n).padStart(2, "0");

@@ -169,6 +169,15 @@ def main():
             check(drawn > 20, "the CPU chart's line is on the canvas (%d pixels of its colour)"
                   % drawn)
 
+            # Gaps: a 10 s series beside 3 s buckets is one line; an outage breaks it.
+            cpu = {"t": [0, 10000, 20000, 30000, 40000, 100000, 110000], "values": [1] * 7}
+            net = {"t": list(range(0, 120000, 3000)), "values": [2] * 40}
+            gaps = b.eval("""(() => { const a = charts.align([%s, %s], 3000);
+                const at = (k) => a[0].filter((t, i) => a[k][i] === null);
+                return {cpu: at(1), net: at(2)}; })()""" % (json.dumps(cpu), json.dumps(net)))
+            check(gaps == {"cpu": [43000], "net": []},
+                  "charts: one gap where the 10 s series stops for 60 s, none else (%s)" % gaps)
+
             # 4. The command this test ran, found by the search with its exact argv.
             b.eval("location.hash = '#/commands'")
             b.wait("!!document.getElementById('cmd-form')", 10, "the command search")
