@@ -75,6 +75,7 @@ struct session {
 	bool no_store;
 	struct speedtest_http *st; /* a speed-test request (speedtest_http.c) */
 	struct api_req *api;	   /* an /api/v1 request (api.c) */
+	struct static_req *sr;	   /* a dashboard file (static.c) */
 
 	/* WebSocket */
 	struct lws *wsi;
@@ -140,6 +141,7 @@ static void session_reset_http(struct session *ss)
 	ss->phase = HTTP_IDLE;
 	speedtest_http_free(&ss->st);
 	api_http_free(&ss->api);
+	static_http_free(&ss->sr);
 }
 
 static void tx_unlink(struct session *ss)
@@ -254,8 +256,7 @@ static int route_speedtest(struct lws *wsi, struct server *srv, struct session *
 static int route_static(struct lws *wsi, struct server *srv, struct session *ss, const char *uri)
 {
 	(void)srv;
-	(void)ss;
-	return static_http_request(wsi, uri);
+	return static_http_request(wsi, uri, &ss->sr);
 }
 
 static int route_api(struct lws *wsi, struct server *srv, struct session *ss, const char *uri)
@@ -824,6 +825,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			return api_http_writeable(wsi, ss->api);
 		if (ss->st)
 			return speedtest_http_writeable(wsi, ss->st);
+		if (ss->sr)
+			return static_http_writeable(wsi, ss->sr);
 		return http_writeable(wsi, ss);
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:

@@ -11,6 +11,9 @@
 
 #define CACHE_REVALIDATE "no-cache"
 #define CACHE_IMMUTABLE	 "public, max-age=31536000, immutable"
+/* Body bytes per write: what a socket almost always takes at once (lws would otherwise
+ * buffer the rest itself). */
+#define STATIC_CHUNK ((size_t)16 * 1024)
 
 struct ctype_rule {
 	const char *ext;
@@ -26,6 +29,20 @@ static const struct ctype_rule ctypes[] = {
 	{".png", "image/png"},
 	{".json", "application/json"},
 	{".txt", "text/plain; charset=utf-8"},
+};
+
+/* One answer: written from LWS_CALLBACK_HTTP_WRITEABLE, headers first, then the body in
+ * chunks of STATIC_CHUNK. */
+struct static_req {
+	const struct static_asset *f; /* NULL: an error answer */
+	enum static_cache cache;
+	unsigned int status;
+	const char *ctype;
+	const unsigned char *body;
+	size_t len;
+	size_t off; /* body bytes written */
+	bool headers_sent;
+	unsigned char buf[LWS_PRE + STATIC_CHUNK];
 };
 
 /* Sent with every answer of this file, the errors included. */
@@ -122,84 +139,119 @@ static int add_security_headers(struct lws *wsi, unsigned char **p, unsigned cha
 	return 0;
 }
 
-/* Writes status, headers and body (len bytes of body, or none when body is NULL), then ends
- * the transaction. */
-static int send_answer(struct lws *wsi, unsigned int status, const char *ctype,
-		       const struct static_asset *f, enum static_cache cache, const void *body,
-		       size_t len)
+static int queue_error(struct lws *wsi, struct static_req *rq, unsigned int status,
+		       const char *text)
 {
-	unsigned char hdr[LWS_PRE + 1024];
-	unsigned char *start = &hdr[LWS_PRE];
-	unsigned char *p = start;
-	unsigned char *end = &hdr[sizeof(hdr) - 1];
-	unsigned char *buf;
-	int r;
+	rq->f = NULL;
+	rq->status = status;
+	rq->ctype = "text/plain; charset=utf-8";
+	rq->body = (const unsigned char *)text;
+	rq->len = strlen(text);
+	lws_callback_on_writable(wsi);
+	return 0;
+}
 
-	if (status == HTTP_STATUS_NOT_MODIFIED) {
+int static_http_request(struct lws *wsi, const char *uri, struct static_req **ret_rq)
+{
+	struct static_req *rq;
+	char inm[256];
+
+	static_http_free(ret_rq);
+	rq = calloc(1, sizeof(*rq));
+	if (!rq)
+		return -1;
+	*ret_rq = rq;
+	rq->cache = STATIC_REVALIDATE;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
+		return queue_error(wsi, rq, HTTP_STATUS_METHOD_NOT_ALLOWED, "method not allowed\n");
+	rq->f = static_lookup(uri, &rq->cache);
+	if (!rq->f) {
+		log_debug("GET %s: no such dashboard file, 404", uri);
+		return queue_error(wsi, rq, HTTP_STATUS_NOT_FOUND, "not found\n");
+	}
+	if (lws_hdr_copy(wsi, inm, sizeof(inm), WSI_TOKEN_HTTP_IF_NONE_MATCH) > 0 &&
+	    static_etag_matches(inm, rq->f->etag)) {
+		rq->status = HTTP_STATUS_NOT_MODIFIED;
+	} else {
+		log_debug("GET %s: %s, %zu bytes", uri, rq->f->name, rq->f->len);
+		rq->status = HTTP_STATUS_OK;
+		rq->ctype = static_content_type(rq->f->name);
+		rq->body = rq->f->data;
+		rq->len = rq->f->len;
+	}
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int write_headers(struct lws *wsi, struct static_req *rq)
+{
+	unsigned char *start = &rq->buf[LWS_PRE];
+	unsigned char *p = start;
+	unsigned char *end = &rq->buf[sizeof(rq->buf) - 1];
+	const struct static_asset *f = rq->f;
+
+	if (rq->status == HTTP_STATUS_NOT_MODIFIED) {
 		/* RFC 9110 15.4.5: no body and no Content-Length of its own. */
-		if (lws_add_http_header_status(wsi, status, &p, end))
+		if (lws_add_http_header_status(wsi, rq->status, &p, end))
 			return -1;
-	} else if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end)) {
+	} else if (lws_add_http_common_headers(wsi, rq->status, rq->ctype, rq->len, &p, end)) {
 		return -1;
 	}
 	if (add_security_headers(wsi, &p, end))
 		return -1;
-	if (f &&
-	    (add_header(wsi, "etag:", f->etag, &p, end) ||
-	     add_header(wsi, "cache-control:",
-			cache == STATIC_IMMUTABLE ? CACHE_IMMUTABLE : CACHE_REVALIDATE, &p, end)))
+	if (f && (add_header(wsi, "etag:", f->etag, &p, end) ||
+		  add_header(wsi, "cache-control:",
+			     rq->cache == STATIC_IMMUTABLE ? CACHE_IMMUTABLE : CACHE_REVALIDATE, &p,
+			     end)))
 		return -1;
 	if (!f && add_header(wsi, "cache-control:", "no-store", &p, end))
 		return -1;
-	if (status == HTTP_STATUS_METHOD_NOT_ALLOWED && add_header(wsi, "allow:", "GET", &p, end))
+	if (rq->status == HTTP_STATUS_METHOD_NOT_ALLOWED &&
+	    add_header(wsi, "allow:", "GET", &p, end))
 		return -1;
-	if (!body || len == 0) {
+	rq->headers_sent = true;
+	if (rq->len == 0) {
 		if (lws_finalize_http_header(wsi, &p, end))
 			return -1;
-		r = lws_write(wsi, start, (size_t)(p - start),
-			      LWS_WRITE_HTTP_HEADERS | LWS_WRITE_H2_STREAM_END);
-		if (r != (int)(p - start))
+		if (lws_write(wsi, start, (size_t)(p - start),
+			      LWS_WRITE_HTTP_HEADERS | LWS_WRITE_H2_STREAM_END) != (int)(p - start))
 			return -1;
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	}
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+int static_http_writeable(struct lws *wsi, struct static_req *rq)
+{
+	size_t n;
+
+	if (!rq->headers_sent)
+		return write_headers(wsi, rq);
+	if (rq->off >= rq->len)
+		return 0;
+	n = rq->len - rq->off;
+	if (n > STATIC_CHUNK)
+		n = STATIC_CHUNK;
 	/* lws_write wants LWS_PRE writable bytes before the payload; the files are const. */
-	buf = malloc(LWS_PRE + len);
-	if (!buf)
+	memcpy(&rq->buf[LWS_PRE], rq->body + rq->off, n);
+	rq->off += n;
+	if (lws_write(wsi, &rq->buf[LWS_PRE], n,
+		      rq->off < rq->len ? LWS_WRITE_HTTP : LWS_WRITE_HTTP_FINAL) != (int)n)
 		return -1;
-	memcpy(buf + LWS_PRE, body, len);
-	r = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
-	free(buf);
-	if (r != (int)len)
-		return -1;
-	/* With bytes still buffered, lws 4.1 defers the completion until they are sent. */
+	if (rq->off < rq->len) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int send_error(struct lws *wsi, unsigned int status, const char *text)
+void static_http_free(struct static_req **rq)
 {
-	return send_answer(wsi, status, "text/plain; charset=utf-8", NULL, STATIC_REVALIDATE, text,
-			   strlen(text));
-}
-
-int static_http_request(struct lws *wsi, const char *uri)
-{
-	const struct static_asset *f;
-	enum static_cache cache;
-	char inm[256];
-
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
-		return send_error(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "method not allowed\n");
-	f = static_lookup(uri, &cache);
-	if (!f) {
-		log_debug("GET %s: no such dashboard file, 404", uri);
-		return send_error(wsi, HTTP_STATUS_NOT_FOUND, "not found\n");
-	}
-	if (lws_hdr_copy(wsi, inm, sizeof(inm), WSI_TOKEN_HTTP_IF_NONE_MATCH) > 0 &&
-	    static_etag_matches(inm, f->etag))
-		return send_answer(wsi, HTTP_STATUS_NOT_MODIFIED, NULL, f, cache, NULL, 0);
-	log_debug("GET %s: %s, %zu bytes", uri, f->name, f->len);
-	return send_answer(wsi, HTTP_STATUS_OK, static_content_type(f->name), f, cache, f->data,
-			   f->len);
+	if (!rq || !*rq)
+		return;
+	free(*rq);
+	*rq = NULL;
 }

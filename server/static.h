@@ -4,7 +4,7 @@
  *   GET /ui/<name>     a file of web/ by its name  Cache-Control: no-cache, ETag
  *   GET /ui/<hashed>   the same by its hashed name Cache-Control: immutable (a year)
  * with a strict Content-Security-Policy and nosniff; If-None-Match gets 304.
- * server/http.c dispatches to these from its callback; nothing is kept per request.
+ * server/http.c dispatches to these from its callback; the state is per request.
  */
 #ifndef SRVMON_SERVER_STATIC_H
 #define SRVMON_SERVER_STATIC_H
@@ -13,6 +13,7 @@
 
 struct lws;
 struct static_asset;
+struct static_req;
 
 /* Sent with every dashboard answer; docs/server.md explains each directive. */
 #define STATIC_CSP                                                                                 \
@@ -27,12 +28,15 @@ enum static_cache {
 /* Whether uri is a dashboard path ("/", "/index.html", "/ui/..."). */
 bool static_http_match(const char *uri);
 /*
- * LWS_CALLBACK_HTTP of a matching uri: writes the whole answer (GET only; 404 for an
- * unknown /ui/ name, 405 for other methods). The files are small (tens of KiB): lws
- * keeps what the socket does not take at once and ends the transaction after it.
- * Returns what the lws callback returns (0, or -1 to close the connection).
+ * LWS_CALLBACK_HTTP of a matching uri: creates the request state in *ret_rq (freed by
+ * static_http_free) and queues the answer (GET only; 404 for an unknown /ui/ name, 405
+ * for other methods). Returns what the lws callback returns (0, or -1 to close).
  */
-int static_http_request(struct lws *wsi, const char *uri);
+int static_http_request(struct lws *wsi, const char *uri, struct static_req **ret_rq);
+/* LWS_CALLBACK_HTTP_WRITEABLE: writes the headers, then the body in chunks. */
+int static_http_writeable(struct lws *wsi, struct static_req *rq);
+/* Frees *rq and sets it to NULL; accepts NULL. */
+void static_http_free(struct static_req **rq);
 
 /* Pure: the file of a matching uri and how it may be cached; NULL when there is none. */
 const struct static_asset *static_lookup(const char *uri, enum static_cache *ret_cache);

@@ -54,7 +54,7 @@ def api_post(server, token, path, body):
         return r.status, json.loads(r.read())
 
 
-def check_static_headers(server):
+def check_static_headers(server):  # noqa: C901 - one check after the other
     status, hdr, body = get(server.base_url + "/")
     check(status == 200 and hdr.get("content-type") == "text/html; charset=utf-8",
           "GET / is text/html (%s %s)" % (status, hdr.get("content-type")))
@@ -91,10 +91,45 @@ def check_static_headers(server):
     check(status == 200 and data == vendored and hdr.get("cache-control") == "no-cache",
           "the plain name serves the vendored uPlot byte for byte (%d bytes), revalidated"
           % len(data))
+    check_slow_reader(server, vendored)
     status, hdr, _ = get(server.base_url + "/ui/../server/static.c")
     status2, _, _ = get(server.base_url + "/ui/nope.js")
     check(status in (400, 403, 404) and status2 == 404, "unknown /ui/ names: 404 (%d %d)"
           % (status, status2))
+
+
+def check_slow_reader(server, vendored):
+    """Two pipelined requests on one connection whose receive buffer is 4 KiB, read 512 bytes
+    at a time: the 51 KiB file comes whole (written in chunks as the socket drains), then
+    the second answer on the same connection."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(20)
+    sock.connect(("127.0.0.1", server.port))
+    sock.sendall(b"GET /ui/uPlot.iife.min.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                 b"GET /ui/nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    buf = b""
+    answers = []
+    deadline = time.monotonic() + 20
+    while len(answers) < 2 and time.monotonic() < deadline:
+        chunk = sock.recv(512)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\r\n\r\n" in buf:
+            head, rest = buf.split(b"\r\n\r\n", 1)
+            lines = head.decode("latin-1").split("\r\n")
+            hdr = dict(l.split(":", 1) for l in lines[1:])
+            n = int(hdr.get("content-length", "0").strip())
+            if len(rest) < n:
+                break
+            answers.append((lines[0], rest[:n]))
+            buf = rest[n:]
+    sock.close()
+    check(len(answers) == 2 and answers[0][0] == "HTTP/1.1 200 OK" and answers[0][1] == vendored
+          and answers[1][0] == "HTTP/1.1 404 Not Found",
+          "slow reader, two pipelined requests: the 51 KiB file whole, then a 404 on the same "
+          "connection (%s)" % [(a[0], len(a[1])) for a in answers])
 
 
 def main():
