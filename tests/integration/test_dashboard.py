@@ -256,7 +256,31 @@ def main():
                    "the host list from a fragment token")
             check(b.eval("location.hash") == "#/hosts", "the token is cleared from the URL")
 
-            # 7. A phone-sized viewport: the page does not overflow sideways.
+            # 7. An admin adds a rule through the form and deletes it.
+            b.navigate(server.base_url + "/#token=" + admin + "&/alerts")
+            b.wait("!!document.getElementById('rule-form')", 15, "the admin's rule form")
+            b.eval("""(() => { const v = (id, x) => { const e = document.getElementById(id);
+                e.value = x; e.dispatchEvent(new Event('change')); };
+                v('rule-kind', 'metric'); v('rule-metric', 'disk_available'); v('rule-op', '<');
+                v('rule-threshold', '5 GiB'); v('rule-for', '2m'); v('rule-name', 'ui-disk');
+                document.getElementById('rule-form').requestSubmit(); return true; })()""")
+            added = b.wait("""(() => { const r = [...document.querySelectorAll('#alert-rules tr')]
+                .find((tr) => tr.textContent.includes('ui-disk'));
+                return r && {id: r.dataset.rule, text: r.textContent}; })()""", 15,
+                           "the rule added through the form")
+            rules = json.loads(get(server.base_url + "/api/v1/alerts",
+                                   {"Authorization": "Bearer " + admin})[2])
+            mine = [r for r in rules if r.get("name") == "ui-disk"]
+            check(len(mine) == 1 and mine[0]["metric"] == "disk_available" and
+                  mine[0]["op"] == "<" and mine[0]["threshold"] == 5 * 2**30 and
+                  mine[0]["for_ms"] == 120000, "the form stored the rule as typed: %s" % mine)
+            b.eval("window.confirm = () => true; document.querySelector("
+                   "'#alert-rules tr[data-rule=\"%s\"] button').click(); true" % added["id"])
+            b.wait("!document.querySelector('#alert-rules tr[data-rule=\"%s\"]')" % added["id"],
+                   15, "the rule deleted")
+            check(True, "the admin deletes it from the list")
+
+            # 8. A phone-sized viewport: the page does not overflow sideways.
             b.set_viewport(390, 844, mobile=True, scale=2)
             b.eval("location.hash = '#/host/%s'" % row["host"])
             b.wait("window.srvmon.charts().cpu > 1", 20, "charts on a phone")
