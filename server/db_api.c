@@ -346,10 +346,33 @@ int db_api_speedtests(struct db *db, int64_t host, int64_t from, int64_t to, uin
 	return r;
 }
 
-int db_api_execs(struct db *db, const struct db_exec_query *q, struct sbuf *out, bool *ret_more,
-		 int64_t *ret_next_ts, int64_t *ret_next_id)
+/* The scan of execs newest first gives up after this many SQLite VM steps (about 20 ms
+ * here) when it has not filled the page; the search then starts from the trigram index. */
+#define EXEC_SCAN_BUDGET_STEPS 200
+#define EXEC_SCAN_STEP_UNIT    1000
+
+struct scan_budget {
+	unsigned int left;
+};
+
+static int scan_progress(void *ctx)
+{
+	struct scan_budget *b = ctx;
+
+	if (b->left == 0)
+		return 1; /* interrupts the statement: SQLITE_INTERRUPT */
+	b->left--;
+	return 0;
+}
+
+/* One attempt at the exec page: with the trigram index as a prefilter (use_fts) or by
+ * scanning newest first within budget (budget NULL: no limit). -EINTR when out of budget. */
+static int execs_page(struct db *db, const struct db_exec_query *q, bool use_fts,
+		      struct scan_budget *budget, struct sbuf *out, bool *ret_more,
+		      int64_t *ret_next_ts, int64_t *ret_next_id)
 {
 	struct sbuf sql = {0};
+	struct sbuf match = {0};
 	sqlite3_stmt *st = NULL;
 	uint64_t n = 0;
 	int r;
@@ -365,10 +388,22 @@ int db_api_execs(struct db *db, const struct db_exec_query *q, struct sbuf *out,
 		r = sbuf_adds(&sql, " AND e.user = ?4");
 	if (r == 0 && q->q)
 		r = sbuf_adds(&sql, " AND instr(e.hay, ?5) > 0");
+	if (r == 0 && use_fts)
+		r = sbuf_adds(
+			&sql,
+			" AND e.id IN (SELECT rowid FROM execs_fts WHERE execs_fts MATCH ?9)");
 	if (r == 0 && q->have_cursor)
 		r = sbuf_adds(&sql, " AND (e.ts, e.id) < (?6, ?7)");
 	if (r == 0)
 		r = sbuf_adds(&sql, " ORDER BY e.ts DESC, e.id DESC LIMIT ?8");
+	/* The FTS5 string of q: in double quotes, quotes doubled. */
+	if (r == 0 && use_fts) {
+		r = sbuf_addc(&match, '"');
+		for (const char *c = q->q; r == 0 && *c; c++)
+			r = *c == '"' ? sbuf_adds(&match, "\"\"") : sbuf_addc(&match, *c);
+		if (r == 0)
+			r = sbuf_addc(&match, '"');
+	}
 	if (r < 0)
 		goto out;
 	r = prepare(db, sql.s, &st);
@@ -387,11 +422,15 @@ int db_api_execs(struct db *db, const struct db_exec_query *q, struct sbuf *out,
 		sqlite3_bind_int64(st, 7, q->cursor_id);
 	}
 	sqlite3_bind_int64(st, 8, (sqlite3_int64)q->limit + 1);
+	if (use_fts)
+		sqlite3_bind_text(st, 9, match.s, (int)match.len, SQLITE_STATIC);
+	if (budget)
+		sqlite3_progress_handler(db_sqlite(db), EXEC_SCAN_STEP_UNIT, scan_progress, budget);
 	r = sbuf_addc(out, '[');
 	while (r == 0) {
 		r = sqlite3_step(st);
 		if (r != SQLITE_ROW) {
-			r = r == SQLITE_DONE ? 0 : -EIO;
+			r = r == SQLITE_DONE ? 0 : r == SQLITE_INTERRUPT ? -EINTR : -EIO;
 			break;
 		}
 		if (n == q->limit) {
@@ -407,12 +446,35 @@ int db_api_execs(struct db *db, const struct db_exec_query *q, struct sbuf *out,
 		*ret_next_id = sqlite3_column_int64(st, 2);
 		n++;
 	}
+	if (budget)
+		sqlite3_progress_handler(db_sqlite(db), 0, NULL, NULL);
 	if (r == 0)
 		r = sbuf_addc(out, ']');
 out:
 	sqlite3_finalize(st);
 	sbuf_free(&sql);
+	sbuf_free(&match);
 	return r;
+}
+
+int db_api_execs(struct db *db, const struct db_exec_query *q, struct sbuf *out, bool *ret_more,
+		 int64_t *ret_next_ts, int64_t *ret_next_id)
+{
+	struct scan_budget budget = {.left = EXEC_SCAN_BUDGET_STEPS};
+	size_t start = out->len;
+	int r;
+
+	/* Trigrams need 3 bytes: shorter queries are scanned to the end. */
+	if (!q->q || strlen(q->q) < 3)
+		return execs_page(db, q, false, NULL, out, ret_more, ret_next_ts, ret_next_id);
+	/* A common substring fills the page soon by scanning newest first; a rare one is
+	 * found through the index (whose candidates are then sorted). */
+	r = execs_page(db, q, false, &budget, out, ret_more, ret_next_ts, ret_next_id);
+	if (r != -EINTR)
+		return r;
+	out->len = start;
+	out->s[start] = '\0';
+	return execs_page(db, q, true, NULL, out, ret_more, ret_next_ts, ret_next_id);
 }
 
 int db_api_records_after(struct db *db, int64_t after_id, const char *host_id, const char *type,

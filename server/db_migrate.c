@@ -37,6 +37,16 @@ static const char api_schema[] =
 	"CREATE INDEX IF NOT EXISTS execs_ts ON execs(ts, id);"
 	"CREATE INDEX IF NOT EXISTS execs_host_ts ON execs(host, ts, id);"
 	"CREATE INDEX IF NOT EXISTS execs_user_ts ON execs(user, ts, id);"
+	/* Substring search over hay: a trigram index (case-sensitive, like instr()), kept in
+	 * step with execs by triggers; db_api.c uses it when scanning would take long. */
+	"CREATE VIRTUAL TABLE IF NOT EXISTS execs_fts USING fts5(hay, content='execs',"
+	" content_rowid='id', tokenize='trigram case_sensitive 1');"
+	"CREATE TRIGGER IF NOT EXISTS execs_fts_insert AFTER INSERT ON execs BEGIN"
+	" INSERT INTO execs_fts(rowid, hay) VALUES(NEW.id, NEW.hay);"
+	" END;"
+	"CREATE TRIGGER IF NOT EXISTS execs_fts_delete AFTER DELETE ON execs BEGIN"
+	" INSERT INTO execs_fts(execs_fts, rowid, hay) VALUES('delete', OLD.id, OLD.hay);"
+	" END;"
 	"CREATE TABLE IF NOT EXISTS speedtests("
 	" id INTEGER PRIMARY KEY," /* records.id */
 	" host INTEGER NOT NULL, ts INTEGER NOT NULL);"
@@ -196,7 +206,7 @@ static int fill_metric_names(sqlite3 *sql)
 
 int db_migrate(struct sqlite3 *sql, char *ret_err, size_t size)
 {
-	bool backfill;
+	bool backfill, fts_new;
 	int r;
 
 	r = exec_sql(sql, "BEGIN IMMEDIATE");
@@ -212,7 +222,14 @@ int db_migrate(struct sqlite3 *sql, char *ret_err, size_t size)
 	if (r < 0)
 		goto fail;
 	backfill = r == 0;
+	r = exists(sql, "SELECT 1 FROM sqlite_master WHERE name = 'execs_fts'");
+	if (r < 0)
+		goto fail;
+	fts_new = r == 0;
 	r = exec_sql(sql, api_schema);
+	/* A database whose execs came before the trigram index: index them once. */
+	if (r == 0 && fts_new && !backfill)
+		r = exec_sql(sql, "INSERT INTO execs_fts(execs_fts) VALUES('rebuild')");
 	if (r == 0)
 		r = fill_metric_names(sql);
 	if (r == 0 && backfill)
