@@ -92,6 +92,14 @@ def check_static_headers(server):  # noqa: C901 - one check after the other
           "the plain name serves the vendored uPlot byte for byte (%d bytes), revalidated"
           % len(data))
     check_slow_reader(server, vendored)
+    req = urllib.request.Request(server.base_url + "/", data=b"x=1", method="POST")
+    try:
+        urllib.request.urlopen(req, timeout=30)
+        fail("POST / was answered 2xx")
+    except urllib.error.HTTPError as e:
+        check(e.code == 405 and e.headers.get("Allow") == "GET" and
+              e.headers.get("Content-Security-Policy") == CSP,
+              "POST /: 405, Allow: GET, with the CSP (%d)" % e.code)
     status, hdr, _ = get(server.base_url + "/ui/../server/static.c")
     status2, _, _ = get(server.base_url + "/ui/nope.js")
     check(status in (400, 403, 404) and status2 == 404, "unknown /ui/ names: 404 (%d %d)"
