@@ -86,6 +86,33 @@ def settle(server, n=3):
              "%d more resources records" % n)
 
 
+class AlertStream:
+    """GET /api/v1/events in a thread, keeping the data of every "event: alert"."""
+
+    def __init__(self, server, token):
+        self.alerts = []
+        req = urllib.request.Request(server.base_url + "/api/v1/events?type=none",
+                                     headers={"Authorization": "Bearer " + token})
+        self.resp = urllib.request.urlopen(req, timeout=120)
+        self.thread = threading.Thread(target=self.read, daemon=True)
+        self.thread.start()
+
+    def read(self):
+        event = None
+        try:
+            for raw in self.resp:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event == "alert":
+                    self.alerts.append(json.loads(line[6:]))
+        except (OSError, ValueError):
+            pass
+
+    def close(self):
+        self.resp.close()
+
+
 def main():
     recv = Receiver(fail_first=1)
     marker = "srvmon-alert-%d" % os.getpid()
@@ -99,6 +126,8 @@ def main():
             agents.append(agent)
             wait_for(lambda: server.records("resources"), 30, "first resources record")
             host_id = server.records("resources")[0]["host_id"]
+            # The event stream (type=none: no records, only alert events).
+            stream = AlertStream(server, server_token(server, "view1", "view-pass"))
 
             # 1. cpu_percent >= 0 holds at once: firing (the first POST gets a 500 and is
             #    retried); >= 101 never holds: resolved.
@@ -118,6 +147,11 @@ def main():
             settle(server)
             check(states(recv.got("/cpu")) == ["firing", "resolved"],
                   "exactly one firing and one resolved (cpu)")
+            wait_for(lambda: len(stream.alerts) >= 2, 20, "two alert events on the stream")
+            check([(a["state"], a["rule_id"]) for a in stream.alerts] ==
+                  [("firing", rule["id"]), ("resolved", rule["id"])],
+                  "the event stream has the same two state changes")
+            stream.close()
 
             # 2. Host offline for 2 s: the agent stopped, then started again.
             cli(server, "add", "--offline", "--for", "2s", "--webhook", recv.url + "/offline")
@@ -154,6 +188,13 @@ def main():
             st, created = api(server, admin, "/api/v1/alerts", "POST", exec_rule)
             check(st == 201 and created["kind"] == "exec" and created["for_ms"] == 2000,
                   "an admin adds an exec rule: 201")
+            path = "/api/v1/alerts/%d" % created["id"]
+            check(api(server, viewer, path, "PUT", exec_rule)[0] == 403, "a viewer may not PUT")
+            st, upd = api(server, admin, path, "PUT", dict(exec_rule, for_ms=2500))
+            check(st == 200 and upd["id"] == created["id"] and upd["for_ms"] == 2500,
+                  "an admin replaces the rule with PUT")
+            check(api(server, admin, "/api/v1/alerts/99999", "PUT", exec_rule)[0] == 404,
+                  "PUT of an unknown rule: 404")
             st, rules = api(server, viewer, "/api/v1/alerts")
             check(st == 200 and [r["kind"] for r in rules] == ["metric", "offline", "exec"],
                   "a viewer lists the three rules")
