@@ -29,6 +29,7 @@ struct alerts {
 	struct webhook *webhook;
 	lws_sorted_usec_list_t sul;
 	bool failed_logged;
+	bool too_many_logged;
 };
 
 /* One rule being evaluated. */
@@ -271,15 +272,30 @@ static int eval_rule(struct alerts *a, const struct alert_rule *rule, int64_t ex
 struct rule_list {
 	struct alert_rule *rules;
 	int64_t *cursors;
-	size_t n;
+	size_t n, cap;
 };
 
+/* Rules beyond RULES_MAX are not evaluated (alerts_evaluate() warns once). */
 static int collect_rule(const struct alert_rule *rule, int64_t exec_cursor, void *ctx)
 {
 	struct rule_list *l = ctx;
 
 	if (l->n >= RULES_MAX)
 		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct alert_rule *rules = realloc(l->rules, cap * sizeof(*rules));
+		int64_t *cursors;
+
+		if (!rules)
+			return -ENOMEM;
+		l->rules = rules;
+		cursors = realloc(l->cursors, cap * sizeof(*cursors));
+		if (!cursors)
+			return -ENOMEM;
+		l->cursors = cursors;
+		l->cap = cap;
+	}
 	l->rules[l->n] = *rule;
 	l->cursors[l->n] = exec_cursor;
 	l->n++;
@@ -289,17 +305,16 @@ static int collect_rule(const struct alert_rule *rule, int64_t exec_cursor, void
 int alerts_evaluate(struct alerts *a, uint64_t now_ms)
 {
 	struct rule_list l = {0};
-	int r = -ENOMEM;
+	int r;
 
 	/* Rules are read each time: the CLI and the API change them in the database. */
-	l.rules = calloc(RULES_MAX, sizeof(*l.rules));
-	l.cursors = calloc(RULES_MAX, sizeof(*l.cursors));
-	if (!l.rules || !l.cursors)
-		goto out;
 	r = db_alert_foreach(a->db, collect_rule, &l);
+	if (l.n == RULES_MAX && !a->too_many_logged)
+		log_warn("alerts: only the first %d rules are evaluated, ignoring the others",
+			 RULES_MAX);
+	a->too_many_logged = l.n == RULES_MAX;
 	for (size_t i = 0; i < l.n && r == 0; i++)
 		r = eval_rule(a, &l.rules[i], l.cursors[i], now_ms);
-out:
 	free(l.rules);
 	free(l.cursors);
 	return r;
