@@ -83,6 +83,19 @@ def main():
         st, body = api(server, viewer, "/api/v1/whoami")
         check(st == 200 and body["account"] == "view1" and body["role"] == "viewer",
               "whoami: view1 viewer")
+        # A token from the refresh grant carries the account's role too.
+        form = urllib.parse.urlencode({"grant_type": "password", "username": "view1",
+                                       "password": "view-pass"}).encode()
+        with urllib.request.urlopen(urllib.request.Request(
+                server.base_url + "/token", data=form), timeout=30) as r:
+            refresh = json.loads(r.read())["refresh_token"]
+        form = urllib.parse.urlencode({"grant_type": "refresh_token",
+                                       "refresh_token": refresh}).encode()
+        with urllib.request.urlopen(urllib.request.Request(
+                server.base_url + "/token", data=form), timeout=30) as r:
+            renewed = json.loads(r.read())["access_token"]
+        st, body = api(server, renewed, "/api/v1/whoami")
+        check(st == 200 and body["role"] == "viewer", "a refreshed token: still viewer")
         st, body = api(server, None, "/api/v1/whoami?token=" + admin)
         check(st == 200 and body["role"] == "admin", "?token= works, admin role")
         check("role viewer" in server.read_log() and "may not ingest" in server.read_log(),
