@@ -52,6 +52,11 @@ struct api {
 	struct lws_context *ctx;
 	struct api_req *streams; /* open event streams */
 	struct alerts *alerts;	 /* the rules the alert endpoints manage, evaluated */
+	struct conn_host {
+		char *host_id;
+		unsigned int n; /* open connections carrying it */
+	} * conns;
+	size_t n_conns, cap_conns;
 };
 
 struct api_req;
@@ -125,6 +130,9 @@ void api_free(struct api *api)
 		return;
 	/* The streams' requests are freed with their connections (lws_context_destroy). */
 	alerts_free(api->alerts);
+	for (size_t i = 0; i < api->n_conns; i++)
+		free(api->conns[i].host_id);
+	free(api->conns);
 	free(api);
 }
 
@@ -221,12 +229,61 @@ static int ep_whoami(struct api_req *rq, const char *arg, const struct api_args 
 	return reply_built(rq, r, "whoami");
 }
 
+void api_host_connection(struct api *api, const char *host_id, int delta)
+{
+	size_t i;
+
+	if (!api)
+		return;
+	for (i = 0; i < api->n_conns && strcmp(api->conns[i].host_id, host_id) != 0; i++)
+		;
+	if (i == api->n_conns) {
+		struct conn_host *c;
+
+		if (delta < 0)
+			return;
+		if (api->n_conns == api->cap_conns) {
+			size_t cap = api->cap_conns ? api->cap_conns * 2 : 16;
+
+			c = realloc(api->conns, cap * sizeof(*c));
+			if (!c)
+				return; /* then only the record age says online */
+			api->conns = c;
+			api->cap_conns = cap;
+		}
+		api->conns[i].host_id = strdup(host_id);
+		if (!api->conns[i].host_id)
+			return;
+		api->conns[i].n = 0;
+		api->n_conns++;
+	}
+	if (delta > 0) {
+		api->conns[i].n++;
+	} else if (--api->conns[i].n == 0) {
+		free(api->conns[i].host_id);
+		api->conns[i] = api->conns[--api->n_conns];
+	}
+}
+
+static bool host_connected(const char *host_id, void *ctx)
+{
+	const struct api *api = ctx;
+
+	for (size_t i = 0; i < api->n_conns; i++) {
+		if (strcmp(api->conns[i].host_id, host_id) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int ep_hosts(struct api_req *rq, const char *arg, const struct api_args *args)
 {
 	(void)arg;
 	(void)args;
 	rq->out.len = 0;
-	return reply_built(rq, db_api_hosts(rq->api->db, now_ms(), &rq->out), "hosts");
+	return reply_built(rq,
+			   db_api_hosts(rq->api->db, now_ms(), host_connected, rq->api, &rq->out),
+			   "hosts");
 }
 
 /* The host of a /hosts/{host_id}/... path: 0 with its key, or the reply was queued. */

@@ -33,6 +33,10 @@ int api_http_writeable(struct lws *wsi, struct api_req *rq);
 /* Frees *rq (and ends its event stream) and sets it to NULL; accepts NULL. */
 void api_http_free(struct api_req **rq);
 
+/* A WebSocket connection carries records of host_id: +1 when it first does, -1 when it
+ * closes. Such a host is online in GET /api/v1/hosts whatever its last record's age. */
+void api_host_connection(struct api *api, const char *host_id, int delta);
+
 /* Records were committed: the event streams send them. */
 void api_committed(struct api *api);
 /* An alert changed state: json (one line) goes to every event stream as "event: alert". */

@@ -148,7 +148,8 @@ static int64_t host_interval(sqlite3_stmt *st, int first_col)
 	return best > DB_API_INTERVAL_MAX_MS ? DB_API_INTERVAL_MAX_MS : best;
 }
 
-int db_api_hosts(struct db *db, uint64_t now_ms, struct sbuf *out)
+int db_api_hosts(struct db *db, uint64_t now_ms, bool (*connected)(const char *host_id, void *ctx),
+		 void *ctx, struct sbuf *out)
 {
 	/* Columns 0..N_SHOWN-1 are written as they are, by name. */
 	static const char *const shown[] = {
@@ -202,8 +203,14 @@ int db_api_hosts(struct db *db, uint64_t now_ms, struct sbuf *out)
 		if (r == 0)
 			r = interval ? json_add_i64(out, interval) : sbuf_adds(out, "null");
 		if (r == 0)
-			r = sbuf_adds(out, (int64_t)now_ms - last <= window ? ",\"online\":true}"
-									    : ",\"online\":false}");
+			r = sbuf_adds(
+				out,
+				(int64_t)now_ms - last <= window ||
+						(connected &&
+						 connected((const char *)sqlite3_column_text(st, 0),
+							   ctx))
+					? ",\"online\":true}"
+					: ",\"online\":false}");
 	}
 	if (r == 0)
 		r = sbuf_addc(out, ']');

@@ -31,8 +31,10 @@ int db_account_set_role(struct db *db, const char *name, enum role role);
 /* 0, -ENOENT, -EIO. */
 int db_account_role(struct db *db, const char *name, enum role *ret);
 
-/* The JSON array of GET /api/v1/hosts. 0, -ENOMEM, -EIO. */
-int db_api_hosts(struct db *db, uint64_t now_ms, struct sbuf *out);
+/* The JSON array of GET /api/v1/hosts; connected(host_id, ctx) (may be NULL) says whether a
+ * connection of the host is open (then it is online). 0, -ENOMEM, -EIO. */
+int db_api_hosts(struct db *db, uint64_t now_ms, bool (*connected)(const char *host_id, void *ctx),
+		 void *ctx, struct sbuf *out);
 /* The hosts row of host_id. 0, -ENOENT, -EIO. */
 int db_api_host_key(struct db *db, const char *host_id, int64_t *ret_key);
 

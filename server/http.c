@@ -104,6 +104,7 @@ struct session {
 	struct connlimit invalid;
 	bool rx_paused;
 	bool throttle_logged;
+	char *conn_host; /* the first host_id this connection carried (api_host_connection) */
 	size_t n_err;
 	char *err[MAX_PENDING_ERR];
 };
@@ -161,6 +162,8 @@ static void session_free(struct session *ss)
 	session_reset_http(ss);
 	free(ss->msg);
 	ss->msg = NULL;
+	free(ss->conn_host);
+	ss->conn_host = NULL;
 	for (size_t i = 0; i < ss->n_err; i++)
 		free(ss->err[i]);
 	ss->n_err = 0;
@@ -612,6 +615,11 @@ static int ws_record(struct lws *wsi, struct server *srv, struct session *ss, co
 	}
 	log_debug("%s: %s seq=%" PRIu64 " from \"%s\" %s", WS_PATH, m.type, m.seq, m.host_id,
 		  inserted ? "stored" : "duplicate");
+	if (!ss->conn_host) {
+		ss->conn_host = strdup(m.host_id);
+		if (ss->conn_host)
+			api_host_connection(srv->api, ss->conn_host, 1);
+	}
 	ingest_msg_clear(&m);
 	return 0;
 fail:
@@ -846,6 +854,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_CLOSED:
 		if (ss->ws_authed)
 			log_info("%s: connection of \"%s\" closed", WS_PATH, ss->account);
+		if (ss->conn_host)
+			api_host_connection(srv->api, ss->conn_host, -1);
 		session_free(ss);
 		return 0;
 	default:

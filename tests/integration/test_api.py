@@ -13,6 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from srvmon_browser import WebSocket
 from srvmon_testlib import (SERVER, Agent, Server, Workdir, agent_config, check, fail, served,
                             server_token, wait_for, write_config)
 
@@ -277,6 +278,23 @@ def main():
         st, s = api(server, viewer, "/api/v1/hosts/oldhost/series?metric=cpu_percent&from=0"
                     "&to=60000&step=1000")
         check(st == 200 and s["t"] == [2000] and s["avg"] == [7.5], "and the series")
+
+        # online: a host whose records stopped is online while its connection is open.
+        ws = WebSocket("ws://127.0.0.1:%d/ws?token=%s" % (server.port, old_tok))
+        t = int(time.time() * 1000)
+        for i in range(3):
+            ws.send_text(json.dumps({"type": "status", "host_id": "wshost", "seq": i + 1,
+                                     "ts": t - 2000 + i * 1000}))
+
+        def ws_host():
+            st, hosts = api(server, viewer, "/api/v1/hosts")
+            return [h for h in hosts if h["host_id"] == "wshost" and h["interval_ms"] == 1000]
+        wait_for(ws_host, 10, "wshost with a 1 s interval")
+        quiet = wait_for(lambda: [h for h in ws_host() if time.time() * 1000 -
+                                  h["last_seen_ms"] > 3000], 20, "3 s without its records")
+        check(quiet[0]["online"] is True, "silent 3 intervals, connection open: online")
+        ws.close()
+        wait_for(lambda: ws_host()[0]["online"] is False, 10, "offline once it closes")
     finally:
         server.stop()
     r = subprocess.run([SERVER, "user", "add", "x", "--role", "root", "--db", old],
