@@ -51,7 +51,7 @@ def main():
         # traffic in the run is on it (the speed test against the server, the agents'
         # WebSockets, the browser); a real host would count its default-route interface.
         speed = ("include = lo\nexclude =\n"
-                 "\n[speedtest]\nenabled = true\ninterval = 1m\njitter = 0ms\n"
+                 "\n[speedtest]\nenabled = true\ninterval = 1m\njitter = 0ms\nfirst_delay = 0s\n"
                  "max_megabytes = 40\nmax_duration = 2s\n")
         cfg = write_config(work, agent_config(server, history="trail = false\n", extra=speed))
         agents.append(Agent(work, cfg).start())

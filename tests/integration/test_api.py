@@ -62,6 +62,7 @@ def main():
         server.add_user("view1", "view-pass", role="viewer")
         server.add_user("adm1", "admin-pass", role="admin")
         speedtest = ("\n[speedtest]\nenabled = true\ninterval = 1m\njitter = 0s\n"
+                     "first_delay = 0s\nfirst_jitter = 0s\n"
                      "max_duration = 1s\nmax_megabytes = 4\nstreams = 1\n")
         cfg = write_config(work, agent_config(server, extra=speedtest,
                                               history="trail_path = %s\n" % work.file("trail")))
