@@ -13,14 +13,15 @@
 # (BENCH_KEEP=1 in the environment keeps the database and prints its path.)
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
 . "$src/bench/lib.sh"
 bench_self_lock "$0" "$@"
 build=${1:-$src/build}
 case "$build" in /*) ;; *) build=$src/$build ;; esac
-export SRVMON_SERVER=$build/server/srvmon-server
-export BENCH_HOSTS=${2:-1000} BENCH_DAYS=${3:-7} BENCH_EXEC_EVERY=${4:-600}
-export BENCH_RAW_HOURS=${5:-1} BENCH_REPEAT=${6:-20} BENCH_KEEP=${BENCH_KEEP:-}
-export PYTHONPATH=$src/tests/integration PYTHONDONTWRITEBYTECODE=1
+export SRVMON_SERVER="$build/server/srvmon-server"
+export BENCH_HOSTS="${2:-1000}" BENCH_DAYS="${3:-7}" BENCH_EXEC_EVERY="${4:-600}"
+export BENCH_RAW_HOURS="${5:-1}" BENCH_REPEAT="${6:-20}" BENCH_KEEP="${BENCH_KEEP:-}"
+export PYTHONPATH="$src/tests/integration" PYTHONDONTWRITEBYTECODE=1
 exec python3 -u - <<'PY'
 import json
 import os
