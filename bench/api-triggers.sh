@@ -8,8 +8,8 @@ set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$src/build}
 case "$build" in /*) ;; *) build=$src/$build ;; esac
-export SRVMON_SERVER=$build/server/srvmon-server BENCH_N=${2:-50000}
-export PYTHONPATH=$src/tests/integration PYTHONDONTWRITEBYTECODE=1
+export SRVMON_SERVER="$build/server/srvmon-server" BENCH_N="${2:-50000}"
+export PYTHONPATH="$src/tests/integration" PYTHONDONTWRITEBYTECODE=1
 exec python3 -u - <<'PY'
 import json
 import os
