@@ -82,6 +82,9 @@ def main():
         check(ws_upgrade_status(server, viewer) == 403, "a viewer token on /ws: 403")
         check(ws_upgrade_status(server, admin) == 403, "an admin token on /ws: 403")
         check(ws_upgrade_status(server, agent_tok) == 101, "an agent token on /ws: 101")
+        # The speed-test endpoints (--speedtest token): an agent's only.
+        st, _ = api(server, viewer, "/empty", method="POST", body=b"")
+        check(st == 403, "a viewer token on the speed-test endpoints: 403 (%s)" % st)
         st, body = api(server, viewer, "/api/v1/whoami")
         check(st == 200 and body["account"] == "view1" and body["role"] == "viewer",
               "whoami: view1 viewer")
