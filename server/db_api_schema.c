@@ -292,7 +292,8 @@ static int rename_owner_table(sqlite3 *sql)
 
 	r = exists(sql, "SELECT 1 FROM pragma_table_info('hosts') WHERE name = 'account'");
 	if (r == 1)
-		r = exec_sql(sql, "DROP TABLE host_owners; ALTER TABLE hosts RENAME TO host_owners;");
+		r = exec_sql(sql,
+			     "DROP TABLE host_owners; ALTER TABLE hosts RENAME TO host_owners;");
 	return r;
 }
 

@@ -164,7 +164,8 @@ int db_migrate(sqlite3 *sql, const char *schema, const char **ret_err)
 	 * (SQLite takes the bare columns from the row of min(id)). */
 	if (r == 0)
 		r = exec(sql,
-			 "INSERT OR IGNORE INTO host_owners(host_id, account, assigned_ms, first_seen_ms,"
+			 "INSERT OR IGNORE INTO host_owners(host_id, account, assigned_ms, "
+			 "first_seen_ms,"
 			 " last_seen_ms)"
 			 " SELECT f.host_id, f.account, f.received_ms, f.received_ms,"
 			 " (SELECT max(received_ms) FROM records WHERE host_id = f.host_id)"

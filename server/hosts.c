@@ -29,8 +29,8 @@ static int owner_of(sqlite3 *sql, const char *host_id, char *ret, size_t size)
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if (sqlite3_prepare_v2(sql, "SELECT account FROM host_owners WHERE host_id = ?", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(sql, "SELECT account FROM host_owners WHERE host_id = ?", -1, &st,
+			       NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_text(st, 1, host_id, -1, SQLITE_STATIC);
 	r = sqlite3_step(st);
@@ -48,14 +48,15 @@ static int claim(sqlite3 *sql, const char *host_id, const char *account, uint64_
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if (sqlite3_prepare_v2(sql,
-			       "INSERT INTO host_owners(host_id, account, assigned_ms, first_seen_ms,"
-			       " last_seen_ms) VALUES(?1, ?2, ?3, ?3, ?3)"
-			       " ON CONFLICT(host_id) DO UPDATE SET"
-			       " first_seen_ms = coalesce(first_seen_ms, ?3),"
-			       " last_seen_ms = max(coalesce(last_seen_ms, 0), ?3)"
-			       " WHERE account = ?2",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		    sql,
+		    "INSERT INTO host_owners(host_id, account, assigned_ms, first_seen_ms,"
+		    " last_seen_ms) VALUES(?1, ?2, ?3, ?3, ?3)"
+		    " ON CONFLICT(host_id) DO UPDATE SET"
+		    " first_seen_ms = coalesce(first_seen_ms, ?3),"
+		    " last_seen_ms = max(coalesce(last_seen_ms, 0), ?3)"
+		    " WHERE account = ?2",
+		    -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_text(st, 1, host_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);

@@ -106,8 +106,8 @@ struct session {
 	struct pwpool_job *job;	    /* ... the check, on pw */
 	struct pwpool *pw;
 	struct lws *http_wsi;
-	struct api_req *api;	    /* an /api/v1 request (api.c) */
-	struct static_req *sr;	    /* a dashboard file (static.c) */
+	struct api_req *api;   /* an /api/v1 request (api.c) */
+	struct static_req *sr; /* a dashboard file (static.c) */
 
 	/* WebSocket */
 	struct lws *wsi;
