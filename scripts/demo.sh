@@ -1,8 +1,9 @@
 #!/bin/sh
 # The README's main job: a live demo on this machine. Installs what is missing,
-# builds, starts srvmon-server on 127.0.0.1 with a fresh SQLite database and a
-# demo account, starts srvmon-agent against it and shows each record as it is
-# stored. Ctrl-C stops both and prints where the database is.
+# builds, starts srvmon-server on 127.0.0.1 with a fresh SQLite database, a
+# demo agent account and a viewer account for the dashboard, starts srvmon-agent
+# against it, prints the dashboard's login-ready link and shows each record as
+# it is stored. Ctrl-C stops both and prints where the database is.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,7 @@ SERVER="$BUILD/server/srvmon-server"
 WORK=$(mktemp -d /tmp/srvmon-demo.XXXXXX)
 DB="$WORK/srvmon.db"
 PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+VIEWER_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 SERVER_PID=
 AGENT_PID=
 
@@ -32,6 +34,7 @@ stop() {
 trap stop INT TERM EXIT
 
 printf '%s\n' "$PASSWORD" | "$SERVER" user add demo --db "$DB" >/dev/null
+printf '%s\n' "$VIEWER_PASSWORD" | "$SERVER" user add viewer --role viewer --db "$DB" >/dev/null
 "$SERVER" serve --db "$DB" --listen 127.0.0.1 --port "${SRVMON_DEMO_PORT:-0}" --print-records \
 	2>"$WORK/server.log" &
 SERVER_PID=$!
@@ -66,6 +69,23 @@ CONF
 
 "$AGENT" --config "$WORK/agent.conf" 2>"$WORK/agent.log" &
 AGENT_PID=$!
+
+# A viewer token for a link that opens the dashboard already signed in (valid 1 h;
+# the token stays in the page's memory, the fragment never reaches a server log).
+TOKEN=$(python3 - "$PORT" "$VIEWER_PASSWORD" <<'PY' || true
+import json, sys, urllib.parse, urllib.request
+body = urllib.parse.urlencode({"grant_type": "password", "username": "viewer",
+                               "password": sys.argv[2]}).encode()
+req = urllib.request.Request("http://127.0.0.1:%s/token" % sys.argv[1], data=body,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+print(json.loads(urllib.request.urlopen(req, timeout=10).read())["access_token"])
+PY
+)
 echo "srvmon-server on http://127.0.0.1:$PORT, database $DB"
+echo
+echo "Dashboard (this machine appears within a few seconds):"
+[ -n "$TOKEN" ] && echo "  http://127.0.0.1:$PORT/#token=$TOKEN"
+echo "  or http://127.0.0.1:$PORT/ and sign in as viewer / $VIEWER_PASSWORD"
+echo
 echo "srvmon-agent running (log $WORK/agent.log); records as they are stored, Ctrl-C to stop:"
 wait "$SERVER_PID"

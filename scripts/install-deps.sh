@@ -13,6 +13,7 @@ libcmocka-dev iproute2 iputils-ping procps python3 util-linux
 valgrind libclang-rt-14-dev debootstrap
 prometheus python3-prometheus-client iperf3
 python3-fastapi python3-uvicorn python3-wsproto python3-multipart
+chromium
 "
 
 # --bench: also the peer tools the benchmarks measure against.

@@ -49,7 +49,7 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS counters("
 	" name TEXT PRIMARY KEY NOT NULL,"
 	" value INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS hosts("
+	"CREATE TABLE IF NOT EXISTS host_owners("
 	" host_id TEXT PRIMARY KEY NOT NULL,"
 	" account TEXT NOT NULL,"
 	" assigned_ms INTEGER NOT NULL,"

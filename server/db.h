@@ -53,7 +53,8 @@ struct db *db_open(const char *path, bool create, const char **ret_err);
 void db_close(struct db *db);
 /* SQLite's last error message for logging. */
 const char *db_errmsg(const struct db *db);
-/* The SQLite handle, for the modules that keep their own tables (hosts.c, revoke.c). */
+/* The SQLite handle, for the modules that keep their own tables (hosts.c, revoke.c, the
+ * read API and alerts). */
 struct sqlite3;
 struct sqlite3 *db_sqlite(struct db *db);
 

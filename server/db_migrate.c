@@ -1,5 +1,7 @@
 #include "db_migrate.h"
 
+#include "db_api_schema.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,7 +11,7 @@
 #define OLD_RECORDS_KEY "UNIQUE(host_id, seq))"
 #define NEW_RECORDS_KEY "UNIQUE(host_id, seq, account))"
 
-_Static_assert(DB_SCHEMA_VERSION == 1, "db_migrate() writes user_version 1");
+_Static_assert(DB_SCHEMA_VERSION == 2, "db_migrate() writes user_version 2");
 
 static int exec(sqlite3 *sql, const char *text, const char **ret_err)
 {
@@ -141,6 +143,8 @@ int db_migrate(sqlite3 *sql, const char *schema, const char **ret_err)
 	if (r < 0 || version >= DB_SCHEMA_VERSION)
 		goto out;
 
+	if (version >= 1)
+		goto version_2;
 	/* Version 1: refresh-token families (reuse revokes them), host ownership. */
 	r = add_column(sql, "tokens", "family", "TEXT", ret_err);
 	if (r == 0)
@@ -160,7 +164,8 @@ int db_migrate(sqlite3 *sql, const char *schema, const char **ret_err)
 	 * (SQLite takes the bare columns from the row of min(id)). */
 	if (r == 0)
 		r = exec(sql,
-			 "INSERT OR IGNORE INTO hosts(host_id, account, assigned_ms, first_seen_ms,"
+			 "INSERT OR IGNORE INTO host_owners(host_id, account, assigned_ms, "
+			 "first_seen_ms,"
 			 " last_seen_ms)"
 			 " SELECT f.host_id, f.account, f.received_ms, f.received_ms,"
 			 " (SELECT max(received_ms) FROM records WHERE host_id = f.host_id)"
@@ -172,6 +177,13 @@ int db_migrate(sqlite3 *sql, const char *schema, const char **ret_err)
 		r = exec(sql, schema, ret_err);
 	if (r == 0)
 		r = exec(sql, "PRAGMA user_version = 1", ret_err);
+	if (r < 0)
+		goto out;
+version_2:
+	/* Version 2: roles, the read API's and the alerts' tables (db_api_schema.c). */
+	r = db_api_migrate(sql, ret_err);
+	if (r == 0)
+		r = exec(sql, "PRAGMA user_version = 2", ret_err);
 out:
 	if (r == 0)
 		return exec(sql, "COMMIT", ret_err);

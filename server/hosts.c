@@ -29,8 +29,8 @@ static int owner_of(sqlite3 *sql, const char *host_id, char *ret, size_t size)
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if (sqlite3_prepare_v2(sql, "SELECT account FROM hosts WHERE host_id = ?", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(sql, "SELECT account FROM host_owners WHERE host_id = ?", -1, &st,
+			       NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_text(st, 1, host_id, -1, SQLITE_STATIC);
 	r = sqlite3_step(st);
@@ -48,14 +48,15 @@ static int claim(sqlite3 *sql, const char *host_id, const char *account, uint64_
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if (sqlite3_prepare_v2(sql,
-			       "INSERT INTO hosts(host_id, account, assigned_ms, first_seen_ms,"
-			       " last_seen_ms) VALUES(?1, ?2, ?3, ?3, ?3)"
-			       " ON CONFLICT(host_id) DO UPDATE SET"
-			       " first_seen_ms = coalesce(first_seen_ms, ?3),"
-			       " last_seen_ms = max(coalesce(last_seen_ms, 0), ?3)"
-			       " WHERE account = ?2",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		    sql,
+		    "INSERT INTO host_owners(host_id, account, assigned_ms, first_seen_ms,"
+		    " last_seen_ms) VALUES(?1, ?2, ?3, ?3, ?3)"
+		    " ON CONFLICT(host_id) DO UPDATE SET"
+		    " first_seen_ms = coalesce(first_seen_ms, ?3),"
+		    " last_seen_ms = max(coalesce(last_seen_ms, 0), ?3)"
+		    " WHERE account = ?2",
+		    -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_text(st, 1, host_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
@@ -117,7 +118,7 @@ int hosts_add(struct db *db, const char *host_id, const char *account, uint64_t 
 	int r;
 
 	if (sqlite3_prepare_v2(sql,
-			       "INSERT OR IGNORE INTO hosts(host_id, account, assigned_ms)"
+			       "INSERT OR IGNORE INTO host_owners(host_id, account, assigned_ms)"
 			       " SELECT ?1, name, ?3 FROM accounts WHERE name = ?2",
 			       -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
@@ -142,7 +143,7 @@ int hosts_del(struct db *db, const char *host_id)
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if (sqlite3_prepare_v2(sql, "DELETE FROM hosts WHERE host_id = ?", -1, &st, NULL) !=
+	if (sqlite3_prepare_v2(sql, "DELETE FROM host_owners WHERE host_id = ?", -1, &st, NULL) !=
 	    SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_text(st, 1, host_id, -1, SQLITE_STATIC);
@@ -160,7 +161,7 @@ int hosts_foreach(struct db *db, hosts_row_cb cb, void *ctx)
 
 	if (sqlite3_prepare_v2(db_sqlite(db),
 			       "SELECT host_id, account, assigned_ms, first_seen_ms, last_seen_ms"
-			       " FROM hosts ORDER BY host_id",
+			       " FROM host_owners ORDER BY host_id",
 			       -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	for (;;) {

@@ -2,9 +2,11 @@
 
 #include "log.h"
 #include "monoclock.h"
+#include "api.h"
 #include "connlimit.h"
 #include "conntrack.h"
 #include "db.h"
+#include "db_api.h"
 #include "form.h"
 #include "grant.h"
 #include "hosts.h"
@@ -15,7 +17,9 @@
 #include "ratelimit.h"
 #include "record_line.h"
 #include "retention.h"
+#include "role.h"
 #include "speedtest_http.h"
+#include "static.h"
 #include "token.h"
 
 #include <arpa/inet.h>
@@ -73,6 +77,7 @@ struct server {
 	size_t tx_records;
 	uint64_t tx_start_ms;
 	struct session *tx_sessions;
+	struct api *api; /* /api/v1 (api.c) */
 };
 
 enum http_phase {
@@ -101,6 +106,8 @@ struct session {
 	struct pwpool_job *job;	    /* ... the check, on pw */
 	struct pwpool *pw;
 	struct lws *http_wsi;
+	struct api_req *api;   /* an /api/v1 request (api.c) */
+	struct static_req *sr; /* a dashboard file (static.c) */
 
 	/* WebSocket */
 	struct lws *wsi;
@@ -132,6 +139,7 @@ struct session {
 	bool rx_paused;
 	bool throttle_logged;
 	bool over_quota; /* refuse what follows; close once the committed ones are acked */
+	char *conn_host; /* the first host_id this connection carried (api_host_connection) */
 	size_t n_err;
 	char *err[MAX_PENDING_ERR];
 	/* Host ownership (hosts.c): the last answer, and what was refused (never acked). */
@@ -179,6 +187,8 @@ static void session_reset_http(struct session *ss)
 		free(ss->pend);
 		ss->pend = NULL;
 	}
+	api_http_free(&ss->api);
+	static_http_free(&ss->sr);
 }
 
 static void tx_unlink(struct session *ss)
@@ -198,6 +208,8 @@ static void session_free(struct session *ss)
 	session_reset_http(ss);
 	free(ss->msg);
 	ss->msg = NULL;
+	free(ss->conn_host);
+	ss->conn_host = NULL;
 	for (size_t i = 0; i < ss->n_err; i++)
 		free(ss->err[i]);
 	ss->n_err = 0;
@@ -291,9 +303,10 @@ static void token_rate_check(struct lws *wsi, struct server *srv, struct session
 }
 
 static int authenticate(struct lws *wsi, struct server *srv, char *ret_account, size_t size,
-			uint64_t *ret_expires_ms, char *ret_sha);
+			uint64_t *ret_expires_ms, enum role *ret_role, char *ret_sha);
 
-/* The speed-test endpoints: off (404), or for a valid bearer token only (401), and at most
+/* The speed-test endpoints: off (404), or for a valid bearer token only (401) of an agent
+ * account (403: viewers and admins read, they do not measure), and at most
  * --speedtest-streams requests at once from one address (503). A refused request closes
  * the connection once answered: its body (an upload) is not read. */
 static int speedtest_request(struct lws *wsi, struct server *srv, struct session *ss,
@@ -301,6 +314,7 @@ static int speedtest_request(struct lws *wsi, struct server *srv, struct session
 {
 	char account[GRANT_MAX_USERNAME + 1];
 	char addr[CONNTRACK_ADDR_MAX];
+	enum role role;
 	uint64_t expires;
 	int r;
 
@@ -310,7 +324,7 @@ static int speedtest_request(struct lws *wsi, struct server *srv, struct session
 		(void)snprintf(addr, sizeof(addr), "?");
 	ss->close_after = true;
 	if (srv->opts.speedtest == SERVER_SPEEDTEST_TOKEN) {
-		r = authenticate(wsi, srv, account, sizeof(account), &expires, NULL);
+		r = authenticate(wsi, srv, account, sizeof(account), &expires, &role, NULL);
 		if (r == -EACCES) {
 			log_info("%s from %s: refused: missing, unknown or expired token, 401", uri,
 				 addr);
@@ -318,6 +332,11 @@ static int speedtest_request(struct lws *wsi, struct server *srv, struct session
 		}
 		if (r < 0)
 			return http_reply(wsi, ss, 500, "{\"error\":\"server_error\"}");
+		if (!role_may_ingest(role)) {
+			log_info("%s from %s: \"%s\" refused (403): role %s may not measure", uri,
+				 addr, account, role_name(role));
+			return http_reply(wsi, ss, 403, "{\"error\":\"insufficient_scope\"}");
+		}
 	}
 	if (conntrack_speedtest_begin(srv->conns, lws_get_network_wsi(wsi)) == -EBUSY) {
 		log_info("%s from %s: over %zu speed-test requests at once, 503", uri, addr,
@@ -333,6 +352,28 @@ static int speedtest_request(struct lws *wsi, struct server *srv, struct session
 	return speedtest_http_request(wsi, uri, &ss->st);
 }
 
+static int route_static(struct lws *wsi, struct server *srv, struct session *ss, const char *uri)
+{
+	(void)srv;
+	return static_http_request(wsi, uri, &ss->sr);
+}
+
+static int route_api(struct lws *wsi, struct server *srv, struct session *ss, const char *uri)
+{
+	return api_http_request(srv->api, wsi, uri, &ss->api);
+}
+
+/* The endpoint families that live in files of their own, by path; the rest (/token, /health,
+ * /ws) is below. */
+static const struct route {
+	bool (*match)(const char *uri);
+	int (*request)(struct lws *wsi, struct server *srv, struct session *ss, const char *uri);
+} routes[] = {
+	{speedtest_http_match, speedtest_request},
+	{static_http_match, route_static},
+	{api_http_match, route_api},
+};
+
 static int http_request(struct lws *wsi, struct server *srv, struct session *ss, const char *uri)
 {
 	bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
@@ -346,8 +387,10 @@ static int http_request(struct lws *wsi, struct server *srv, struct session *ss,
 	/* A request without a body is complete: its deadline is over. */
 	if (!post)
 		(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi), 0);
-	if (speedtest_http_match(uri))
-		return speedtest_request(wsi, srv, ss, uri);
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (routes[i].match(uri))
+			return routes[i].request(wsi, srv, ss, uri);
+	}
 	if (strcmp(uri, HEALTH_PATH) == 0) {
 		if (!get)
 			return http_reply(wsi, ss, 405, "{\"error\":\"method not allowed\"}");
@@ -503,11 +546,12 @@ static int request_token(struct lws *wsi, char *ret, size_t size)
 	return 0;
 }
 
-/* Looks the request's token up. 0 with the account and expiry (and the token's hash into
- * ret_sha when not NULL), or -EACCES. */
+/* Looks the request's token up. 0 with the account, its role and expiry (and the token's
+ * hash into ret_sha when not NULL), or -EACCES. */
 static int authenticate(struct lws *wsi, struct server *srv, char *ret_account, size_t size,
-			uint64_t *ret_expires_ms, char *ret_sha)
+			uint64_t *ret_expires_ms, enum role *ret_role, char *ret_sha)
 {
+	struct db_auth auth;
 	char token[TOKEN_HEX_LEN + 2];
 	char sha[TOKEN_HASH_HEX_LEN + 1];
 	int r;
@@ -519,13 +563,18 @@ static int authenticate(struct lws *wsi, struct server *srv, char *ret_account, 
 	OPENSSL_cleanse(token, sizeof(token));
 	if (r < 0)
 		return r;
-	r = db_token_lookup(srv->opts.db, sha, ret_account, size, ret_expires_ms);
+	r = db_token_auth(srv->opts.db, sha, &auth);
+	if (r == 0 && strlen(auth.account) >= size)
+		r = -ENOSPC;
 	if (r == -ENOENT)
 		return -EACCES;
 	if (r < 0) {
 		log_err_errno(r, "token lookup: database \"%s\"", db_errmsg(srv->opts.db));
 		return r;
 	}
+	memcpy(ret_account, auth.account, strlen(auth.account) + 1);
+	*ret_expires_ms = auth.expires_ms;
+	*ret_role = auth.role;
 	if (*ret_expires_ms <= now_ms())
 		return -EACCES;
 	if (ret_sha)
@@ -537,6 +586,7 @@ static int ws_confirm_upgrade(struct lws *wsi, struct server *srv)
 {
 	char uri[256];
 	char account[GRANT_MAX_USERNAME + 1];
+	enum role role;
 	uint64_t expires;
 	int r;
 
@@ -546,7 +596,13 @@ static int ws_confirm_upgrade(struct lws *wsi, struct server *srv)
 		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
 		return 1;
 	}
-	r = authenticate(wsi, srv, account, sizeof(account), &expires, NULL);
+	r = authenticate(wsi, srv, account, sizeof(account), &expires, &role, NULL);
+	if (r == 0 && !role_may_ingest(role)) {
+		log_info("GET %s: upgrade of \"%s\" refused (403): role %s may not ingest", WS_PATH,
+			 account, role_name(role));
+		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+		return 1;
+	}
 	if (r == -EACCES) {
 		log_info("GET %s: upgrade refused: missing, unknown or expired token", WS_PATH);
 		lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
@@ -561,13 +617,14 @@ static int ws_confirm_upgrade(struct lws *wsi, struct server *srv)
 
 static int ws_established(struct lws *wsi, struct server *srv, struct session *ss)
 {
+	enum role role;
 	int r;
 
 	memset(ss, 0, sizeof(*ss));
 	/* The headers are still bound here; confirm_upgrade checked them moments ago. */
-	r = authenticate(wsi, srv, ss->account, sizeof(ss->account), &ss->token_expires_ms,
+	r = authenticate(wsi, srv, ss->account, sizeof(ss->account), &ss->token_expires_ms, &role,
 			 ss->token_sha);
-	if (r < 0)
+	if (r < 0 || !role_may_ingest(role))
 		return -1;
 	ss->auth_checked_ms = mono_ms();
 	ss->ws_authed = true;
@@ -619,6 +676,8 @@ static void tx_commit(struct server *srv)
 	if (r < 0)
 		log_err_errno(r, "%s: committing %zu records: database \"%s\"", WS_PATH,
 			      srv->tx_records, db_errmsg(srv->opts.db));
+	if (r == 0)
+		api_committed(srv->api); /* the event streams send what was committed */
 	while ((ss = srv->tx_sessions)) {
 		tx_unlink(ss);
 		if (r < 0) {
@@ -819,6 +878,11 @@ static int ws_record(struct lws *wsi, struct server *srv, struct session *ss, co
 	}
 	log_debug("%s: %s seq=%" PRIu64 " from \"%s\" %s", WS_PATH, m.type, m.seq, m.host_id,
 		  inserted ? "stored" : "duplicate");
+	if (!ss->conn_host) {
+		ss->conn_host = strdup(m.host_id);
+		if (ss->conn_host)
+			api_host_connection(srv->api, ss->conn_host, 1);
+	}
 	ingest_msg_clear(&m);
 	return 0;
 fail:
@@ -1142,17 +1206,25 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP:
 		return http_request(wsi, srv, ss, in ? (const char *)in : "");
 	case LWS_CALLBACK_HTTP_BODY:
+		if (ss->api)
+			return api_http_body(ss->api, in, len);
 		if (ss->st)
 			return speedtest_http_body(ss->st, len);
 		return http_body(ss, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi), 0);
+		if (ss->api)
+			return api_http_body_done(wsi, ss->api);
 		if (ss->st)
 			return speedtest_http_body_done(wsi, ss->st);
 		return http_body_done(wsi, srv, ss);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (ss->api)
+			return api_http_writeable(wsi, ss->api);
 		if (ss->st)
 			return speedtest_http_writeable(wsi, ss->st);
+		if (ss->sr)
+			return static_http_writeable(wsi, ss->sr);
 		return http_writeable(wsi, ss);
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 		/* The transaction is over (lws_http_transaction_completed): the next request on
@@ -1198,6 +1270,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 				 WS_PATH, ss->account, ss->refused.n);
 		else if (ss->ws_authed)
 			log_info("%s: connection of \"%s\" closed", WS_PATH, ss->account);
+		if (ss->conn_host)
+			api_host_connection(srv->api, ss->conn_host, -1);
 		session_free(ss);
 		return 0;
 	default:
@@ -1319,14 +1393,18 @@ struct server *server_new(const struct server_opts *opts)
 		return NULL;
 	}
 	s->vhost = lws_create_vhost(s->ctx, &info);
-	if (!s->vhost) {
+	if (s->vhost)
+		s->api = api_new(opts->db, s->ctx);
+	if (!s->vhost || !s->api) {
 		pwpool_stop(s->pw);
+		api_stop(s->api);
 		lws_context_destroy(s->ctx);
+		api_free(s->api);
 		limits_free(s);
 		free(s->spans);
-		free(s);
 		/* lws logs the reason (bind or listen failure) but does not return it. */
-		errno = EIO;
+		errno = s->vhost ? ENOMEM : EIO;
+		free(s);
 		return NULL;
 	}
 	if (opts->retention_ms)
@@ -1367,8 +1445,10 @@ void server_free(struct server *s)
 	tx_commit(s);
 	/* The workers stop first: none may wake a context being destroyed. */
 	pwpool_stop(s->pw);
+	api_stop(s->api);
 	lws_sul_cancel(&s->sul_house);
 	lws_context_destroy(s->ctx);
+	api_free(s->api);
 	limits_free(s);
 	free(s->spans);
 	free(s);

@@ -3,6 +3,8 @@
 #include "numparse.h"
 #include "db.h"
 #include "hosts.h"
+#include "db_api.h"
+#include "alert_cli.h"
 #include "http.h"
 #include "password.h"
 #include "pwpool.h"
@@ -41,12 +43,14 @@ static const char usage_text[] =
 	"                      [--speedtest token|open|off] [--speedtest-streams N]\n"
 	"                      [--password-workers THREADS/QUEUE] [--login-rate BURST/PER_MINUTE]\n"
 	"                      [--quota RECORDS_PER_S/MIB_PER_DAY] [--retention AGE]\n"
-	"  srvmon-server user add NAME --db PATH      (password: one line on stdin)\n"
+	"  srvmon-server user add NAME [--role agent|viewer|admin] --db PATH\n"
+	"                                             (password: one line on stdin)\n"
 	"  srvmon-server user del NAME --db PATH      (its tokens are revoked)\n"
 	"  srvmon-server token revoke --account NAME --db PATH\n"
 	"  srvmon-server host add HOST --account NAME --db PATH\n"
 	"  srvmon-server host del HOST --db PATH\n"
 	"  srvmon-server host list --db PATH\n"
+	"  srvmon-server alert add|set|list|del ... --db PATH  (srvmon-server alert --help)\n"
 	"  srvmon-server query --db PATH [--host ID] [--type T] [-n N] [--json]\n"
 	"  srvmon-server stats --db PATH\n"
 	"  srvmon-server --help | --version\n"
@@ -558,19 +562,38 @@ static int cmd_user(int argc, char **argv)
 {
 	char password[PASSWORD_MAX_LEN + 2];
 	char hash[PASSWORD_ENCODED_MAX];
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"role", required_argument, NULL, 'r'},
+		{NULL, 0, NULL, 0},
+	};
+	enum role role = ROLE_AGENT;
 	const char *db_path = NULL;
 	const char *name;
 	struct db *db = NULL;
 	int ret = EXIT_FAILURE;
 	int r;
 
-	r = db_only_opts(argc, argv, "user", &db_path);
-	if (r)
-		return r;
-	if (argc - optind == 2 && strcmp(argv[optind], "del") == 0)
+	for (;;) {
+		int c = getopt_long(argc, argv, "", longopts, NULL);
+
+		if (c == -1)
+			break;
+		if (c == 'd')
+			db_path = optarg;
+		else if (c == 'r' && role_parse(optarg, &role) < 0)
+			return usage_error("user add: --role \"%s\" is not agent, viewer or admin",
+					   optarg);
+		else if (c != 'r')
+			return usage_error("%s", "user: bad option");
+	}
+	if (!db_path)
+		return usage_error("%s", "user: --db PATH is required");
+	if (argc - optind == 2 && strcmp(argv[optind], "del") == 0 && role == ROLE_AGENT)
 		return user_del(db_path, argv[optind + 1]);
 	if (argc - optind != 2 || strcmp(argv[optind], "add") != 0)
-		return usage_error("%s", "user: expected \"user add|del NAME --db PATH\"");
+		return usage_error("%s", "user: expected \"user add NAME [--role R] --db PATH\" or"
+					 " \"user del NAME --db PATH\"");
 	name = argv[optind + 1];
 	if (!valid_name(name))
 		return usage_error("user add: \"%s\" is not 1..128 of [A-Za-z0-9._@-]", name);
@@ -592,7 +615,15 @@ static int cmd_user(int argc, char **argv)
 	db = open_db(db_path, true);
 	if (!db)
 		goto out;
-	r = db_account_add(db, name, hash, wall_ms());
+	/* The account and its role in one transaction. */
+	r = db_begin(db);
+	if (r == 0)
+		r = db_account_add(db, name, hash, wall_ms());
+	if (r == 0)
+		r = db_account_set_role(db, name, role);
+	/* On failure db_close() rolls the transaction back. */
+	if (r == 0)
+		r = db_commit(db);
 	if (r == -EEXIST) {
 		log_err("user add \"%s\": account exists in \"%s\"", name, db_path);
 		goto out;
@@ -601,7 +632,7 @@ static int cmd_user(int argc, char **argv)
 		log_err("user add \"%s\": database \"%s\": %s", name, db_path, db_errmsg(db));
 		goto out;
 	}
-	(void)fprintf(stderr, "added account \"%s\"\n", name);
+	(void)fprintf(stderr, "added account \"%s\" (role %s)\n", name, role_name(role));
 	ret = EXIT_SUCCESS;
 out:
 	OPENSSL_cleanse(password, sizeof(password));
@@ -800,6 +831,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{"serve", cmd_serve}, {"user", cmd_user},   {"query", cmd_query},
 		{"stats", cmd_stats}, {"token", cmd_token}, {"host", cmd_host},
+		{"alert", cmd_alert},
 	};
 
 	/* The database and its WAL hold password and token hashes: owner only. */

@@ -89,8 +89,12 @@ class Server:
         self.proc = None
         self.log_path = work.file("server.log")
 
-    def add_user(self, name, password):
-        r = subprocess.run([SERVER, "user", "add", name, "--db", self.db],
+    def add_user(self, name, password, role=None):
+        """role: None (the default, agent), "agent", "viewer" or "admin"."""
+        cmd = [SERVER, "user", "add", name, "--db", self.db]
+        if role:
+            cmd += ["--role", role]
+        r = subprocess.run(cmd,
                            input=password + "\n", text=True, capture_output=True, timeout=60)
         if r.returncode != 0:
             fail("user add failed: %s %s" % (r.stdout, r.stderr))

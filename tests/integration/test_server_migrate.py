@@ -54,7 +54,7 @@ server.add_user("a", "a-pass")
 server.add_user("b", "b-pass")
 
 con = sqlite3.connect("file:%s?mode=ro" % server.db, uri=True)
-check(con.execute("PRAGMA user_version").fetchone()[0] == 1, "user_version 1")
+check(con.execute("PRAGMA user_version").fetchone()[0] == 2, "user_version 2")
 sql = con.execute("SELECT sql FROM sqlite_master WHERE name = 'records'").fetchone()[0]
 check("UNIQUE(host_id, seq, account)" in sql, "records deduplicated per account: %s" % sql)
 got = con.execute("SELECT id, host_id, CAST(seq AS INTEGER), received_ms, account FROM records"
@@ -62,7 +62,7 @@ got = con.execute("SELECT id, host_id, CAST(seq AS INTEGER), received_ms, accoun
 check(got == old_rows, "every old record kept, with its id: %r" % got)
 check(con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'records_type'").fetchone()[0]
       == 1, "the index on type recreated on the rebuilt table")
-hosts = con.execute("SELECT host_id, account, first_seen_ms, last_seen_ms FROM hosts"
+hosts = con.execute("SELECT host_id, account, first_seen_ms, last_seen_ms FROM host_owners"
                     " ORDER BY host_id").fetchall()
 check(hosts == [("host-a", "a", 1000, 4000), ("host-b", "b", 3000, 3000)],
       "each host belongs to the account of its oldest record: %r" % hosts)
