@@ -103,6 +103,7 @@ struct bpf_exec *bpf_exec_new(const struct bpf_exec_opts *opts, bpf_exec_record_
 {
 	const char *step = "calloc";
 	struct bpf_exec *e;
+	uint32_t slots;
 	int r;
 
 	bpf_log_init();
@@ -155,6 +156,15 @@ struct bpf_exec *bpf_exec_new(const struct bpf_exec_opts *opts, bpf_exec_record_
 	if (r < 0)
 		goto fail;
 	r = bpf_map__set_max_entries(e->skel->maps.scratch, (uint32_t)e->ncpus);
+	if (r < 0)
+		goto fail;
+	/* The cwd cache: slots per CPU, a power of two (0: the default). */
+	r = -EINVAL;
+	slots = opts->cwd_cache_slots ? opts->cwd_cache_slots : BPF_EXEC_CWD_CACHE_DEFAULT;
+	if (slots > BPF_EXEC_CWD_CACHE_MAX || (slots & (slots - 1)))
+		goto fail;
+	e->skel->rodata->cwd_cache_slots = slots;
+	r = bpf_map__set_max_entries(e->skel->maps.cwd_cache, slots);
 	if (r < 0)
 		goto fail;
 	/* Pins for bpftool (the loss counters); without them the agent still runs. */
@@ -288,6 +298,8 @@ int bpf_exec_stats(struct bpf_exec *e, struct srvmon_exec_stats *ret)
 		sum.filtered += v->filtered;
 		sum.emitted += v->emitted;
 		sum.read_fault += v->read_fault;
+		sum.cwd_cached += v->cwd_cached;
+		sum.cwd_walked += v->cwd_walked;
 	}
 	*ret = sum;
 	return 0;
