@@ -6,7 +6,9 @@
  * {"/bin/true", "srvmon-kcost"}) from the directory CWD, and prints one line per program:
  *   PROGRAM RUNS NS_PER_RUN
  * then "records N" (ring-buffer records received), "cwd_cached N" and "cwd_walked N" (the
- * kernel's counters of cwds taken from its cache or walked, when the build has them), and
+ * kernel's counters of cwds taken from its cache or walked, when the build has them), the
+ * medians of put_cwd()'s own time for walks and hits (builds with SRVMON_EXEC_ABLATE
+ * bit 0x100 only, see print_cwd_hist()), and
  * "per_exec NS": the sum over the
  * programs of their ns per run (every exec runs each program once: exec_ok at
  * sched_process_exec, exec_exit at sys_exit_execve). Programs run for every exec of the
@@ -117,6 +119,43 @@ static void print_cwd_stats(struct bpf_object *obj)
 			walked += v[(size_t)cpu * words + 6];
 		}
 		printf("cwd_cached %llu\ncwd_walked %llu\n", cached, walked);
+	}
+	free(v);
+}
+
+/* Builds with SRVMON_EXEC_ABLATE & 0x100 time put_cwd() into cwd_hist (25 ns buckets,
+ * 0-127 walks, 128-255 cache hits): prints "cwd_walk_p50 NS N" and "cwd_hit_p50 NS N". */
+static void print_cwd_hist(struct bpf_object *obj)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "cwd_hist");
+	int ncpus = libbpf_num_possible_cpus();
+	__u64 *v;
+
+	if (!map || ncpus <= 0)
+		return;
+	v = calloc((size_t)ncpus, sizeof(*v));
+	if (!v)
+		return;
+	for (int hit = 0; hit < 2; hit++) {
+		unsigned long long cnt[128] = {0}, total = 0, acc = 0;
+		int p50 = -1;
+
+		for (__u32 k = 0; k < 128; k++) {
+			__u32 key = k + (hit ? 128 : 0);
+
+			if (bpf_map_lookup_elem(bpf_map__fd(map), &key, v) < 0)
+				continue;
+			for (int cpu = 0; cpu < ncpus; cpu++)
+				cnt[k] += v[cpu];
+			total += cnt[k];
+		}
+		for (int k = 0; k < 128 && p50 < 0; k++) {
+			acc += cnt[k];
+			if (total && acc * 2 >= total)
+				p50 = k;
+		}
+		printf("cwd_%s_p50 %d %llu\n", hit ? "hit" : "walk", p50 < 0 ? 0 : p50 * 25 + 12,
+		       total);
 	}
 	free(v);
 }
@@ -257,6 +296,7 @@ int main(int argc, char **argv)
 	}
 	printf("records %lu\n", records);
 	print_cwd_stats(obj);
+	print_cwd_hist(obj);
 	printf("per_exec %.1f\n", per_exec);
 	ret = 0;
 out:

@@ -54,14 +54,15 @@ volatile __u32 consumer_idle;
 #ifndef SRVMON_EXEC_ABLATE
 #define SRVMON_EXEC_ABLATE 0
 #endif
-#define ABLATE_EMPTY	0x1  /* exec_ok returns at once */
-#define ABLATE_CWD	0x2  /* no cwd */
-#define ABLATE_STRINGS	0x4  /* no tty/cgroup name reads */
-#define ABLATE_OUTPUT	0x8  /* no ring-buffer output */
-#define ABLATE_ARGV	0x10 /* no argv read */
-#define ABLATE_FILENAME 0x20 /* no filename read */
-#define ABLATE_IDENTITY 0x40 /* only pid and time of the identity fields */
-#define ABLATE_CWDCACHE 0x80 /* the cwd walked at every exec (no cwd_cache) */
+#define ABLATE_EMPTY	0x1   /* exec_ok returns at once */
+#define ABLATE_CWD	0x2   /* no cwd */
+#define ABLATE_STRINGS	0x4   /* no tty/cgroup name reads */
+#define ABLATE_OUTPUT	0x8   /* no ring-buffer output */
+#define ABLATE_ARGV	0x10  /* no argv read */
+#define ABLATE_FILENAME 0x20  /* no filename read */
+#define ABLATE_IDENTITY 0x40  /* only pid and time of the identity fields */
+#define ABLATE_CWDCACHE 0x80  /* the cwd walked at every exec (no cwd_cache) */
+#define ABLATE_CWDTIME	0x100 /* adds: put_cwd() timed into cwd_hist (measures, not ablates) */
 #define ABLATED(x)	((SRVMON_EXEC_ABLATE & (x)) != 0)
 
 struct exec_buf {
@@ -124,7 +125,7 @@ struct cwd_entry {
 	__u32 depth;  /* components in path */
 	__u32 flags;  /* SRVMON_EXEC_F_CWD_TRUNC or 0 */
 	struct cwd_check check[CWD_STEPS];
-	char path[SRVMON_EXEC_CWD_MAX + SRVMON_EXEC_NAME_MAX]; /* as put_cwd() writes it */
+	char path[SRVMON_EXEC_CWD_MAX + SRVMON_EXEC_NAME_MAX] __attribute__((aligned(8)));
 };
 
 struct {
@@ -190,22 +191,24 @@ static __always_inline int filtered(const struct srvmon_exec_rec *r)
 /* Who, where, when: every field but argv, filename and cwd. */
 static __always_inline void fill_identity(struct srvmon_exec_rec *r, struct task_struct *t)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 uid_gid = bpf_get_current_uid_gid();
+	const struct cred *cred;
 	struct tty_struct *tty;
 	struct kernfs_node *kn;
 
 	r->hdr.type = SRVMON_REC_EXEC;
 	r->hdr.version = SRVMON_EXEC_VERSION;
 	r->mono_ns = bpf_ktime_get_ns();
-	r->pid = pid_tgid >> 32;
+	/* t is current: its fields are what bpf_get_current_pid_tgid() and
+	 * bpf_get_current_uid_gid() return, read directly instead of by two helper calls. */
+	r->pid = t->tgid;
 	if (ABLATED(ABLATE_IDENTITY))
 		return;
-	r->tid = (__u32)pid_tgid;
+	r->tid = t->pid;
 	r->ppid = t->real_parent->tgid;
-	r->uid = (__u32)uid_gid;
-	r->gid = uid_gid >> 32;
-	r->euid = t->cred->euid.val;
+	cred = t->cred;
+	r->uid = cred->uid.val;
+	r->gid = cred->gid.val;
+	r->euid = cred->euid.val;
 	r->flags = 0;
 	r->ret = 0;
 	/* loginuid/sessionid exist only with CONFIG_AUDIT. */
@@ -395,80 +398,56 @@ static long cwd_step(__u32 i, void *arg)
 	return 0;
 }
 
-struct cwd_replay {
-	struct cwd_entry *ent;
-	struct mount *mnt;
-	struct dentry *d;
-	struct dentry *root;
-	__u32 ok;
-};
-
-/*
- * One step of checking a cached walk (a bpf_loop callback): the same state machine as
- * cwd_step(), reading the same pointers with direct loads but no names, comparing
- * each with what the walk that filled the entry read. 1 stops the loop.
- */
-static long cwd_valid_step(__u32 i, void *arg)
-{
-	struct cwd_replay *r = arg;
-	struct cwd_entry *ent = r->ent;
-	struct mount *mnt = r->mnt;
-	struct dentry *d = r->d;
-	struct cwd_check *ck;
-	struct dentry *parent;
-	__u32 last;
-	__u64 k;
-
-	if (!d || !mnt || i >= CWD_STEPS)
-		return 1;
-	k = i;
-	CLAMP(k, CWD_STEPS - 1);
-	ck = &ent->check[k];
-	last = i + 1 == ent->nsteps;
-	if (d == r->root) {
-		struct mount *up = mnt->mnt_parent;
-
-		if ((__u64)up != ck->a)
-			return 1;
-		if (up == mnt || !up) {
-			r->ok = last;
-			return 1;
-		}
-		r->d = mnt->mnt_mountpoint;
-		r->mnt = up;
-		r->root = up->mnt.mnt_root;
-		if ((__u64)r->d != ck->b || (__u64)r->root != ck->c)
-			return 1;
-		r->ok = last;
-		return last;
-	}
-	parent = d->d_parent;
-	if ((__u64)parent != ck->a || d->d_name.hash_len != ck->b || dentry_seq(d) != ck->c)
-		return 1;
-	if (d == parent) {
-		r->ok = last;
-		return 1;
-	}
-	r->d = parent;
-	r->ok = last;
-	return last;
-}
-
 /*
  * Whether the cached walk of ent, which starts at (vm, d), would read the same today:
- * every dentry on the way still has the same parent, the same name hash and length
- * (the hash is salted with the parent's address) and the same d_seq (bumped by every
- * rename or delete of it), and every mount crossed the same parent, mountpoint and
- * root. The walk's result is a function of exactly these pointers and names.
+ * the same state machine as cwd_step(), reading the same pointers with direct loads but
+ * no names, comparing each with what the walk that filled the entry read: every dentry
+ * on the way still has the same parent, the same name hash and length (the hash is
+ * salted with the parent's address) and the same d_seq (bumped by every rename or
+ * delete of it), and every mount crossed the same parent, mountpoint and root. The
+ * walk's result is a function of exactly these pointers and names. An inline loop, not
+ * a bpf_loop callback: a call per step cost as much as the check (bench/exec-kernel-cost).
  */
 static __always_inline int cwd_valid(struct cwd_entry *ent, struct vfsmount *vm, struct dentry *d)
 {
-	struct cwd_replay r = {.ent = ent, .mnt = real_mount(vm), .d = d, .root = vm->mnt_root};
+	struct mount *mnt = real_mount(vm);
+	struct dentry *root = vm->mnt_root;
+	__u32 n = ent->nsteps;
 
-	if (ent->nsteps == 0 || ent->nsteps > CWD_STEPS || (__u64)r.root != ent->root)
+	if (n == 0 || n > CWD_STEPS || (__u64)root != ent->root)
 		return 0;
-	bpf_loop(CWD_STEPS, cwd_valid_step, &r, 0);
-	return r.ok;
+	for (__u32 i = 0; i < CWD_STEPS; i++) {
+		struct cwd_check *ck = &ent->check[i];
+		__u32 last = i + 1 == n;
+
+		if (!d || !mnt)
+			return 0;
+		if (d == root) {
+			struct mount *up = mnt->mnt_parent;
+
+			if ((__u64)up != ck->a)
+				return 0;
+			if (up == mnt || !up)
+				return last;
+			d = mnt->mnt_mountpoint;
+			mnt = up;
+			root = up->mnt.mnt_root;
+			if ((__u64)d != ck->b || (__u64)root != ck->c)
+				return 0;
+		} else {
+			struct dentry *parent = d->d_parent;
+
+			if ((__u64)parent != ck->a || d->d_name.hash_len != ck->b ||
+			    dentry_seq(d) != ck->c)
+				return 0;
+			if (d == parent)
+				return last;
+			d = parent;
+		}
+		if (last)
+			return 1;
+	}
+	return 0;
 }
 
 /*
@@ -481,6 +460,20 @@ static __always_inline __u64 ptr_bits(struct exec_buf *b, const void *p)
 
 	*v = (__u64)p;
 	return *v;
+}
+
+/*
+ * n bytes of a cached path into the record, 8 at a time with direct loads and stores
+ * (a probe-read helper call cost about as much as the rest of a hit). Up to 7 bytes past
+ * n are written: inside the scratch buffer, and not submitted.
+ */
+static __always_inline void cwd_copy(char *dst, const char *src, __u32 n)
+{
+	for (__u32 i = 0; i < (SRVMON_EXEC_CWD_MAX + SRVMON_EXEC_NAME_MAX) / 8; i++) {
+		if (i * 8 >= n)
+			break;
+		((__u64 *)dst)[i] = ((const __u64 *)src)[i];
+	}
 }
 
 static __always_inline struct cwd_entry *cwd_slot(struct exec_buf *b, struct vfsmount *vm,
@@ -509,6 +502,7 @@ static __always_inline __u32 put_cwd(struct exec_buf *b, __u32 off, struct task_
 	struct fs_struct *fs = t->fs;
 	struct vfsmount *vm = fs->pwd.mnt;
 	struct cwd_walk w = {.b = b, .off = off};
+	struct dentry *pwd, *root;
 	struct cwd_entry *ent;
 	__u32 used;
 
@@ -518,27 +512,27 @@ static __always_inline __u32 put_cwd(struct exec_buf *b, __u32 off, struct task_
 		b->rec.cwd_depth = 0;
 		return off;
 	}
-	w.d = fs->pwd.dentry;
-	w.root = vm->mnt_root;
+	pwd = fs->pwd.dentry;
+	root = vm->mnt_root;
+	w.d = pwd;
+	w.root = root;
 	if (off > SRVMON_EXEC_ARGV_CAP + SRVMON_EXEC_PATH_MAX) {
 		b->rec.flags |= SRVMON_EXEC_F_CWD_TRUNC;
 		b->rec.cwd_size = 0;
 		b->rec.cwd_depth = 0;
 		return off;
 	}
-	ent = cwd_slot(b, vm, w.d);
-	if (ent && ent->mnt == (__u64)vm && ent->dentry == (__u64)w.d && cwd_valid(ent, vm, w.d)) {
+	ent = cwd_slot(b, vm, pwd);
+	if (ent && ent->mnt == (__u64)vm && ent->dentry == (__u64)pwd && cwd_valid(ent, vm, pwd)) {
 		used = ent->used;
 		CLAMP(used, SRVMON_EXEC_CWD_MAX + SRVMON_EXEC_NAME_MAX);
-		if (used && bpf_probe_read_kernel(&b->data[off], used, ent->path) < 0)
-			goto walk;
+		cwd_copy(&b->data[off], ent->path, used);
 		b->rec.flags |= ent->flags | SRVMON_EXEC_F_CWD_CACHED;
 		b->rec.cwd_size = used;
 		b->rec.cwd_depth = ent->depth;
 		stat_inc(cwd_cached);
 		return off + used;
 	}
-walk:
 	w.ent = ent;
 	w.mnt = real_mount(vm);
 	bpf_loop(CWD_STEPS, cwd_step, &w, 0);
@@ -558,12 +552,44 @@ walk:
 		ent->used = used;
 		ent->depth = w.depth;
 		ent->flags = w.done ? 0 : SRVMON_EXEC_F_CWD_TRUNC;
-		ent->root = (__u64)vm->mnt_root;
-		ent->dentry = (__u64)fs->pwd.dentry;
+		ent->root = (__u64)root;
+		ent->dentry = (__u64)pwd;
 		ent->mnt = (__u64)vm;
 	}
 	return off + w.used;
 }
+
+#if SRVMON_EXEC_ABLATE & ABLATE_CWDTIME
+/*
+ * Bench builds only: put_cwd()'s own time per call (two bpf_ktime_get_ns() reads
+ * included) in 25 ns buckets, 0-127 for walks, 128-255 for cache hits; the bench reads
+ * the medians, which stay put when other work on the machine inflates the means.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u64);
+} cwd_hist SEC(".maps");
+
+static __always_inline __u32 put_cwd_timed(struct exec_buf *b, __u32 off, struct task_struct *t)
+{
+	__u64 t0 = bpf_ktime_get_ns();
+	__u32 flags = b->rec.flags;
+	__u32 end = put_cwd(b, off, t);
+	__u64 dt = (bpf_ktime_get_ns() - t0) / 25;
+	__u32 k = (dt > 127 ? 127 : (__u32)dt);
+	__u64 *h;
+
+	if ((b->rec.flags & ~flags) & SRVMON_EXEC_F_CWD_CACHED)
+		k += 128;
+	h = bpf_map_lookup_elem(&cwd_hist, &k);
+	if (h)
+		*h += 1;
+	return end;
+}
+#define put_cwd put_cwd_timed
+#endif
 
 static __always_inline void submit(struct exec_buf *b, __u32 end)
 {
