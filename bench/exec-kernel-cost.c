@@ -5,7 +5,11 @@
  * not in the measured kernel time), runs COUNT sequential fork + execve("/bin/true",
  * {"/bin/true", "srvmon-kcost"}) from the directory CWD, and prints one line per program:
  *   PROGRAM RUNS NS_PER_RUN
- * then "records N" (ring-buffer records received) and "per_exec NS": the sum over the
+ * then "records N" (ring-buffer records received), "cwd_cached N" and "cwd_walked N" (the
+ * kernel's counters of cwds taken from its cache or walked, when the build has them), the
+ * medians of put_cwd()'s own time for walks and hits (builds with SRVMON_EXEC_ABLATE
+ * bit 0x100 only, see print_cwd_hist()), and
+ * "per_exec NS": the sum over the
  * programs of their ns per run (every exec runs each program once: exec_ok at
  * sched_process_exec, exec_exit at sys_exit_execve). Programs run for every exec of the
  * machine, not only the storm's; the averages are over all of them.
@@ -87,6 +91,73 @@ static void set_knob(struct bpf_object *obj, const char *name, __u64 value)
 		    vi->size == sizeof(value) && vi->offset + sizeof(value) <= size)
 			memcpy(data + vi->offset, &value, sizeof(value));
 	}
+}
+
+/* The cwd_cached and cwd_walked counters of exec_stats (struct srvmon_exec_stats: u64
+ * fields 5 and 6), summed over the CPUs; builds without them print nothing. */
+static void print_cwd_stats(struct bpf_object *obj)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "exec_stats");
+	int ncpus = libbpf_num_possible_cpus();
+	unsigned long long cached = 0, walked = 0;
+	size_t vsize, words;
+	__u64 *v;
+	__u32 zero = 0;
+
+	if (!map || ncpus <= 0)
+		return;
+	vsize = (bpf_map__value_size(map) + 7) / 8 * 8;
+	words = vsize / 8;
+	if (words < 7)
+		return;
+	v = calloc((size_t)ncpus, vsize);
+	if (!v)
+		return;
+	if (bpf_map_lookup_elem(bpf_map__fd(map), &zero, v) == 0) {
+		for (int cpu = 0; cpu < ncpus; cpu++) {
+			cached += v[(size_t)cpu * words + 5];
+			walked += v[(size_t)cpu * words + 6];
+		}
+		printf("cwd_cached %llu\ncwd_walked %llu\n", cached, walked);
+	}
+	free(v);
+}
+
+/* Builds with SRVMON_EXEC_ABLATE & 0x100 time put_cwd() into cwd_hist (25 ns buckets,
+ * 0-127 walks, 128-255 cache hits): prints "cwd_walk_p50 NS N" and "cwd_hit_p50 NS N". */
+static void print_cwd_hist(struct bpf_object *obj)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "cwd_hist");
+	int ncpus = libbpf_num_possible_cpus();
+	__u64 *v;
+
+	if (!map || ncpus <= 0)
+		return;
+	v = calloc((size_t)ncpus, sizeof(*v));
+	if (!v)
+		return;
+	for (int hit = 0; hit < 2; hit++) {
+		unsigned long long cnt[128] = {0}, total = 0, acc = 0;
+		int p50 = -1;
+
+		for (__u32 k = 0; k < 128; k++) {
+			__u32 key = k + (hit ? 128 : 0);
+
+			if (bpf_map_lookup_elem(bpf_map__fd(map), &key, v) < 0)
+				continue;
+			for (int cpu = 0; cpu < ncpus; cpu++)
+				cnt[k] += v[cpu];
+			total += cnt[k];
+		}
+		for (int k = 0; k < 128 && p50 < 0; k++) {
+			acc += cnt[k];
+			if (total && acc * 2 >= total)
+				p50 = k;
+		}
+		printf("cwd_%s_p50 %d %llu\n", hit ? "hit" : "walk", p50 < 0 ? 0 : p50 * 25 + 12,
+		       total);
+	}
+	free(v);
 }
 
 /* COUNT sequential fork + execve from the current directory; 0 or -errno. */
@@ -223,7 +294,10 @@ int main(int argc, char **argv)
 			per_exec += avg;
 		printf("%s %llu %.1f\n", bpf_program__name(progs[i]), cnt, avg);
 	}
-	printf("records %lu\nper_exec %.1f\n", records, per_exec);
+	printf("records %lu\n", records);
+	print_cwd_stats(obj);
+	print_cwd_hist(obj);
+	printf("per_exec %.1f\n", per_exec);
 	ret = 0;
 out:
 	if (stats_fd >= 0)

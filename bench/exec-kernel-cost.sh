@@ -18,7 +18,7 @@ set -eu
 cd "$(dirname "$0")/.."
 N=${1:-3000}
 ROUNDS=${2:-3}
-VARIANTS=${SRVMON_KCOST_VARIANTS:-0 2 4 8 16 32 62 102 1}
+VARIANTS=${SRVMON_KCOST_VARIANTS:-0 128 256 384 2 4 8 16 32 62 102 1}
 VMLINUX=vmlinux/$(uname -m)
 case "$(uname -m)" in
 x86_64) ARCH=x86 ;;
@@ -48,7 +48,7 @@ if [ ! -d /sys/kernel/tracing/events/syscalls ]; then
 	MOUNTED=1
 fi
 
-cc -O2 -Wall -Wextra -o "$WORK/kcost" bench/exec-kernel-cost.c -lbpf
+cc -O2 -Wall -Wextra -Werror -o "$WORK/kcost" bench/exec-kernel-cost.c -lbpf
 bpf_build() { # SRC MASK OUT
 	clang -g -O2 -Wall -target bpf -D__TARGET_ARCH_$ARCH -I"$VMLINUX" -Iinclude -Ibpf \
 		-DSRVMON_EXEC_ABLATE="$2" -c "$1" -o "$3"
@@ -81,7 +81,10 @@ label() {
 	before) echo "before: bpf/exec.bpf.c of $SRVMON_KCOST_BEFORE" ;;
 	v0) echo "**full program (as shipped)**" ;;
 	v1) echo "empty (exec_ok returns at once)" ;;
-	v2) echo "no cwd walk" ;;
+	v2) echo "no cwd (neither walk nor cache)" ;;
+	v128) echo "cwd walked at every exec (no cwd cache)" ;;
+	v256) echo "full program, put_cwd() timed" ;;
+	v384) echo "no cwd cache, put_cwd() timed" ;;
 	v4) echo "no tty/cgroup name reads" ;;
 	v8) echo "no ring-buffer output" ;;
 	v16) echo "no argv read" ;;
@@ -97,14 +100,32 @@ median() {
 		awk -v p="$1" '$1 == p { print $NF }' "$WORK/$2.$r"
 	done | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-echo "| variant | exec_ok (ns/run) | exec_exit (ns/run) | per exec (ns) | records of the last round |"
-echo "| --- | --- | --- | --- | --- |"
+# spread VARIANT: the lowest and highest per_exec over the rounds
+spread() {
+	for r in $(seq 1 "$ROUNDS"); do
+		awk '$1 == "per_exec" { print $2 }' "$WORK/$1.$r"
+	done | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s–%s\n", lo, hi }'
+}
+# cwds VARIANT: cwd_cached/cwd_walked over all rounds ("–" for builds without them)
+cwds() {
+	cat "$WORK/$1".* | awk '$1 == "cwd_cached" { c += $2; n = 1 } $1 == "cwd_walked" { w += $2 }
+		END { if (n) printf "%d / %d\n", c, w; else print "–" }'
+}
+# p50 VARIANT KIND: the median over the rounds of put_cwd()'s median ns for KIND (walk,
+# hit) in the timed builds ("–" elsewhere)
+p50() {
+	for r in $(seq 1 "$ROUNDS"); do
+		awk -v k="cwd_$2_p50" '$1 == k && $3 > 0 { print $2 }' "$WORK/$1.$r"
+	done | sort -n | awk '{ v[NR] = $1 } END { if (!NR) print "–"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+echo "| variant | exec_ok (ns/run) | exec_exit (ns/run) | per exec (ns) | per exec, lowest–highest round (ns) | cwd cached / walked, all rounds | put_cwd() median, hit / walk (ns) | records of the last round |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 for v in $ROWS; do
 	ok=$(median exec_ok "$v")
 	ex=$(median exec_exit "$v")
 	per=$(median per_exec "$v")
 	rec=$(awk '$1 == "records" { print $2 }' "$WORK/$v.$ROUNDS")
-	echo "| $(label "$v") | $ok | $ex | $per | $rec |"
+	echo "| $(label "$v") | $ok | $ex | $per | $(spread "$v") | $(cwds "$v") | $(p50 "$v" hit) / $(p50 "$v" walk) | $rec |"
 done
 echo
 echo "N = $N sequential fork+execve of /bin/true a round from $CWD, $ROUNDS interleaved rounds, medians of run_time_ns/run_cnt (bpf_stats; every exec of the machine in the window counts); kernel $(uname -r); load average $LOAD0 at the start, $LOAD1 at the end."

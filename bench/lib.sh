@@ -76,4 +76,4 @@ srvmon_exec_conf() {
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # cpu_ns PID: CPU time of all threads of PID in ns (schedstat: exact, not tick-sampled).
-cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {printf "%d\n", s}'; }
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {printf "%.0f\n", s}'; }

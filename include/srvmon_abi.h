@@ -90,6 +90,7 @@ struct srvmon_rec_hdr {
 #define SRVMON_EXEC_F_HAS_TTY	 0x80
 #define SRVMON_EXEC_F_NO_AUDIT	 0x100 /* kernel without loginuid/sessionid */
 #define SRVMON_EXEC_F_NO_CWD	 0x200 /* cwd not captured (history.cwd = off) */
+#define SRVMON_EXEC_F_CWD_CACHED 0x400 /* cwd from the kernel-side cache, checked still true */
 
 /*
  * One exec. Followed in the record by argv_size bytes of argv (NUL-separated, as the
@@ -131,6 +132,8 @@ struct srvmon_exec_stats {
 	__u64 filtered;	      /* dropped by a kernel-side filter (min_uid, login_only, comm) */
 	__u64 emitted;	      /* records submitted to the ring buffer */
 	__u64 read_fault;     /* argv or filename unreadable: sent without (part of) them */
+	__u64 cwd_cached;     /* cwd taken from the kernel-side cache (checked still true) */
+	__u64 cwd_walked;     /* cwd walked up (cache miss, stale entry or no cache) */
 };
 
 /* Key of the excluded-comm hash map. */
@@ -141,7 +144,7 @@ struct srvmon_comm_key {
 _Static_assert(sizeof(struct srvmon_rec_hdr) == 8, "srvmon_rec_hdr ABI");
 _Static_assert(sizeof(struct srvmon_exec_rec) == 264, "srvmon_exec_rec ABI");
 _Static_assert(sizeof(struct srvmon_comm_key) == 16, "srvmon_comm_key ABI");
-_Static_assert(sizeof(struct srvmon_exec_stats) == 5 * 8, "srvmon_exec_stats ABI");
+_Static_assert(sizeof(struct srvmon_exec_stats) == 7 * 8, "srvmon_exec_stats ABI");
 _Static_assert(sizeof(struct srvmon_peak_slot) == 24, "srvmon_peak_slot ABI");
 _Static_assert(sizeof(struct srvmon_if_peaks) == 24 * SRVMON_PEAK_SLOTS, "srvmon_if_peaks ABI");
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -85,6 +87,7 @@ struct spawn_opts {
 	uid_t uid;	      /* 0: stay root */
 	const char *loginuid; /* written to /proc/self/loginuid first */
 	const char *cwd;      /* chdir() there first */
+	int cpu;	      /* > 0: run on CPU cpu - 1 (the kernel's cwd cache is per CPU) */
 };
 
 /* Forks, execs path with argv in the child, waits. Returns the child's pid. */
@@ -100,6 +103,14 @@ static pid_t spawn(const char *path, char *const argv[], const struct spawn_opts
 
 		if (null >= 0)
 			dup2(null, STDOUT_FILENO);
+		if (o && o->cpu > 0) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(o->cpu - 1, &set);
+			if (sched_setaffinity(0, sizeof(set), &set) < 0)
+				_exit(123);
+		}
 		if (o && o->cwd && chdir(o->cwd) < 0)
 			_exit(124);
 		if (o && o->loginuid) {
@@ -121,6 +132,8 @@ static pid_t spawn(const char *path, char *const argv[], const struct spawn_opts
 		_exit(127);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) >= 123 && WEXITSTATUS(status) <= 126)
+		fail_msg("child set-up step failed (status %d)", WEXITSTATUS(status));
 	return pid;
 }
 
@@ -455,6 +468,129 @@ static void test_exec_cwd_names(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/*
+ * One exec of /bin/true from cwd on the CPU of so; its record's cwd must be expect.
+ * Returns whether the kernel took that cwd from its cache.
+ */
+static bool exec_cwd(struct bpf_exec *e, struct capture *c, struct spawn_opts *so, const char *cwd,
+		     const char *expect)
+{
+	char *argv[] = {"/bin/true", c->marker, NULL};
+	struct exec_event ev;
+	bool cached;
+
+	so->cwd = cwd;
+	spawn("/bin/true", argv, so);
+	wait_records(e, c, 1);
+	decode(c, 0, &ev);
+	assert_string_equal(ev.cwd, expect);
+	cached = (ev.flags & SRVMON_EXEC_F_CWD_CACHED) != 0;
+	capture_clear(c);
+	return cached;
+}
+
+/* Execs from cwd until one is served from the cache (a few tries: another exec on the
+ * CPU may take the slot in between); fails when none is. */
+static void exec_cwd_cached(struct bpf_exec *e, struct capture *c, struct spawn_opts *so,
+			    const char *cwd)
+{
+	for (int i = 0; i < 5; i++)
+		if (exec_cwd(e, c, so, cwd, cwd))
+			return;
+	fail_msg("cwd %s never taken from the cache", cwd);
+}
+
+static void join(char *buf, size_t size, const char *a, const char *b)
+{
+	assert_true((size_t)snprintf(buf, size, "%s/%s", a, b) < size);
+}
+
+/*
+ * The kernel's cwd cache gives what the walk gives: after a first exec fills it, a
+ * second from the same directory is served from it; after a rename of an ancestor
+ * (same name length), a move of an ancestor to another parent, a rename of the cwd
+ * itself, a directory deleted and recreated with the same name, and a mount moved
+ * elsewhere, the next exec shows the new path (checked, not cached), then the cache
+ * serves the new path.
+ */
+static void test_exec_cwd_cache(void **state)
+{
+	struct bpf_exec_opts o = {.capture_cwd = true, .cwd_cache_slots = 1024};
+	struct capture c = {0};
+	struct bpf_exec *e;
+	struct spawn_opts so = {0};
+	char base[] = "/tmp/srvmon-cwdc-XXXXXX";
+	static char p[4096], q[4096], dir[4096], to[4096], m[4096], n[4096];
+	char cmd[64];
+	int cpu = sched_getcpu();
+
+	(void)state;
+	assert_true(cpu >= 0);
+	so.cpu = cpu + 1;
+	e = load(&c, &o);
+	assert_non_null(mkdtemp(base));
+	join(p, sizeof(p), base, "ppp");
+	assert_int_equal(mkdir(p, 0700), 0);
+	join(q, sizeof(q), p, "q");
+	assert_int_equal(mkdir(q, 0700), 0);
+	join(dir, sizeof(dir), q, "leaf");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	exec_cwd(e, &c, &so, dir, dir);
+	exec_cwd_cached(e, &c, &so, dir);
+
+	/* An ancestor renamed, same length: same dentries, new path. */
+	join(to, sizeof(to), base, "PPP");
+	assert_int_equal(rename(p, to), 0);
+	join(q, sizeof(q), to, "q");
+	join(dir, sizeof(dir), q, "leaf");
+	assert_false(exec_cwd(e, &c, &so, dir, dir));
+	exec_cwd_cached(e, &c, &so, dir);
+
+	/* An ancestor moved under another parent. */
+	join(p, sizeof(p), base, "other");
+	assert_int_equal(mkdir(p, 0700), 0);
+	join(to, sizeof(to), p, "q");
+	assert_int_equal(rename(q, to), 0);
+	join(dir, sizeof(dir), to, "leaf");
+	assert_false(exec_cwd(e, &c, &so, dir, dir));
+	exec_cwd_cached(e, &c, &so, dir);
+
+	/* The cwd itself renamed. */
+	join(q, sizeof(q), to, "LEAF");
+	assert_int_equal(rename(dir, q), 0);
+	assert_false(exec_cwd(e, &c, &so, q, q));
+	exec_cwd_cached(e, &c, &so, q);
+
+	/* Deleted and made again with the same name: the same path either way. */
+	assert_int_equal(rmdir(q), 0);
+	assert_int_equal(mkdir(q, 0700), 0);
+	exec_cwd(e, &c, &so, q, q);
+	exec_cwd_cached(e, &c, &so, q);
+
+	/* A mount crossed on the way, then moved: same (mount, dentry), new path. In a
+	 * mount namespace of this test process's own, gone with it. */
+	assert_int_equal(unshare(CLONE_NEWNS), 0);
+	assert_int_equal(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	join(m, sizeof(m), base, "m");
+	join(n, sizeof(n), base, "n");
+	assert_int_equal(mkdir(m, 0700), 0);
+	assert_int_equal(mkdir(n, 0700), 0);
+	assert_int_equal(mount("srvmon-test", m, "tmpfs", 0, "size=64k"), 0);
+	join(dir, sizeof(dir), m, "in");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	exec_cwd(e, &c, &so, dir, dir);
+	exec_cwd_cached(e, &c, &so, dir);
+	assert_int_equal(mount(m, n, NULL, MS_MOVE, NULL), 0);
+	join(dir, sizeof(dir), n, "in");
+	assert_false(exec_cwd(e, &c, &so, dir, dir));
+	exec_cwd_cached(e, &c, &so, dir);
+	assert_int_equal(umount(n), 0);
+
+	bpf_exec_free(e);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* cgroup_id is the id of the cgroup v2 directory (its inode number in cgroupfs). */
 static void test_exec_cgroup(void **state)
 {
@@ -530,11 +666,12 @@ static void test_forced_wakeup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exec_fields),  cmocka_unit_test(test_exec_no_cwd),
-		cmocka_unit_test(test_exec_failed),  cmocka_unit_test(test_execveat_fd),
-		cmocka_unit_test(test_truncation),   cmocka_unit_test(test_filters),
-		cmocka_unit_test(test_login_filter), cmocka_unit_test(test_exec_cwd_names),
-		cmocka_unit_test(test_exec_cgroup),  cmocka_unit_test(test_forced_wakeup),
+		cmocka_unit_test(test_exec_fields),    cmocka_unit_test(test_exec_no_cwd),
+		cmocka_unit_test(test_exec_failed),    cmocka_unit_test(test_execveat_fd),
+		cmocka_unit_test(test_truncation),     cmocka_unit_test(test_filters),
+		cmocka_unit_test(test_login_filter),   cmocka_unit_test(test_exec_cwd_names),
+		cmocka_unit_test(test_exec_cwd_cache), cmocka_unit_test(test_exec_cgroup),
+		cmocka_unit_test(test_forced_wakeup),
 	};
 
 	if (geteuid() != 0) {

@@ -148,6 +148,7 @@ static void load_child(void *arg, struct bpf_loader_result *ret)
 	const struct load_args *a = arg;
 	const struct bpf_exec_opts *opts = a->opts;
 	struct exec *skel;
+	uint32_t slots;
 	int r;
 
 	/* Open the object. */
@@ -177,6 +178,15 @@ static void load_child(void *arg, struct bpf_loader_result *ret)
 	if (r < 0)
 		goto out;
 	r = bpf_map__set_max_entries(skel->maps.scratch, (uint32_t)a->ncpus);
+	if (r < 0)
+		goto out;
+	/* The cwd cache: slots per CPU, a power of two (0: the default). */
+	r = -EINVAL;
+	slots = opts->cwd_cache_slots ? opts->cwd_cache_slots : BPF_EXEC_CWD_CACHE_DEFAULT;
+	if (slots > BPF_EXEC_CWD_CACHE_MAX || (slots & (slots - 1)))
+		goto out;
+	skel->rodata->cwd_cache_slots = slots;
+	r = bpf_map__set_max_entries(skel->maps.cwd_cache, slots);
 	if (r < 0)
 		goto out;
 	/* Pins for bpftool (the loss counters); without them the agent still runs. */
@@ -396,6 +406,8 @@ int bpf_exec_stats(struct bpf_exec *e, struct srvmon_exec_stats *ret)
 		sum.filtered += v->filtered;
 		sum.emitted += v->emitted;
 		sum.read_fault += v->read_fault;
+		sum.cwd_cached += v->cwd_cached;
+		sum.cwd_walked += v->cwd_walked;
 	}
 	*ret = sum;
 	return 0;

@@ -19,7 +19,13 @@ struct bpf_exec_opts {
 	const char *const *exclude_comm; /* n_exclude_comm exact comm names */
 	size_t n_exclude_comm;
 	const char *pin_dir; /* pin exec_stats there for bpftool (user/lib/bpf_pin.h); NULL: no */
+	/* Slots per CPU of the kernel's cwd cache (about 2 KiB each), a power of two up to
+	 * BPF_EXEC_CWD_CACHE_MAX; 0: BPF_EXEC_CWD_CACHE_DEFAULT. */
+	uint32_t cwd_cache_slots;
 };
+
+#define BPF_EXEC_CWD_CACHE_DEFAULT 64
+#define BPF_EXEC_CWD_CACHE_MAX	   4096
 
 /* Called for each record, with its size checked against the header. */
 typedef void (*bpf_exec_record_fn)(void *arg, const void *data, size_t size);
