@@ -1,6 +1,14 @@
 """Helpers for the integration tests: a real srvmon-server and srvmon-agent on loopback.
 
 Every process is started here and ended here, by PID. Nothing leaves 127.0.0.1.
+The one dialect of tests/integration/test_*.py (no private copies in single tests):
+  check, fail, wait_for (fails at its deadline), poll (returns the last value)
+  Workdir; Server (start/stop -> exit status, read_log, stdout with print_records, url,
+    records, rows(sql), cli/run_cli, stats); served() for Workdir + Server + account +
+    agents stopped on the way out; Agent, agent_config, write_config, history_agent
+  http, http_response, post_token, token_reply, server_token
+  WsClient (send, recv raw frames, recv_json, recv_close, close) and WsClosed
+srvmon_fakeserver.FakeServer is the misbehaving server the agent's tests talk to.
 """
 import atexit
 import base64
@@ -58,6 +66,17 @@ def check_sanitizers(name, log):
     for mark in SANITIZER_MARKS:
         if mark in log:
             fail("%s log has a sanitizer report:\n%s" % (name, log[-4000:]))
+
+
+def poll(fn, done, timeout, interval=0.2):
+    """Polls fn() until done(its value) or the deadline passes; returns the last value,
+    for the caller to check (wait_for fails at the deadline instead)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if done(v) or time.monotonic() > deadline:
+            return v
+        time.sleep(interval)
 
 
 def wait_for(pred, timeout, what, interval=0.1):
@@ -207,21 +226,30 @@ class Server:
         return json.loads(self.cli("stats"))
 
 
-def http(method, url, body=None, headers=None, timeout=30):
-    """(status, body text) of one HTTP request; an error status is returned, not raised."""
+def http_response(method, url, body=None, headers=None, timeout=30):
+    """(status, response headers, body text) of one HTTP request; an error status is
+    returned, not raised."""
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, resp.read().decode()
+            return resp.status, resp.headers, resp.read().decode()
     except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+        return e.code, e.headers, e.read().decode()
 
 
-def post_token(server, fields=None, raw=None):
-    """(status, body text) of POST /token with the form fields (a dict) or the raw body."""
+def http(method, url, body=None, headers=None, timeout=30):
+    """(status, body text) of one HTTP request; an error status is returned, not raised."""
+    status, _, text = http_response(method, url, body, headers, timeout)
+    return status, text
+
+
+def post_token(server, fields=None, raw=None, with_headers=False):
+    """(status, body text) of POST /token with the form fields (a dict) or the raw body;
+    with_headers: (status, response headers, body text)."""
     body = raw if raw is not None else urllib.parse.urlencode(fields).encode()
-    return http("POST", server.url("/token"), body,
-                {"Content-Type": "application/x-www-form-urlencoded"})
+    r = http_response("POST", server.url("/token"), body,
+                      {"Content-Type": "application/x-www-form-urlencoded"})
+    return r if with_headers else (r[0], r[2])
 
 
 def token_reply(server, user, password):
@@ -410,9 +438,13 @@ def write_config(work, text, name="agent.conf", mode=0o600):
     return path
 
 
-def agent_config(server, client_id="agent1", password="s3cret-pass", extra="", history=None):
-    """history: None keeps the exec history off (it sees every exec on the machine);
+def agent_config(server, client_id="agent1", password="s3cret-pass", extra="", history=None,
+                 work=None):
+    """An agent config for server (its port; its Workdir holds the agent's state_dir, or
+    work's: for a server with no Workdir of its own, such as a FakeServer).
+    history: None keeps the exec history off (it sees every exec on the machine);
     otherwise the body of a [history] section that enables it."""
+    work = work or server.work
     if history is None:
         extra += "\n[history]\nenabled = false\n"
     else:
@@ -435,7 +467,7 @@ interval = 1s
 
 [network]
 interval = 1s
-%s""" % (server.port, client_id, password, server.work.file("state"), extra)
+%s""" % (server.port, client_id, password, work.file("state"), extra)
 
 
 class Agent:

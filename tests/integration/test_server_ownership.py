@@ -7,20 +7,10 @@ is first seen, and refusals inside a batch."""
 import json
 import os
 
-from srvmon_testlib import (Agent, Server, Workdir, WsClient, agent_config, check, server_token,
+from srvmon_testlib import (Agent, WsClient, agent_config, check, served, server_token,
                             spool_records, wait_for, write_config)
 
 HOST = "owned-host"
-work = Workdir()
-server = Server(work)
-server.add_user("agent1", "s3cret-pass")
-server.add_user("intruder", "intruder-pass")
-server.start()
-agents = []
-# srvmon-server made the database (user add): owner only, whatever the caller's umask.
-for path in (server.db, server.db + "-wal"):
-    mode = os.stat(path).st_mode if os.path.exists(path) else 0
-    check(mode == 0 or mode & 0o077 == 0, "%s: mode %o (umask 077)" % (path, mode & 0o777))
 
 
 def rows(host):
@@ -33,7 +23,13 @@ def rec(seq, host=HOST, rtype="status"):
     return {"type": rtype, "host_id": host, "seq": seq, "ts": 1700000000000 + seq}
 
 
-try:
+with served() as (work, server, agents):
+    server.add_user("intruder", "intruder-pass")
+    # srvmon-server made the database (user add): owner only, whatever the caller's umask.
+    for path in (server.db, server.db + "-wal"):
+        mode = os.stat(path).st_mode if os.path.exists(path) else 0
+        check(mode == 0 or mode & 0o077 == 0, "%s: mode %o (umask 077)" % (path, mode & 0o777))
+
     # The real agent of account agent1 claims its host with its first records.
     config = agent_config(server).replace("[agent]\n", "[agent]\nhost_id = %s\n" % HOST)
     agents.append(Agent(work, write_config(work, config)).start())
@@ -155,7 +151,3 @@ try:
     wait_for(lambda: set(spooled) <= set(s for s, a in rows("stolen-host") if a == "agent1"),
              30, "the spooled records %r delivered" % spooled)
     check(True, "the records refused before are stored once the host is the agent's")
-finally:
-    for a in agents:
-        a.stop()
-    server.stop()

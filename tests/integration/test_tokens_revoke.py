@@ -5,15 +5,8 @@ next message (within 2 s); the real agent then logs in again and keeps shipping.
 import json
 import time
 
-from srvmon_testlib import (Agent, Server, Workdir, WsClient, agent_config, check, post_token,
-                            wait_for, write_config)
-
-work = Workdir()
-server = Server(work)
-server.add_user("agent1", "s3cret-pass")
-server.add_user("alice", "alice-pass")
-server.start()
-agents = []
+from srvmon_testlib import (Agent, WsClient, agent_config, check, post_token, served, wait_for,
+                            write_config)
 
 
 def token_post(form):
@@ -49,7 +42,8 @@ def closed_4401(c, what):
     check(False, "%s: the live connection was closed within 10 s" % what)
 
 
-try:
+with served() as (work, server, agents):
+    server.add_user("alice", "alice-pass")
     # A refresh token used twice: refused, and every token of its family goes.
     a1, r1 = login()
     live = WsClient(server.port, a1)
@@ -113,7 +107,3 @@ try:
     after = agent_top()
     wait_for(lambda: agent_top() > after + 2, 20, "the agent's records after it logged in again")
     check(True, "the agent logged in again and ships (seq > %d)" % (after + 2))
-finally:
-    for a in agents:
-        a.stop()
-    server.stop()
