@@ -36,7 +36,8 @@ for name, args in (("single-record frames, window 100", ["--window", "100"]),
     # (--ingest-limit) stays on, as in production.
     # Acks after every commit: the simulated agents keep a window of unacked records, and
     # this measures the server's capacity and storage latency, not the ack pacing.
-    server = Server(work, extra=["--token-rate", "0", "--ack-interval", "0"])
+    # --quota 0: 500 simulated agents share one account; this measures capacity, not quotas.
+    server = Server(work, extra=["--token-rate", "0", "--ack-interval", "0", "--quota", "0"])
     server.add_user("load", "load-pass")
     server.start()
     token = server_token(server, "load", "load-pass")

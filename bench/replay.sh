@@ -51,7 +51,8 @@ with open(os.path.join(state, "seq"), "w") as f:
 print("replay: spool of %.1f MiB, %d records written in %.1fs"
       % (total / 1048576, seq, time.monotonic() - t0))
 
-server = Server(work)
+# --quota 0: a replay as fast as the server takes it, not paced by the per-account quota.
+server = Server(work, extra=["--quota", "0"])
 server.add_user("agent1", "s3cret-pass")
 server.start()
 agent = Agent(work, write_config(work, agent_config(server))).start()

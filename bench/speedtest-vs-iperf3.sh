@@ -81,9 +81,10 @@ stop_delaylink() {
 }
 
 printf 'bench-password\n' | $SERVER_BIN user add bench --db "$WORK/db" >/dev/null
-# Every address of the namespace: the veth and the delay path.
+# Every address of the namespace: the veth and the delay path. --speedtest open: the agent's
+# `speedtest` command has no token to send.
 ip netns exec "$NS" $SERVER_BIN serve --db "$WORK/db" --listen 0.0.0.0 --port 0 \
-	2>"$WORK/server.log" &
+	--speedtest open 2>"$WORK/server.log" &
 PIDS="$PIDS $!"
 PORT=
 for _ in $(seq 1 100); do

@@ -53,3 +53,28 @@ uint64_t connlimit_charge(struct connlimit *l, uint64_t records, uint64_t bytes,
 	}
 	return wait;
 }
+
+uint64_t connlimit_try(struct connlimit *l, uint64_t records, uint64_t bytes, uint64_t now_ms)
+{
+	const uint64_t take[2] = {records, bytes};
+	uint64_t wait = 0;
+
+	/* Refill only, then see whether each dimension can pay without going into debt. */
+	(void)connlimit_charge(l, 0, 0, now_ms);
+	for (int i = 0; i < 2; i++) {
+		int64_t need;
+		uint64_t w;
+
+		if (l->rate[i] == 0)
+			continue;
+		need = (int64_t)((take[i] > RATE_MAX ? RATE_MAX : take[i]) * MILLI);
+		if (need > l->cap[i] || l->level[i] >= need)
+			continue;
+		w = ((uint64_t)(need - l->level[i]) + l->rate[i] - 1) / l->rate[i];
+		if (w > wait)
+			wait = w;
+	}
+	if (wait == 0)
+		(void)connlimit_charge(l, records, bytes, now_ms);
+	return wait;
+}

@@ -24,4 +24,8 @@ void connlimit_init(struct connlimit *l, uint64_t records_per_s, uint64_t bytes_
  */
 uint64_t connlimit_charge(struct connlimit *l, uint64_t records, uint64_t bytes, uint64_t now_ms);
 
+/* Like connlimit_charge(), but takes nothing when the bucket cannot pay for all of it (no
+ * debt): returns 0 when taken, else the milliseconds until it could be. */
+uint64_t connlimit_try(struct connlimit *l, uint64_t records, uint64_t bytes, uint64_t now_ms);
+
 #endif

@@ -577,3 +577,27 @@ int db_stats_read(struct db *db, uint64_t now_ms, struct db_stats *ret)
 		r = query_u64(db, counter_sql, DB_COUNTER_REFRESH_GRANTS, 0, &ret->refresh_grants);
 	return r;
 }
+
+int db_records_expire(struct db *db, int64_t cutoff_ms, uint64_t batch, uint64_t *ret_deleted)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	*ret_deleted = 0;
+	/* Ids grow with arrival: the oldest rows are the first ones by id (the primary key), so
+	 * a batch reads at most batch rows, whatever the table's size. */
+	r = prepare(db,
+		    "DELETE FROM records WHERE id IN (SELECT id FROM"
+		    " (SELECT id, received_ms FROM records ORDER BY id LIMIT ?2)"
+		    " WHERE received_ms < ?1)",
+		    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, cutoff_ms);
+	sqlite3_bind_int64(st, 2, batch > INT64_MAX ? INT64_MAX : (sqlite3_int64)batch);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	if (r == 0)
+		*ret_deleted = (uint64_t)sqlite3_changes(db->sql);
+	sqlite3_finalize(st);
+	return r;
+}

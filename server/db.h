@@ -107,6 +107,11 @@ typedef int (*db_record_cb)(const struct db_record *rec, void *ctx);
 int db_records_foreach(struct db *db, const char *host_id, const char *type, uint64_t n,
 		       db_record_cb cb, void *ctx);
 
+/* Deletes those of the batch oldest stored records (by id, that is arrival) received before
+ * cutoff_ms; part of the open transaction, else committed on return. *ret_deleted: how
+ * many went. 0 or -EIO. */
+int db_records_expire(struct db *db, int64_t cutoff_ms, uint64_t batch, uint64_t *ret_deleted);
+
 int db_stats_read(struct db *db, uint64_t now_ms, struct db_stats *ret);
 
 /* Pure helpers for the seq column. */

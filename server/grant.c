@@ -129,19 +129,15 @@ out:
 	return r;
 }
 
-int grant_token(struct db *db, const char *body, size_t len, const struct grant_lifetimes *lt,
-		uint64_t now_ms, struct grant_reply *ret)
+int grant_begin(struct db *db, const char *body, size_t len, const struct grant_lifetimes *lt,
+		uint64_t now_ms, struct grant_reply *ret, struct grant_pending *pend)
 {
 	char grant_type[32];
-	char username[GRANT_MAX_USERNAME + 1];
-	char password[PASSWORD_MAX_LEN + 1];
 	char scope[256];
-	char hash[PASSWORD_ENCODED_MAX];
-	const char *verify_against;
-	bool known;
+	const char *dummy;
 	int r;
 
-	password[0] = '\0';
+	memset(pend, 0, sizeof(*pend));
 	r = db_counter_add(db, DB_COUNTER_TOKEN_REQUESTS, 1);
 	if (r < 0)
 		goto server_error;
@@ -161,8 +157,8 @@ int grant_token(struct db *db, const char *body, size_t len, const struct grant_
 		reply_error(ret, 400, "unsupported_grant_type");
 		return 0;
 	}
-	if (form_get(body, len, "username", username, sizeof(username)) < 0 ||
-	    form_get(body, len, "password", password, sizeof(password)) < 0) {
+	if (form_get(body, len, "username", pend->username, sizeof(pend->username)) < 0 ||
+	    form_get(body, len, "password", pend->password, sizeof(pend->password)) < 0) {
 		reply_error(ret, 400, "invalid_request");
 		r = 0;
 		goto out;
@@ -175,27 +171,45 @@ int grant_token(struct db *db, const char *body, size_t len, const struct grant_
 		goto out;
 	}
 
-	r = db_account_hash(db, username, hash, sizeof(hash));
-	known = r == 0;
+	r = db_account_hash(db, pend->username, pend->hash, sizeof(pend->hash));
+	pend->known = r == 0;
 	if (r < 0 && r != -ENOENT)
 		goto server_error;
-	verify_against = known ? hash : password_dummy_hash();
-	if (!verify_against) {
+	/* Unknown users cost one argon2 verification too, so timing tells nothing. */
+	if (!pend->known) {
+		dummy = password_dummy_hash();
+		if (!dummy) {
+			r = -ENOMEM;
+			goto server_error;
+		}
+		(void)snprintf(pend->hash, sizeof(pend->hash), "%s", dummy);
+	}
+	return GRANT_VERIFY;
+
+server_error:
+	reply_error(ret, 500, "server_error");
+out:
+	grant_pending_clear(pend);
+	return r < 0 ? r : 0;
+}
+
+int grant_finish(struct db *db, struct grant_pending *pend, int verified,
+		 const struct grant_lifetimes *lt, uint64_t now_ms, struct grant_reply *ret)
+{
+	int r = 0;
+
+	if (verified == -ENOMEM) {
 		r = -ENOMEM;
 		goto server_error;
 	}
-	/* Unknown users cost one argon2 verification too, so timing tells nothing. */
-	r = password_verify(verify_against, password);
-	if (r == -ENOMEM)
-		goto server_error;
-	if (!known || r < 0 || password[0] == '\0') {
+	if (!pend->known || verified < 0 || pend->password[0] == '\0') {
 		r = db_counter_add(db, DB_COUNTER_FAILED_LOGINS, 1);
 		if (r < 0)
 			goto server_error;
 		reply_error(ret, 400, "invalid_grant");
 		goto out;
 	}
-	r = issue(db, username, NULL, lt, now_ms, ret);
+	r = issue(db, pend->username, NULL, lt, now_ms, ret);
 	if (r < 0)
 		goto server_error;
 	goto out;
@@ -203,8 +217,24 @@ int grant_token(struct db *db, const char *body, size_t len, const struct grant_
 server_error:
 	reply_error(ret, 500, "server_error");
 out:
-	OPENSSL_cleanse(password, sizeof(password));
+	grant_pending_clear(pend);
 	return r < 0 ? r : 0;
+}
+
+void grant_pending_clear(struct grant_pending *pend)
+{
+	OPENSSL_cleanse(pend->password, sizeof(pend->password));
+}
+
+int grant_token(struct db *db, const char *body, size_t len, const struct grant_lifetimes *lt,
+		uint64_t now_ms, struct grant_reply *ret)
+{
+	struct grant_pending pend;
+	int r = grant_begin(db, body, len, lt, now_ms, ret, &pend);
+
+	if (r != GRANT_VERIFY)
+		return r;
+	return grant_finish(db, &pend, password_verify(pend.hash, pend.password), lt, now_ms, ret);
 }
 
 int grant_password(struct db *db, const char *body, size_t len, uint64_t lifetime_s,

@@ -40,4 +40,32 @@ struct grant_lifetimes {
 int grant_token(struct db *db, const char *body, size_t len, const struct grant_lifetimes *lt,
 		uint64_t now_ms, struct grant_reply *ret);
 
+/*
+ * grant_token() in two halves, so that the password check (argon2id) can run elsewhere
+ * (pwpool.c) while the event loop goes on. grant_begin() does everything up to the check:
+ * it returns 0 (ret is the final reply) or a negative errno (ret is a 500), like
+ * grant_token(), or GRANT_VERIFY with *pend filled: the caller checks pend->password
+ * against pend->hash (password_verify()), then passes the result to grant_finish(), which
+ * counts a failure or issues the tokens and fills ret. Both wipe the password from pend
+ * once done with it; grant_pending_clear() does when the check is abandoned.
+ */
+#define GRANT_VERIFY 1
+
+#include "password.h"
+
+#include <stdbool.h>
+
+struct grant_pending {
+	char username[GRANT_MAX_USERNAME + 1];
+	char password[PASSWORD_MAX_LEN + 1];
+	char hash[PASSWORD_ENCODED_MAX]; /* the account's, or the dummy hash */
+	bool known;
+};
+
+int grant_begin(struct db *db, const char *body, size_t len, const struct grant_lifetimes *lt,
+		uint64_t now_ms, struct grant_reply *ret, struct grant_pending *pend);
+int grant_finish(struct db *db, struct grant_pending *pend, int verified,
+		 const struct grant_lifetimes *lt, uint64_t now_ms, struct grant_reply *ret);
+void grant_pending_clear(struct grant_pending *pend);
+
 #endif

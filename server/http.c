@@ -3,20 +3,27 @@
 #include "log.h"
 #include "monoclock.h"
 #include "connlimit.h"
+#include "conntrack.h"
 #include "db.h"
 #include "form.h"
 #include "grant.h"
 #include "hosts.h"
 #include "ingest.h"
+#include "srvmon_proto.h"
+#include "pwpool.h"
+#include "quota.h"
 #include "ratelimit.h"
 #include "record_line.h"
+#include "retention.h"
 #include "speedtest_http.h"
 #include "token.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
 #include <libwebsockets.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,7 +33,7 @@
 #define HEALTH_PATH	    "/health"
 #define FORM_CTYPE	    "application/x-www-form-urlencoded"
 #define MAX_PENDING_ERR	    8
-#define CLOSE_TOKEN_EXPIRED 4401
+#define CLOSE_TOKEN_EXPIRED SRVMON_CLOSE_TOKEN_EXPIRED
 /* One transaction groups the records of one event-loop turn, cut at these bounds. */
 #define COMMIT_MAX_RECORDS 4096
 #define COMMIT_MAX_MS	   20
@@ -40,6 +47,12 @@
 #define AUTH_RECHECK_MS 2000
 /* An error reply: a reason naming a host_id (255 bytes, JSON-escaped) fits. */
 #define WS_ERROR_MAX 2048
+/* Over the account's quota: the committed records are acked, then the connection is closed
+ * with 4429 (like HTTP 429) and the agent resends the rest after reconnecting. Not 1013 (try
+ * again later): lws 4.1 clients take that code for a protocol error. */
+#define CLOSE_OVER_QUOTA 4429
+/* Request deadlines and retention are checked on this tick. */
+#define HOUSEKEEPING_MS 250
 
 struct server {
 	struct lws_context *ctx;
@@ -47,7 +60,15 @@ struct server {
 	struct server_opts opts;
 	struct lws_protocols protocols[2];
 	struct ratelimit *token_rl; /* NULL: no limit on POST /token */
-	struct ingest_span *spans;  /* INGEST_BATCH_MAX, for splitting batch frames */
+	struct ratelimit *login_rl; /* failed logins per account; NULL: no limit */
+	struct pwpool *pw;	    /* password checks */
+	struct conntrack *conns;
+	struct quota *quota; /* NULL: no per-account quota */
+	lws_sorted_usec_list_t sul_house;
+	uint64_t refused_conns; /* over --conn-limit since the last housekeeping tick */
+	char accepted_addr[CONNTRACK_ADDR_MAX]; /* from conn_filter() to conn_accepted() */
+	uint64_t retention_due_ms;		/* mono; 0: retention off */
+	struct ingest_span *spans;		/* INGEST_BATCH_MAX, for splitting batch frames */
 	/* The open transaction: its record count, start, and the sessions it holds records of. */
 	size_t tx_records;
 	uint64_t tx_start_ms;
@@ -74,7 +95,12 @@ struct session {
 	char reply[320];
 	size_t reply_len;
 	bool no_store;
-	struct speedtest_http *st; /* a speed-test request (speedtest_http.c) */
+	bool close_after;	    /* close the connection once the reply is written */
+	struct speedtest_http *st;  /* a speed-test request (speedtest_http.c) */
+	struct grant_pending *pend; /* POST /token waiting for its password check */
+	struct pwpool_job *job;	    /* ... the check, on pw */
+	struct pwpool *pw;
+	struct lws *http_wsi;
 
 	/* WebSocket */
 	struct lws *wsi;
@@ -105,6 +131,7 @@ struct session {
 	struct connlimit invalid;
 	bool rx_paused;
 	bool throttle_logged;
+	bool over_quota; /* refuse what follows; close once the committed ones are acked */
 	size_t n_err;
 	char *err[MAX_PENDING_ERR];
 	/* Host ownership (hosts.c): the last answer, and what was refused (never acked). */
@@ -144,6 +171,14 @@ static void session_reset_http(struct session *ss)
 	ss->retry_after_s = 0;
 	ss->phase = HTTP_IDLE;
 	speedtest_http_free(&ss->st);
+	if (ss->job)
+		pwpool_cancel(ss->pw, ss->job);
+	ss->job = NULL;
+	if (ss->pend) {
+		grant_pending_clear(ss->pend);
+		free(ss->pend);
+		ss->pend = NULL;
+	}
 }
 
 static void tx_unlink(struct session *ss)
@@ -209,7 +244,13 @@ static int http_writeable(struct lws *wsi, struct session *ss)
 		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 						 (const unsigned char *)"no-store", 8, &p, end))
 			return -1;
-		if (ss->status == 429 && http_retry_after(wsi, ss->retry_after_s, &p, end))
+		if ((ss->status == 429 || ss->status == 503) &&
+		    http_retry_after(wsi, ss->retry_after_s, &p, end))
+			return -1;
+		/* RFC 6750 3: a request without a valid bearer token is told the scheme. */
+		if (ss->status == 401 &&
+		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_WWW_AUTHENTICATE,
+						 (const unsigned char *)"Bearer", 6, &p, end))
 			return -1;
 		if (lws_finalize_write_http_header(wsi, start, &p, end))
 			return -1;
@@ -223,7 +264,7 @@ static int http_writeable(struct lws *wsi, struct session *ss)
 	if (lws_write(wsi, start, ss->reply_len, LWS_WRITE_HTTP_FINAL) != (int)ss->reply_len)
 		return -1;
 	session_reset_http(ss);
-	if (lws_http_transaction_completed(wsi))
+	if (ss->close_after || lws_http_transaction_completed(wsi))
 		return -1;
 	return 0;
 }
@@ -249,6 +290,49 @@ static void token_rate_check(struct lws *wsi, struct server *srv, struct session
 	}
 }
 
+static int authenticate(struct lws *wsi, struct server *srv, char *ret_account, size_t size,
+			uint64_t *ret_expires_ms, char *ret_sha);
+
+/* The speed-test endpoints: off (404), or for a valid bearer token only (401), and at most
+ * --speedtest-streams requests at once from one address (503). A refused request closes
+ * the connection once answered: its body (an upload) is not read. */
+static int speedtest_request(struct lws *wsi, struct server *srv, struct session *ss,
+			     const char *uri)
+{
+	char account[GRANT_MAX_USERNAME + 1];
+	char addr[CONNTRACK_ADDR_MAX];
+	uint64_t expires;
+	int r;
+
+	if (srv->opts.speedtest == SERVER_SPEEDTEST_OFF)
+		return http_reply(wsi, ss, 404, "{\"error\":\"not found\"}");
+	if (!lws_get_peer_simple(wsi, addr, sizeof(addr)))
+		(void)snprintf(addr, sizeof(addr), "?");
+	ss->close_after = true;
+	if (srv->opts.speedtest == SERVER_SPEEDTEST_TOKEN) {
+		r = authenticate(wsi, srv, account, sizeof(account), &expires, NULL);
+		if (r == -EACCES) {
+			log_info("%s from %s: refused: missing, unknown or expired token, 401", uri,
+				 addr);
+			return http_reply(wsi, ss, 401, "{\"error\":\"invalid_token\"}");
+		}
+		if (r < 0)
+			return http_reply(wsi, ss, 500, "{\"error\":\"server_error\"}");
+	}
+	if (conntrack_speedtest_begin(srv->conns, lws_get_network_wsi(wsi)) == -EBUSY) {
+		log_info("%s from %s: over %zu speed-test requests at once, 503", uri, addr,
+			 srv->opts.speedtest_per_addr);
+		ss->retry_after_s = 1;
+		return http_reply(wsi, ss, 503, "{\"error\":\"too many speed-test requests\"}");
+	}
+	ss->close_after = false;
+	/* An upload may take the agent's whole max_duration: its own, longer deadline. */
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
+		(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi),
+					     mono_ms() + (uint64_t)SERVER_SPEEDTEST_BODY_S * 1000);
+	return speedtest_http_request(wsi, uri, &ss->st);
+}
+
 static int http_request(struct lws *wsi, struct server *srv, struct session *ss, const char *uri)
 {
 	bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
@@ -257,8 +341,13 @@ static int http_request(struct lws *wsi, struct server *srv, struct session *ss,
 
 	session_reset_http(ss);
 	ss->no_store = false;
+	ss->close_after = false;
+	ss->http_wsi = wsi;
+	/* A request without a body is complete: its deadline is over. */
+	if (!post)
+		(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi), 0);
 	if (speedtest_http_match(uri))
-		return speedtest_http_request(wsi, uri, &ss->st);
+		return speedtest_request(wsi, srv, ss, uri);
 	if (strcmp(uri, HEALTH_PATH) == 0) {
 		if (!get)
 			return http_reply(wsi, ss, 405, "{\"error\":\"method not allowed\"}");
@@ -300,11 +389,41 @@ static int http_body(struct session *ss, const void *in, size_t len)
 	return 0;
 }
 
+static int grant_reply(struct lws *wsi, struct server *srv, struct session *ss, int r,
+		       const struct grant_reply *reply)
+{
+	if (r < 0)
+		log_err_errno(r, "POST %s: database \"%s\"", TOKEN_PATH, db_errmsg(srv->opts.db));
+	else
+		log_debug("POST %s: %u", TOKEN_PATH, reply->status);
+	return http_reply(wsi, ss, reply->status, reply->body);
+}
+
+/* The password check of ss is done (verified: password_verify()'s result): the grant ends,
+ * a failure is charged to the account, the reply goes out. */
+static int login_checked(struct server *srv, struct session *ss, int verified)
+{
+	const struct grant_lifetimes lt = {.access_s = srv->opts.token_lifetime_s,
+					   .refresh_s = srv->opts.refresh_lifetime_s};
+	struct grant_reply reply;
+	uint64_t retry;
+	int r;
+
+	r = grant_finish(srv->opts.db, ss->pend, verified, &lt, now_ms(), &reply);
+	if (r == 0 && reply.status == 400 && srv->login_rl &&
+	    ratelimit_take(srv->login_rl, ss->pend->username, mono_ms(), &retry) < 0)
+		log_info("POST %s: failed logins of \"%s\" over --login-rate, later attempts get "
+			 "429 for %" PRIu64 " s",
+			 TOKEN_PATH, ss->pend->username, retry);
+	return grant_reply(ss->http_wsi, srv, ss, r, &reply);
+}
+
 static int http_body_done(struct lws *wsi, struct server *srv, struct session *ss)
 {
 	const struct grant_lifetimes lt = {.access_s = srv->opts.token_lifetime_s,
 					   .refresh_s = srv->opts.refresh_lifetime_s};
 	struct grant_reply reply;
+	uint64_t retry = 0;
 	int r;
 
 	if (ss->phase != HTTP_READING_BODY)
@@ -316,12 +435,51 @@ static int http_body_done(struct lws *wsi, struct server *srv, struct session *s
 	if (ss->body_too_large)
 		return http_reply(wsi, ss, 413, "{\"error\":\"invalid_request\"}");
 	ss->body[ss->body_len] = '\0';
-	r = grant_token(srv->opts.db, ss->body, ss->body_len, &lt, now_ms(), &reply);
+	ss->pend = malloc(sizeof(*ss->pend));
+	if (!ss->pend)
+		return -1;
+	r = grant_begin(srv->opts.db, ss->body, ss->body_len, &lt, now_ms(), &reply, ss->pend);
+	if (r != GRANT_VERIFY)
+		return grant_reply(wsi, srv, ss, r, &reply);
+	/* The account has failed too often: no argon2 work is spent on it (RFC 6585 4). */
+	if (srv->login_rl &&
+	    ratelimit_peek(srv->login_rl, ss->pend->username, mono_ms(), &retry) < 0) {
+		log_info("POST %s: \"%s\" is over its failed-login limit, 429 (retry after %" PRIu64
+			 " s)",
+			 TOKEN_PATH, ss->pend->username, retry);
+		grant_pending_clear(ss->pend);
+		ss->retry_after_s = retry;
+		return http_reply(wsi, ss, 429, "{\"error\":\"too_many_requests\"}");
+	}
+	ss->phase = HTTP_IDLE; /* the reply comes from login_checked() */
+	ss->pw = srv->pw;
+	r = pwpool_submit(srv->pw, ss->pend->hash, ss->pend->password, ss, &ss->job);
+	if (r == -EBUSY) {
+		log_warn("POST %s: %zu password checks queued already, 503", TOKEN_PATH,
+			 srv->opts.pw_max_jobs);
+		grant_pending_clear(ss->pend);
+		ss->retry_after_s = 1;
+		return http_reply(wsi, ss, 503, "{\"error\":\"temporarily_unavailable\"}");
+	}
 	if (r < 0)
-		log_err_errno(r, "POST %s: database \"%s\"", TOKEN_PATH, db_errmsg(srv->opts.db));
-	else
-		log_debug("POST %s: %u", TOKEN_PATH, reply.status);
-	return http_reply(wsi, ss, reply.status, reply.body);
+		return -1;
+	return 0;
+}
+
+/* A worker finished password checks (woken through lws_cancel_service): their replies. */
+static void logins_checked(struct server *srv)
+{
+	struct pwpool_job *job;
+
+	while ((job = pwpool_take_done(srv->pw))) {
+		struct session *ss = pwpool_job_owner(job);
+		int verified = pwpool_job_result(job);
+
+		pwpool_job_free(job);
+		ss->job = NULL;
+		if (login_checked(srv, ss, verified) < 0)
+			lws_set_timeout(ss->http_wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	}
 }
 
 /* Finds the bearer token of an upgrade request: Authorization header or ?token=. */
@@ -414,6 +572,8 @@ static int ws_established(struct lws *wsi, struct server *srv, struct session *s
 	ss->auth_checked_ms = mono_ms();
 	ss->ws_authed = true;
 	ss->wsi = wsi;
+	/* An agent's connection lasts: the request deadline was for the upgrade only. */
+	(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi), 0);
 	connlimit_init(&ss->budget, srv->opts.conn_records_per_s, srv->opts.conn_bytes_per_s,
 		       LIMIT_BURST_S, mono_ms());
 	connlimit_init(&ss->invalid, INVALID_PER_S, 0, INVALID_BURST_S, mono_ms());
@@ -537,6 +697,42 @@ static int ws_owned(struct lws *wsi, struct server *srv, struct session *ss,
 	return 0;
 }
 
+/*
+ * Charges one record of len bytes to the account's quota. Over it, the record and every
+ * later one on this connection are refused (not stored, not acked): one error frame says
+ * why, the records committed before are acked, then the connection is closed with 1013 and
+ * the agent sends the rest again after reconnecting (its backoff paces the retries).
+ */
+static bool over_quota(struct lws *wsi, struct server *srv, struct session *ss, size_t len)
+{
+	char err[200];
+	uint64_t retry = 0;
+	int r;
+
+	if (ss->over_quota)
+		return true;
+	if (!srv->quota)
+		return false;
+	r = quota_charge(srv->quota, ss->account, len, mono_ms(), now_ms(), &retry);
+	if (r == 0)
+		return false;
+	if (r == -EDQUOT)
+		(void)snprintf(
+			err, sizeof(err), "over quota: %" PRIu64 " MiB a day for account \"%s\"",
+			srv->opts.quota_bytes_per_day / ((uint64_t)1024 * 1024), ss->account);
+	else
+		(void)snprintf(err, sizeof(err),
+			       "over quota: %" PRIu64 " records/s for account \"%s\"",
+			       srv->opts.quota_records_per_s, ss->account);
+	log_info("%s: %s: refusing the rest of this connection, closing (%d) once the "
+		 "committed records are acked; retry in %" PRIu64 " ms",
+		 WS_PATH, err, CLOSE_OVER_QUOTA, retry);
+	ws_queue_error(wsi, ss, err);
+	ss->over_quota = true;
+	lws_rx_flow_control(wsi, 0);
+	return true;
+}
+
 /* Validates and stores one record: a single-record frame (node NULL) or one element of a
  * batch (index >= 0, node its object in the batch's tree). 0, or -1 to close the
  * connection. */
@@ -564,6 +760,10 @@ static int ws_record(struct lws *wsi, struct server *srv, struct session *ss, co
 		(void)snprintf(what, sizeof(what), "batch record %ld", index);
 		(void)snprintf(reason, sizeof(reason), "batch record %ld: %s", index, err);
 		return ws_invalid(wsi, ss, what, reason);
+	}
+	if (over_quota(wsi, srv, ss, len)) {
+		ingest_msg_clear(&m);
+		return 0;
 	}
 	if (!db_in_transaction(srv->opts.db)) {
 		r = db_begin(srv->opts.db);
@@ -813,14 +1013,20 @@ static int ws_writeable(struct lws *wsi, struct server *srv, struct session *ss)
 		free(ss->err[0]);
 		memmove(&ss->err[0], &ss->err[1], (ss->n_err - 1) * sizeof(ss->err[0]));
 		ss->n_err--;
-	} else if (ss->ack_pending && ack_due(wsi, srv, ss)) {
+	} else if (ss->ack_pending && (ss->over_quota || ack_due(wsi, srv, ss))) {
 		ss->ack_pending = false;
 		ss->acked_n = 0;
 		ss->last_ack_ms = mono_ms();
-		/* Cumulative: it never covers a refused record (hosts.c). */
-		if (!hosts_ack_cap(&ss->refused, ss->ack_seq, &seq))
+		/* Cumulative: it never covers a refused record (hosts.c). Nothing to ack: over
+		 * quota, the connection is closed all the same. */
+		if (!hosts_ack_cap(&ss->refused, ss->ack_seq, &seq)) {
+			if (ss->over_quota && !ss->have_uncommitted)
+				return ws_close(wsi, CLOSE_OVER_QUOTA, "over quota");
 			return 0;
+		}
 		n = ingest_format_ack(seq, (char *)start, sizeof(buf) - LWS_PRE);
+	} else if (ss->over_quota && !ss->have_uncommitted) {
+		return ws_close(wsi, CLOSE_OVER_QUOTA, "over quota");
 	} else {
 		return 0;
 	}
@@ -828,9 +1034,102 @@ static int ws_writeable(struct lws *wsi, struct server *srv, struct session *ss)
 		return -1;
 	if (lws_write(wsi, start, (size_t)n, LWS_WRITE_TEXT) < n)
 		return -1;
-	if (ss->n_err > 0 || (ss->ack_pending && !ss->ack_due_ms))
+	if (ss->n_err > 0 || (ss->ack_pending && !ss->ack_due_ms) || ss->over_quota)
 		lws_callback_on_writable(wsi);
 	return 0;
+}
+
+/* LWS_CALLBACK_FILTER_NETWORK_CONNECTION: a connection just accepted. Over --conn-limit it
+ * is refused (nonzero: lws closes it at once); else its address is kept for conn_accepted(),
+ * which lws calls next for the same connection. */
+static int conn_filter(struct server *srv, const struct lws_filter_network_conn_args *a)
+{
+	const struct sockaddr_storage *ss = &a->cli_addr;
+	const char *addr = srv->accepted_addr;
+	int r;
+
+	if (ss->ss_family == AF_INET6)
+		addr = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr,
+				 srv->accepted_addr, sizeof(srv->accepted_addr));
+	else if (ss->ss_family == AF_INET)
+		addr = inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr,
+				 srv->accepted_addr, sizeof(srv->accepted_addr));
+	if (!addr)
+		(void)snprintf(srv->accepted_addr, sizeof(srv->accepted_addr), "?");
+	r = conntrack_admit(srv->conns, srv->accepted_addr);
+	if (r == 0)
+		return 0;
+	/* One line per refusal would let a flood fill the log: counted, logged per tick. */
+	log_debug("connection from %s refused: %s", srv->accepted_addr,
+		  r == -EUSERS ? "the address's cap" : "the cap in all");
+	srv->refused_conns++;
+	srv->accepted_addr[0] = '\0';
+	return -1;
+}
+
+/* A new connection (after conn_filter() admitted it): registered, with the --request-timeout
+ * deadline for its first request. */
+static void conn_accepted(struct lws *wsi, struct server *srv)
+{
+	int r = conntrack_add(srv->conns, wsi, srv->accepted_addr[0] ? srv->accepted_addr : "?",
+			      mono_ms() + srv->opts.request_timeout_s * 1000);
+
+	srv->accepted_addr[0] = '\0';
+	if (r == 0)
+		return;
+	srv->refused_conns++;
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+static void conn_expired(const void *key, const char *addr, void *arg)
+{
+	struct server *srv = arg;
+
+	log_debug("connection from %s closed: request not complete within %" PRIu64 " s", addr,
+		  srv->opts.request_timeout_s);
+	lws_set_timeout((struct lws *)key, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+static void tx_commit(struct server *srv);
+
+/* Every HOUSEKEEPING_MS: closes connections past their request deadline, and runs a
+ * retention batch when one is due. */
+static void housekeeping(lws_sorted_usec_list_t *sul)
+{
+	struct server *srv =
+		(struct server *)(void *)((char *)sul - offsetof(struct server, sul_house));
+	uint64_t now = mono_ms();
+
+	size_t expired = conntrack_expire(srv->conns, now, conn_expired, srv);
+
+	if (expired > 0)
+		log_info("closed %zu connections whose request was not complete within %" PRIu64
+			 " s (--request-timeout)",
+			 expired, srv->opts.request_timeout_s);
+	if (srv->refused_conns > 0)
+		log_info("refused %" PRIu64 " connections over --conn-limit (%zu in all, %zu per "
+			 "address)",
+			 srv->refused_conns, srv->opts.max_conns, srv->opts.max_conns_per_addr);
+	srv->refused_conns = 0;
+	if (srv->retention_due_ms && now >= srv->retention_due_ms) {
+		uint64_t deleted = 0;
+		int64_t next;
+
+		/* The retention batch is its own transaction, after the records of this turn. */
+		tx_commit(srv);
+		next = retention_step(srv->opts.db, srv->opts.retention_ms, now_ms(), &deleted);
+		if (next < 0) {
+			log_err_errno((int)next, "retention: deleting old records: database \"%s\"",
+				      db_errmsg(srv->opts.db));
+			next = RETENTION_IDLE_MS;
+		} else if (deleted > 0) {
+			log_debug("retention: deleted %" PRIu64 " records older than %" PRIu64 " s",
+				  deleted, srv->opts.retention_ms / 1000);
+		}
+		srv->retention_due_ms = now + (uint64_t)next;
+	}
+	lws_sul_schedule(srv->ctx, 0, &srv->sul_house, housekeeping,
+			 (lws_usec_t)HOUSEKEEPING_MS * 1000);
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -847,6 +1146,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			return speedtest_http_body(ss->st, len);
 		return http_body(ss, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi), 0);
 		if (ss->st)
 			return speedtest_http_body_done(wsi, ss->st);
 		return http_body_done(wsi, srv, ss);
@@ -855,9 +1155,31 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			return speedtest_http_writeable(wsi, ss->st);
 		return http_writeable(wsi, ss);
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		/* The transaction is over (lws_http_transaction_completed): the next request on
+		 * this connection has a deadline of its own. */
+		conntrack_speedtest_end(srv->conns, lws_get_network_wsi(wsi));
+		(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi),
+					     mono_ms() + srv->opts.request_timeout_s * 1000);
+		if (ss)
+			session_reset_http(ss);
+		return 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (ss)
 			session_reset_http(ss);
+		return 0;
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		return conn_filter(srv, user);
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		conn_accepted(wsi, srv);
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* The table knows network connections only (an h2 stream is not one of them:
+		 * the calls above use its network wsi; removing a stream is ignored). */
+		conntrack_remove(srv->conns, wsi);
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (srv && srv->pw)
+			logins_checked(srv);
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return ws_confirm_upgrade(wsi, srv);
@@ -884,11 +1206,60 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	return 0;
 }
 
+/* Wakes the event loop from a password worker: EVENT_WAIT_CANCELLED takes the results. */
+static void pw_notify(void *arg)
+{
+	struct server *s = arg;
+
+	lws_cancel_service(s->ctx);
+}
+
+/* The limits' state (all but the lws context), from the options. 0 or -errno. */
+static int limits_new(struct server *s, const struct server_opts *opts)
+{
+	/* 4096 addresses tracked: 350 KiB, whatever the number of clients. */
+	if (opts->token_burst > 0) {
+		s->token_rl = ratelimit_new(opts->token_burst, opts->token_per_minute, 4096);
+		if (!s->token_rl)
+			return -errno;
+	}
+	if (opts->login_fail_burst > 0) {
+		s->login_rl =
+			ratelimit_new(opts->login_fail_burst, opts->login_fail_per_minute, 4096);
+		if (!s->login_rl)
+			return -errno;
+	}
+	s->conns =
+		conntrack_new(opts->max_conns, opts->max_conns_per_addr, opts->speedtest_per_addr);
+	if (!s->conns)
+		return -errno;
+	if (opts->quota_records_per_s || opts->quota_bytes_per_day) {
+		s->quota = quota_new(opts->quota_records_per_s, opts->quota_bytes_per_day);
+		if (!s->quota)
+			return -errno;
+	}
+	s->pw = pwpool_new(opts->pw_threads, opts->pw_max_jobs, pw_notify, s);
+	if (!s->pw)
+		return -errno;
+	return 0;
+}
+
+static void limits_free(struct server *s)
+{
+	pwpool_free(s->pw);
+	s->pw = NULL;
+	quota_free(s->quota);
+	conntrack_free(s->conns);
+	ratelimit_free(s->login_rl);
+	ratelimit_free(s->token_rl);
+}
+
 struct server *server_new(const struct server_opts *opts)
 {
 	struct lws_context_creation_info info;
 	struct server *s;
 	int level = LLL_ERR | LLL_WARN;
+	int r;
 
 	s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -902,14 +1273,13 @@ struct server *server_new(const struct server_opts *opts)
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* 4096 addresses tracked: 350 KiB, whatever the number of clients. */
-	if (opts->token_burst > 0) {
-		s->token_rl = ratelimit_new(opts->token_burst, opts->token_per_minute, 4096);
-		if (!s->token_rl) {
-			free(s->spans);
-			free(s);
-			return NULL;
-		}
+	r = limits_new(s, opts);
+	if (r < 0) {
+		limits_free(s);
+		free(s->spans);
+		free(s);
+		errno = -r;
+		return NULL;
 	}
 	s->protocols[0] = (struct lws_protocols){
 		/* The first protocol also takes upgrades that name no subprotocol. */
@@ -942,7 +1312,7 @@ struct server *server_new(const struct server_opts *opts)
 
 	s->ctx = lws_create_context(&info);
 	if (!s->ctx) {
-		ratelimit_free(s->token_rl);
+		limits_free(s);
 		free(s->spans);
 		free(s);
 		errno = ENOMEM;
@@ -950,14 +1320,19 @@ struct server *server_new(const struct server_opts *opts)
 	}
 	s->vhost = lws_create_vhost(s->ctx, &info);
 	if (!s->vhost) {
+		pwpool_stop(s->pw);
 		lws_context_destroy(s->ctx);
-		ratelimit_free(s->token_rl);
+		limits_free(s);
 		free(s->spans);
 		free(s);
 		/* lws logs the reason (bind or listen failure) but does not return it. */
 		errno = EIO;
 		return NULL;
 	}
+	if (opts->retention_ms)
+		s->retention_due_ms = mono_ms();
+	lws_sul_schedule(s->ctx, 0, &s->sul_house, housekeeping,
+			 (lws_usec_t)HOUSEKEEPING_MS * 1000);
 	return s;
 }
 
@@ -990,8 +1365,11 @@ void server_free(struct server *s)
 		return;
 	/* Records stored since the last turn (none unless server_run failed) are kept. */
 	tx_commit(s);
+	/* The workers stop first: none may wake a context being destroyed. */
+	pwpool_stop(s->pw);
+	lws_sul_cancel(&s->sul_house);
 	lws_context_destroy(s->ctx);
-	ratelimit_free(s->token_rl);
+	limits_free(s);
 	free(s->spans);
 	free(s);
 }

@@ -1,6 +1,7 @@
 #include "ingest.h"
 
 #include "numparse.h"
+#include "srvmon_proto.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -8,9 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const known_types[] = {
-	"hello", "resources", "network", "status", "exec", "speedtest",
-};
+static const char *const known_types[] = {SRVMON_RECORD_TYPES};
 
 static bool is_ws(char c)
 {

@@ -7,11 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "srvmon_proto.h"
+
 /* Largest message accepted (close 1009 above). */
-#define INGEST_MAX_MESSAGE ((size_t)1024 * 1024)
+#define INGEST_MAX_MESSAGE ((size_t)SRVMON_MAX_MESSAGE)
 #define INGEST_MAX_HOST_ID 255
 /* Most records in one batch frame (docs/protocol.md, "batch"). */
-#define INGEST_BATCH_MAX 1000
+#define INGEST_BATCH_MAX SRVMON_BATCH_MAX_RECORDS
 
 struct ingest_msg {
 	const char *type;    /* one of the known types (static string) */
@@ -24,7 +26,7 @@ struct ingest_msg {
 
 /*
  * Parses and validates buf[0..len) (need not be NUL-terminated): a JSON object with
- * type in {hello, resources, network, status, exec, speedtest}, a non-empty host_id
+ * type one of SRVMON_RECORD_TYPES (srvmon_proto.h), a non-empty host_id
  * string, seq an integer in [0, 2^64-1] and ts an integer in the int64 range.
  * Returns 0 and fills ret, -EINVAL with *ret_err set to a short reason, or -ENOMEM.
  */

@@ -5,8 +5,11 @@
 #include "hosts.h"
 #include "http.h"
 #include "password.h"
+#include "pwpool.h"
 #include "query.h"
 #include "revoke.h"
+#include "quota.h"
+#include "retention.h"
 
 #include "srvmon_version.h"
 
@@ -34,6 +37,10 @@ static const char usage_text[] =
 	"                      [--refresh-lifetime SECONDS] [--token-rate BURST/PER_MINUTE]\n"
 	"                      [--ingest-limit RECORDS/MIB] [--ack-interval MS]\n"
 	"                      [--tls-cert PEM --tls-key PEM] [--print-records] [--verbose]\n"
+	"                      [--conn-limit TOTAL/PER_ADDR] [--request-timeout SECONDS]\n"
+	"                      [--speedtest token|open|off] [--speedtest-streams N]\n"
+	"                      [--password-workers THREADS/QUEUE] [--login-rate BURST/PER_MINUTE]\n"
+	"                      [--quota RECORDS_PER_S/MIB_PER_DAY] [--retention AGE]\n"
 	"  srvmon-server user add NAME --db PATH      (password: one line on stdin)\n"
 	"  srvmon-server user del NAME --db PATH      (its tokens are revoked)\n"
 	"  srvmon-server token revoke --account NAME --db PATH\n"
@@ -144,6 +151,105 @@ static int parse_ingest_limit(const char *s, uint64_t *ret_records, uint64_t *re
 	return r;
 }
 
+/* "A/B" with A in [amin, amax] and B in [bmin, bmax]. 0 or -EINVAL / -ERANGE. */
+static int parse_pair(const char *s, uint64_t amin, uint64_t amax, uint64_t bmin, uint64_t bmax,
+		      uint64_t *ret_a, uint64_t *ret_b)
+{
+	const char *slash = strchr(s, '/');
+	char a[24];
+	int r;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(a))
+		return -EINVAL;
+	memcpy(a, s, (size_t)(slash - s));
+	a[slash - s] = '\0';
+	r = parse_u64(a, amin, amax, ret_a);
+	if (r == 0)
+		r = parse_u64(slash + 1, bmin, bmax, ret_b);
+	return r;
+}
+
+/* The options of the abuse limits (docs/server.md, "Limits"). 1 when c was one of them and
+ * is set, 0 when c is not one of them, or a usage error's exit status (negated). */
+static int limit_option(int c, const char *arg, struct server_opts *opts)
+{
+	uint64_t a, b;
+
+	switch (c) {
+	case 'N':
+		if (parse_pair(arg, 1, 1000000, 1, 1000000, &a, &b) < 0 || b > a)
+			return -usage_error("--conn-limit: \"%s\" is not TOTAL/PER_ADDR "
+					    "(1..1000000, PER_ADDR <= TOTAL)",
+					    arg);
+		opts->max_conns = (size_t)a;
+		opts->max_conns_per_addr = (size_t)b;
+		return 1;
+	case 'T':
+		if (parse_u64(arg, 1, 3600, &a) < 0)
+			return -usage_error("--request-timeout: \"%s\" is not 1..3600 seconds",
+					    arg);
+		opts->request_timeout_s = a;
+		return 1;
+	case 'S':
+		if (strcmp(arg, "token") == 0)
+			opts->speedtest = SERVER_SPEEDTEST_TOKEN;
+		else if (strcmp(arg, "open") == 0)
+			opts->speedtest = SERVER_SPEEDTEST_OPEN;
+		else if (strcmp(arg, "off") == 0)
+			opts->speedtest = SERVER_SPEEDTEST_OFF;
+		else
+			return -usage_error("--speedtest: \"%s\" is not token, open or off", arg);
+		return 1;
+	case 'M':
+		if (parse_u64(arg, 1, 1024, &a) < 0)
+			return -usage_error("--speedtest-streams: \"%s\" is not 1..1024", arg);
+		opts->speedtest_per_addr = (size_t)a;
+		return 1;
+	case 'W':
+		if (parse_pair(arg, 1, 64, 1, 100000, &a, &b) < 0 || b < a)
+			return -usage_error("--password-workers: \"%s\" is not THREADS/QUEUE "
+					    "(1..64/1..100000, QUEUE >= THREADS)",
+					    arg);
+		opts->pw_threads = (unsigned)a;
+		opts->pw_max_jobs = (size_t)b;
+		return 1;
+	case 'F':
+		if (strcmp(arg, "0") == 0) {
+			opts->login_fail_burst = 0;
+			return 1;
+		}
+		if (parse_pair(arg, 1, 1000000, 1, 6000000, &a, &b) < 0)
+			return -usage_error("--login-rate: \"%s\" is not BURST/PER_MINUTE "
+					    "(1..1000000/1..6000000) or 0",
+					    arg);
+		opts->login_fail_burst = a;
+		opts->login_fail_per_minute = b;
+		return 1;
+	case 'Q':
+		if (strcmp(arg, "0") == 0) {
+			opts->quota_records_per_s = 0;
+			opts->quota_bytes_per_day = 0;
+			return 1;
+		}
+		if (parse_pair(arg, 0, 10000000, 0, 100000000, &a, &b) < 0)
+			return -usage_error("--quota: \"%s\" is not RECORDS_PER_S/MIB_PER_DAY "
+					    "(0..10000000/0..100000000) or 0",
+					    arg);
+		opts->quota_records_per_s = a;
+		opts->quota_bytes_per_day = b * 1024 * 1024;
+		return 1;
+	case 'P':
+		if (retention_parse(arg, &a) < 0)
+			return -usage_error("--retention: \"%s\" is not 0 or an age (30d, 12h, "
+					    "90m, 3600s; at least 1 s)",
+					    arg);
+		opts->retention_ms = a;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -158,6 +264,14 @@ static int cmd_serve(int argc, char **argv)
 		{"print-records", no_argument, NULL, 'r'},
 		{"tls-cert", required_argument, NULL, 'C'},
 		{"tls-key", required_argument, NULL, 'K'},
+		{"conn-limit", required_argument, NULL, 'N'},
+		{"request-timeout", required_argument, NULL, 'T'},
+		{"speedtest", required_argument, NULL, 'S'},
+		{"speedtest-streams", required_argument, NULL, 'M'},
+		{"password-workers", required_argument, NULL, 'W'},
+		{"login-rate", required_argument, NULL, 'F'},
+		{"quota", required_argument, NULL, 'Q'},
+		{"retention", required_argument, NULL, 'P'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -171,7 +285,19 @@ static int cmd_serve(int argc, char **argv)
 				   .conn_records_per_s = SERVER_CONN_RECORDS_PER_S,
 				   .conn_bytes_per_s =
 					   (uint64_t)SERVER_CONN_MIB_PER_S * 1024 * 1024,
-				   .ack_interval_ms = SERVER_ACK_INTERVAL_MS};
+				   .ack_interval_ms = SERVER_ACK_INTERVAL_MS,
+				   .max_conns = SERVER_MAX_CONNS,
+				   .max_conns_per_addr = SERVER_MAX_CONNS_PER_ADDR,
+				   .request_timeout_s = SERVER_REQUEST_TIMEOUT_S,
+				   .speedtest = SERVER_SPEEDTEST_TOKEN,
+				   .speedtest_per_addr = SERVER_SPEEDTEST_PER_ADDR,
+				   .pw_threads = PWPOOL_THREADS,
+				   .pw_max_jobs = PWPOOL_MAX_JOBS,
+				   .login_fail_burst = SERVER_LOGIN_FAIL_BURST,
+				   .login_fail_per_minute = SERVER_LOGIN_FAIL_PER_MINUTE,
+				   .quota_records_per_s = QUOTA_RECORDS_PER_S,
+				   .quota_bytes_per_day = (uint64_t)QUOTA_MIB_PER_DAY * 1024 * 1024,
+				   .retention_ms = RETENTION_DEFAULT_MS};
 	const char *db_path = NULL;
 	struct server *srv = NULL;
 	struct db *db = NULL;
@@ -184,6 +310,11 @@ static int cmd_serve(int argc, char **argv)
 
 		if (c == -1)
 			break;
+		r = limit_option(c, optarg, &opts);
+		if (r < 0)
+			return -r;
+		if (r > 0)
+			continue;
 		switch (c) {
 		case 'd':
 			db_path = optarg;

@@ -119,8 +119,9 @@ static struct bucket *find_slot(struct ratelimit *rl, const char *addr, uint64_t
 	return victim;
 }
 
-int ratelimit_take(struct ratelimit *rl, const char *addr, uint64_t now_ms,
-		   uint64_t *ret_retry_after_s)
+/* Whether addr's bucket holds a whole request (taking it when take is set). */
+static int check(struct ratelimit *rl, const char *addr, uint64_t now_ms,
+		 uint64_t *ret_retry_after_s, bool take)
 {
 	char key[RATELIMIT_ADDR_MAX];
 	size_t len = strnlen(addr, sizeof(key) - 1);
@@ -132,7 +133,8 @@ int ratelimit_take(struct ratelimit *rl, const char *addr, uint64_t now_ms,
 	b = find_slot(rl, key, now_ms);
 	refill(rl, b, now_ms);
 	if (b->level >= MILLI) {
-		b->level -= MILLI;
+		if (take)
+			b->level -= MILLI;
 		return 0;
 	}
 	/* Time until the bucket holds one whole request again, rounded up to seconds. */
@@ -141,4 +143,16 @@ int ratelimit_take(struct ratelimit *rl, const char *addr, uint64_t now_ms,
 	if (*ret_retry_after_s == 0)
 		*ret_retry_after_s = 1;
 	return -EAGAIN;
+}
+
+int ratelimit_take(struct ratelimit *rl, const char *addr, uint64_t now_ms,
+		   uint64_t *ret_retry_after_s)
+{
+	return check(rl, addr, now_ms, ret_retry_after_s, true);
+}
+
+int ratelimit_peek(struct ratelimit *rl, const char *addr, uint64_t now_ms,
+		   uint64_t *ret_retry_after_s)
+{
+	return check(rl, addr, now_ms, ret_retry_after_s, false);
 }

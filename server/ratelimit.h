@@ -26,4 +26,9 @@ void ratelimit_free(struct ratelimit *rl);
 int ratelimit_take(struct ratelimit *rl, const char *addr, uint64_t now_ms,
 		   uint64_t *ret_retry_after_s);
 
+/* The same answer as ratelimit_take() without taking anything: for limits charged only when
+ * the request turns out to count (per-account failed logins). */
+int ratelimit_peek(struct ratelimit *rl, const char *addr, uint64_t now_ms,
+		   uint64_t *ret_retry_after_s);
+
 #endif

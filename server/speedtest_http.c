@@ -78,9 +78,9 @@ int speedtest_http_parse_cksize(const char *v, size_t *ret_mib)
 		*ret_mib = CKSIZE_DEFAULT;
 		return 0;
 	}
-	if (parse_u64(v, 1, SPEEDTEST_CHUNK_MIB_MAX, &n) < 0)
+	if (parse_u64(v, 1, UINT64_MAX, &n) < 0)
 		return -EINVAL;
-	*ret_mib = (size_t)n;
+	*ret_mib = n > SPEEDTEST_CHUNK_MIB_MAX ? SPEEDTEST_CHUNK_MIB_MAX : (size_t)n;
 	return 0;
 }
 
@@ -116,7 +116,8 @@ static int start_garbage(struct lws *wsi, struct speedtest_http *st)
 	size_t mib;
 
 	if (speedtest_http_parse_cksize(v, &mib) < 0)
-		return queue_reply(wsi, st, 400, "{\"error\":\"ckSize must be 1..1024\"}");
+		return queue_reply(wsi, st, 400,
+				   "{\"error\":\"ckSize must be a positive integer\"}");
 	if (pool_init() < 0)
 		return queue_reply(wsi, st, 500, "{\"error\":\"no random bytes\"}");
 	st->buf = malloc(LWS_PRE + WRITE_CHUNK);

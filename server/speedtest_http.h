@@ -1,6 +1,6 @@
 /*
  * LibreSpeed-compatible speed-test endpoints of srvmon-server:
- *   GET  /garbage?ckSize=N  N MiB (1..1024, default 4) of incompressible bytes
+ *   GET  /garbage?ckSize=N  N MiB (default 4; over 256 served as 256) of incompressible bytes
  *   GET  /empty             an empty 200 answer (latency probes)
  *   POST /empty             reads and drops the body; answers {"received":<bytes>}
  * server/http.c dispatches to these from its callback; the state is per request.
@@ -14,7 +14,9 @@
 struct lws;
 struct speedtest_http;
 
-#define SPEEDTEST_CHUNK_MIB_MAX 1024
+/* Largest download served; a larger ckSize is clamped to it (LibreSpeed clients ask for up
+ * to 1024). */
+#define SPEEDTEST_CHUNK_MIB_MAX 256
 
 /* Whether uri is one of the speed-test paths. */
 bool speedtest_http_match(const char *uri);
@@ -33,7 +35,8 @@ int speedtest_http_writeable(struct lws *wsi, struct speedtest_http *st);
 /* Frees *st and sets it to NULL; accepts NULL. */
 void speedtest_http_free(struct speedtest_http **st);
 
-/* Pure: parses the ckSize argument (NULL: absent). 0 with MiB in *ret, or -EINVAL. */
+/* Pure: parses the ckSize argument (NULL: absent): a positive integer, clamped to
+ * SPEEDTEST_CHUNK_MIB_MAX. 0 with MiB in *ret, or -EINVAL. */
 int speedtest_http_parse_cksize(const char *v, size_t *ret_mib);
 
 #endif

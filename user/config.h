@@ -71,12 +71,14 @@ struct config_network {
 
 struct config_speedtest {
 	bool enabled;
-	uint64_t interval_ms;	  /* default 1 h */
-	uint64_t jitter_ms;	  /* random extra delay in [0, jitter] before each test */
+	uint64_t interval_ms;	 /* default 6 h */
+	uint64_t jitter_ms;	 /* random extra delay in [0, jitter] before each test */
+	uint64_t first_delay_ms; /* the first test: first_delay + [0, first_jitter] after start */
+	uint64_t first_jitter_ms;
 	struct strlist servers;	  /* LibreSpeed base URLs; empty: the monitoring server */
 	uint64_t streams;	  /* parallel HTTP streams, default 4 */
 	uint64_t max_duration_ms; /* per direction, default 5 s */
-	uint64_t max_megabytes;	  /* bytes per test (both directions), default 250 MB */
+	uint64_t max_megabytes;	  /* bytes per test (both directions), default 100 MB */
 	uint64_t timeout_ms;	  /* no progress for this long: the test fails */
 };
 

@@ -146,7 +146,12 @@ static void agent_notify_status(struct agent *a, const char *what)
 static void on_connected(void *arg)
 {
 	struct agent *a = arg;
+	const char *token;
 
+	/* The token this connection was opened with, for the modules that talk to this server
+	 * themselves (speed tests: srvmon-server's speed-test endpoints want it). */
+	if (auth_get_token(a->auth, &token) == 0)
+		module_set_token(&a->mods, token);
 	outbox_submit(a->ob, agent_hello(a));
 	outbox_submit(a->ob, agent_status(a));
 	a->next_status_ms = mono_ms() + a->cfg.agent.status_interval_ms;

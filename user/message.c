@@ -3,6 +3,7 @@
 
 #include "identity.h"
 #include "message_json.h"
+#include "srvmon_proto.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -21,7 +22,7 @@ cJSON *message_hello(const struct hello_info *h, uint64_t ts_ms)
 		errno = EINVAL;
 		return NULL;
 	}
-	msg = message_new("hello", ts_ms);
+	msg = message_new(SRVMON_TYPE_HELLO, ts_ms);
 	if (!msg)
 		goto err;
 	if (message_add_string(msg, "agent_version", h->agent_version) < 0 ||
@@ -64,7 +65,7 @@ cJSON *message_status(const struct status_info *s, uint64_t ts_ms)
 		errno = EINVAL;
 		return NULL;
 	}
-	msg = message_new("status", ts_ms);
+	msg = message_new(SRVMON_TYPE_STATUS, ts_ms);
 	if (!msg)
 		goto err;
 	modules = cJSON_AddObjectToObject(msg, "modules");

@@ -69,6 +69,9 @@ struct module_ops {
 	const char *(*collector)(void *state);
 	/* Optional. The module's Prometheus families; it updates them with metrics_set(). */
 	const struct metrics_source *metrics;
+	/* Optional. Called on the main thread each time a connection to the monitoring server
+	 * opens, with its token: a module that talks to that server itself keeps a copy. */
+	void (*set_token)(void *state, const char *token);
 	/* Optional. Cumulative bytes of the host's interfaces (module_host_bytes_fn). */
 	int (*host_bytes)(void *state, uint64_t *ret_rx, uint64_t *ret_tx);
 };

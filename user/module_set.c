@@ -192,6 +192,14 @@ int module_set_host_bytes(void *arg, uint64_t *ret_rx, uint64_t *ret_tx)
 	return -EINVAL;
 }
 
+void module_set_token(const struct module_set *ms, const char *token)
+{
+	for (size_t i = 0; i < ms->n; i++) {
+		if (ms->slots[i].state && ms->slots[i].ops->set_token)
+			ms->slots[i].ops->set_token(ms->slots[i].state, token);
+	}
+}
+
 const char *module_set_running(const struct module_set *ms, char *buf, size_t size)
 {
 	size_t len = 0;

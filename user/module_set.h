@@ -55,6 +55,8 @@ uint64_t module_set_lost(const struct module_set *ms);
 /* The host byte counters of the module that has them (network). 0, -errno, or -EINVAL when
  * none runs. A module_host_bytes_fn for ctx.host_bytes with arg = the set. */
 int module_set_host_bytes(void *ms, uint64_t *ret_rx, uint64_t *ret_tx);
+/* Hands the token of a new connection to the running modules that want it. */
+void module_set_token(const struct module_set *ms, const char *token);
 /* "resources,network" (the running ones) into buf; "" when none. */
 const char *module_set_running(const struct module_set *ms, char *buf, size_t size);
 

@@ -13,6 +13,7 @@ from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, fail, h
 PROMTOOL = shutil.which("promtool")
 t0 = time.monotonic()
 work = Workdir()
+# Default --speedtest token: the agent's speed test sends its access token.
 server = Server(work)
 server.add_user("agent1", "s3cret-pass")
 server.start()
@@ -23,7 +24,7 @@ wait_for(lambda: server.records("resources"), 30, "records from the agent withou
 check("metrics:" not in agent.read_log(), "no /metrics endpoint unless [metrics] enabled")
 check(agent.stop() == 0, "agent exits 0")
 
-extra = ("\n[speedtest]\nenabled = true\njitter = 0s\nmax_duration = 1s\n"
+extra = ("\n[speedtest]\nenabled = true\nfirst_delay = 0s\nfirst_jitter = 0s\nmax_duration = 1s\n"
          "max_megabytes = 4\n\n[metrics]\nenabled = true\nlisten = 127.0.0.1:0\n")
 agent = Agent(work, write_config(work, agent_config(server, extra=extra), name="m.conf")).start()
 port = int(wait_for(lambda: re.search(r"metrics: serving OpenMetrics on '127.0.0.1:0' "

@@ -1,5 +1,6 @@
-"""The speedtest module inside the daemon: a test against the monitoring server itself, and
-against a speed-test server that refuses, answers 500 or stalls. Each yields a speedtest
+"""The speedtest module inside the daemon: a test against the monitoring server itself (it
+wants the agent's token: --speedtest token, the default), and against a speed-test server
+that refuses, answers 500 (and must not be sent the token) or stalls. Each yields a speedtest
 record (with "error" for the failures) within the configured timeout, while the network and
 resources records of the same agent keep their 1 s cadence. Four agents run side by side
 (their own host_id and state) against one srvmon-server on 127.0.0.1."""
@@ -17,7 +18,11 @@ TIMEOUT_S = 2
 
 
 class Err500(BaseHTTPRequestHandler):
+    authorization = []  # Authorization headers it was sent (the agent's token must not be)
+
     def do_GET(self):
+        if self.headers.get("Authorization"):
+            Err500.authorization.append(self.headers.get("Authorization"))
         self.send_response(500)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -56,6 +61,8 @@ enabled = false
 enabled = true
 interval = 1m
 jitter = 0s
+first_delay = 0s
+first_jitter = 0s
 timeout = %ds
 max_duration = 2s
 %s%s""" % (server.port, host_id, work.file("state-" + host_id), TIMEOUT_S, servers, extra),
@@ -70,6 +77,7 @@ def cadence_ok(server, host, rtype, t0, t1):
 
 def main():
     work = Workdir()
+    # The default --speedtest token: the agents' tests against it send their token.
     server = Server(work).start()
     server.add_user("agent1", "s3cret-pass")
 
@@ -127,6 +135,9 @@ def main():
                 check(gap is not None and gap <= 1500 and len(ts) >= 3,
                       "%s: %s records kept their 1 s cadence around the test (%d records, "
                       "largest gap %s ms)" % (host, rtype, len(ts), gap))
+        check(not Err500.authorization,
+              "the agent's token went to its own server only, not to another speed-test "
+              "server (%r)" % Err500.authorization)
         # One test per interval: still exactly one record per agent.
         check(all(len([r for r in server.records("speedtest") if r["host_id"] == h]) == 1
                   for h in cases), "no second test within the interval")

@@ -175,6 +175,14 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.network.collector, NET_COLLECTOR_AUTO);
 	assert_list(&cfg.network.include, 0);
 	assert_list(&cfg.network.exclude, 1, "lo");
+	/* Periodic speed tests by default, as the old client ran them: every 6 h +- 30 min, the
+	 * first 2-10 min after start, at most 100 MB. */
+	assert_true(cfg.speedtest.enabled);
+	assert_int_equal(cfg.speedtest.interval_ms, 6 * 3600 * 1000);
+	assert_int_equal(cfg.speedtest.jitter_ms, 30 * 60 * 1000);
+	assert_int_equal(cfg.speedtest.first_delay_ms, 2 * 60 * 1000);
+	assert_int_equal(cfg.speedtest.first_jitter_ms, 8 * 60 * 1000);
+	assert_int_equal(cfg.speedtest.max_megabytes, 100);
 	config_free(&cfg);
 	assert_zeroed(&cfg);
 	config_free(&cfg); /* twice is harmless */

@@ -9,6 +9,7 @@
 
 #include "message.h"
 #include "outbox.h"
+#include "srvmon_proto.h"
 #include "seqstore.h"
 #include "spool.h"
 
@@ -446,6 +447,40 @@ static void test_late_spool_takes_the_queue(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* A record over what a server accepts (SRVMON_MAX_MESSAGE) is refused when submitted and
+ * counted as dropped, so it never reaches a connection that would close on it (1009). */
+static void test_oversized_record_refused(void **state)
+{
+	struct outbox *o = outbox_new("h", NULL, 10);
+	size_t big = SRVMON_MAX_MESSAGE + 1;
+	char *text = malloc(big + 3);
+	struct record_text rec;
+	struct outbox_stats st;
+	cJSON *msg;
+
+	(void)state;
+	assert_non_null(o);
+	assert_non_null(text);
+	memset(text, 'x', big + 2);
+	text[big + 2] = '\0';
+	text[0] = '{';
+	text[1] = '}';
+	msg = cJSON_CreateObject();
+	assert_non_null(msg);
+	assert_non_null(cJSON_AddStringToObject(msg, "pad", text + 2));
+	assert_int_equal(outbox_submit(o, msg), -EMSGSIZE);
+	rec = (struct record_text){.text = "{\"a\":1}", .len = 7};
+	assert_int_equal(outbox_submit_json(o, &rec, 1), 1); /* a small one still goes */
+	text[big + 1] = '}';
+	rec = (struct record_text){.text = text, .len = big + 2};
+	assert_int_equal(outbox_submit_json(o, &rec, 1), -EMSGSIZE);
+	outbox_stats(o, &st);
+	assert_int_equal(st.dropped, 2);
+	assert_int_equal(outbox_pending(o), 1);
+	free(text);
+	outbox_free(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_batch_memory),
 		cmocka_unit_test(test_batch_spool),
 		cmocka_unit_test(test_late_spool_takes_the_queue),
+		cmocka_unit_test(test_oversized_record_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,10 +55,36 @@ static void test_unlimited(void **state)
 		assert_int_equal(connlimit_charge(&l, UINT64_MAX, UINT64_MAX, 5), 0);
 }
 
+/* connlimit_try(): never into debt; a refusal takes nothing. */
+static void test_try(void **state)
+{
+	struct connlimit l;
+
+	(void)state;
+	/* 5 records/s, 10 s burst: 50 at once, the 51st refused, 200 ms until one fits. */
+	connlimit_init(&l, 5, 0, 10, 0);
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(connlimit_try(&l, 1, 0, 0), 0);
+	assert_int_equal(connlimit_try(&l, 1, 0, 0), 200);
+	/* Refused ones took nothing: after 200 ms exactly one fits. */
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(connlimit_try(&l, 1, 0, 100), 100);
+	assert_int_equal(connlimit_try(&l, 1, 0, 200), 0);
+	assert_int_equal(connlimit_try(&l, 1, 0, 200), 200);
+	/* A charge larger than the whole bucket would never fit: it is let into debt. */
+	connlimit_init(&l, 5, 0, 1, 0);
+	assert_int_equal(connlimit_try(&l, 6, 0, 0), 0);
+	assert_true(connlimit_try(&l, 1, 0, 0) > 0);
+	/* Unlimited: always. */
+	connlimit_init(&l, 0, 0, 1, 0);
+	assert_int_equal(connlimit_try(&l, UINT64_MAX, UINT64_MAX, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_burst_then_wait),
+		cmocka_unit_test(test_try),
 		cmocka_unit_test(test_bytes),
 		cmocka_unit_test(test_unlimited),
 	};

@@ -74,10 +74,33 @@ static void test_table_full(void **state)
 	ratelimit_free(rl);
 }
 
+/* ratelimit_peek(): the answer of take, nothing taken (failed logins are charged after). */
+static void test_peek(void **state)
+{
+	struct ratelimit *rl = ratelimit_new(2, 60, 16);
+	uint64_t retry = 0;
+
+	(void)state;
+	assert_non_null(rl);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(ratelimit_peek(rl, "alice", 0, &retry), 0);
+	assert_int_equal(ratelimit_take(rl, "alice", 0, &retry), 0);
+	assert_int_equal(ratelimit_take(rl, "alice", 0, &retry), 0);
+	assert_int_equal(ratelimit_peek(rl, "alice", 0, &retry), -EAGAIN);
+	assert_int_equal(retry, 1);
+	/* Another key is not affected; a second later alice has one again. */
+	assert_int_equal(ratelimit_peek(rl, "bob", 0, &retry), 0);
+	assert_int_equal(ratelimit_peek(rl, "alice", 1000, &retry), 0);
+	assert_int_equal(ratelimit_take(rl, "alice", 1000, &retry), 0);
+	assert_int_equal(ratelimit_peek(rl, "alice", 1000, &retry), -EAGAIN);
+	ratelimit_free(rl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bucket),
+		cmocka_unit_test(test_peek),
 		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_table_full),
 	};

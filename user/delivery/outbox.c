@@ -6,6 +6,7 @@
 #include "monoclock.h"
 #include "seqstore.h"
 #include "spool.h"
+#include "srvmon_proto.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -282,7 +283,12 @@ int outbox_submit(struct outbox *o, cJSON *msg)
 	pthread_mutex_lock(&o->lock);
 	seq = next_seq_locked(o);
 	text = message_finish(msg, o->host_id, seq);
-	if (text) {
+	if (text && strlen(text) > SRVMON_MAX_MESSAGE) {
+		r = -EMSGSIZE;
+		o->stats.dropped++;
+		log_err("record seq %llu is %zu bytes, over the %u bytes a server accepts; dropped",
+			(unsigned long long)seq, strlen(text), SRVMON_MAX_MESSAGE);
+	} else if (text) {
 		r = enqueue_locked(o, seq, text, strlen(text));
 	} else {
 		r = -ENOMEM;
@@ -342,6 +348,12 @@ int outbox_submit_json(struct outbox *o, const struct record_text *recs, size_t 
 		e = e ? e : sbuf_add(&o->buf, ",\"seq\":", 7);
 		e = e ? e : json_add_u64(&o->buf, seq);
 		e = e ? e : sbuf_addc(&o->buf, '}');
+		if (!e && o->buf.len - start > SRVMON_MAX_MESSAGE) {
+			log_err("record seq %llu is %zu bytes, over the %u bytes a server accepts; "
+				"dropped",
+				(unsigned long long)seq, o->buf.len - start, SRVMON_MAX_MESSAGE);
+			e = -EMSGSIZE;
+		}
 		if (e) {
 			o->buf.len = start;
 			o->stats.dropped++;

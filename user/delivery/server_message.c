@@ -1,6 +1,7 @@
 #include "server_message.h"
 
 #include "numparse.h"
+#include "srvmon_proto.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -58,7 +59,7 @@ int server_message_parse(const char *buf, size_t len, struct server_message *ret
 	type = cJSON_GetObjectItemCaseSensitive(root, "type");
 	if (!cJSON_IsString(type))
 		goto out;
-	if (strcmp(type->valuestring, "ack") == 0) {
+	if (strcmp(type->valuestring, SRVMON_MSG_ACK) == 0) {
 		seq = cJSON_GetObjectItemCaseSensitive(root, "seq");
 		if (!cJSON_IsNumber(seq) || seq->valuedouble < 0)
 			goto out;
@@ -68,12 +69,12 @@ int server_message_parse(const char *buf, size_t len, struct server_message *ret
 		if ((double)ret->ack_seq != seq->valuedouble)
 			goto out;
 		ret->type = SERVER_MESSAGE_ACK;
-	} else if (strcmp(type->valuestring, "error") == 0) {
+	} else if (strcmp(type->valuestring, SRVMON_MSG_ERROR) == 0) {
 		err = cJSON_GetObjectItemCaseSensitive(root, "error");
 		ret->type = SERVER_MESSAGE_ERROR;
 		if (cJSON_IsString(err))
 			(void)snprintf(ret->detail, sizeof(ret->detail), "%s", err->valuestring);
-	} else if (strcmp(type->valuestring, "welcome") == 0) {
+	} else if (strcmp(type->valuestring, SRVMON_MSG_WELCOME) == 0) {
 		const cJSON *batch = cJSON_GetObjectItemCaseSensitive(root, "batch");
 		const cJSON *mf = cJSON_GetObjectItemCaseSensitive(root, "max_frame");
 

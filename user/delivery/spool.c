@@ -1,4 +1,4 @@
-#include "spool.h"
+#include "spool_impl.h"
 
 #include "crc32c.h"
 #include "log.h"
@@ -18,153 +18,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
-
-#define SPOOL_SEG_MIN	   (4 * 1024ull)
-#define SPOOL_SEG_MAX	   (32ull * 1024 * 1024)
-#define SPOOL_SEG_PER_MAX  8 /* segments in a full spool: the eviction granularity */
-#define SPOOL_NAME_DIGITS  20
-#define SPOOL_NAME_SUFFIX  ".seg"
-#define SPOOL_MAX_NAME_LEN (SPOOL_NAME_DIGITS + sizeof(SPOOL_NAME_SUFFIX))
-#define SPOOL_TAIL_MAX	   ((size_t)4 * 1024 * 1024) /* in-memory copy of the unread tail */
-#define SPOOL_IOV_RECS	   256 /* records per pwritev (2 iovecs each, under IOV_MAX) */
-
-/* On-disk record header, host byte order (the spool never leaves the host). */
-struct spool_hdr {
-	uint32_t len; /* bytes of text that follow */
-	uint32_t crc; /* CRC-32C (or CRC-32, both accepted) of seq (8 bytes) then text */
-	uint64_t seq;
-};
-_Static_assert(sizeof(struct spool_hdr) == 16, "spool record header is 16 bytes");
-
-struct spool_seg {
-	uint64_t first_seq;
-	uint64_t bytes;
-	int fd;
-};
-
-struct spool_pos {
-	size_t seg;
-	uint64_t off;
-};
-
-/* The records up to seq (those before it not yet settled) were written at ms. */
-struct spool_mark {
-	uint64_t seq;
-	uint64_t ms;
-};
-
-/* Consecutive seqs [lo, hi], written to the connection and evicted before their ack. */
-struct spool_range {
-	uint64_t lo;
-	uint64_t hi;
-};
-
-struct spool {
-	int dirfd;
-	int acked_fd;	       /* DIR/acked: the highest delivered seq, 8 bytes */
-	uint64_t acked_seq;    /* highest delivered seq */
-	uint64_t acked_stored; /* value last written to acked_fd */
-	char *dir;
-	struct spool_options opt;
-	uint64_t seg_target;
-	struct spool_seg *segs;
-	size_t nsegs;
-	size_t cap;
-	uint64_t total_bytes;
-	struct spool_pos send; /* next record to write to the connection */
-	struct spool_pos dlv;  /* first record not delivered; dlv <= send */
-	bool peeked;
-	uint64_t peek_seq;  /* seq of the last record peeked */
-	uint64_t peek_n;    /* records peeked */
-	uint64_t peek_next; /* offset after the last peeked record, in send.seg */
-	/*
-	 * A copy of the last segment's bytes [tail_off, tail_off + tail_len), kept as
-	 * they are appended, so that sending and acking do not read back what was just
-	 * written. Bounded by SPOOL_TAIL_MAX: what is older (or was there at open) is
-	 * read from the file.
-	 */
-	char *tail;
-	size_t tail_len;
-	size_t tail_cap;
-	uint64_t tail_off;
-	uint64_t tail_seg; /* first_seq of the segment it belongs to */
-	bool tail_valid;
-	struct spool_hdr wr_hdr[SPOOL_IOV_RECS];
-	struct iovec wr_iov[2 * SPOOL_IOV_RECS];
-	uint64_t n_unsent;
-	uint64_t n_inflight;
-	/*
-	 * Sent but not acked when evicted: delivered when an ack covers them, dropped on
-	 * rewind. Kept by seq, in order, so that an ack forgives exactly those it covers.
-	 */
-	struct spool_range *gone;
-	size_t ngone;
-	size_t gone_cap;
-	/*
-	 * Written on this connection and not yet acked or settled: when each frame was
-	 * written, in seq order (ms never decreasing), so that a server that never acks
-	 * can have them settled once its grace has passed (spool_settle).
-	 */
-	struct spool_mark *marks;
-	size_t nmarks;
-	size_t marks_cap;
-	uint64_t last_sync_ms;
-	bool dirty;	      /* appended since the last fdatasync */
-	bool dir_dirty;	      /* segment created or deleted since the last directory fsync */
-	bool failing;	      /* the last append failed */
-	bool fail_logged;     /* this failure streak was logged */
-	uint64_t fail_log_ms; /* last time a write failure was logged: at most once a minute */
-	struct spool_stats st;
-};
-
-uint32_t spool_crc32(uint32_t crc, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-
-	/* zlib's crc32() is the same CRC-32 (IEEE, reflected), computed several bytes at a
-	 * time; it takes uInt lengths. */
-	while (len > 0) {
-		uInt n = len > UINT_MAX ? UINT_MAX : (uInt)len;
-
-		crc = (uint32_t)crc32(crc, p, n);
-		p += n;
-		len -= n;
-	}
-	return crc;
-}
-
-/* CRC-32 (IEEE) of seq then text: what every record had before CRC-32C. */
-static uint32_t record_crc32(uint64_t seq, const char *text, size_t len)
-{
-	return spool_crc32(spool_crc32(0, &seq, sizeof(seq)), text, len);
-}
-
-static uint32_t record_crc32c(uint64_t seq, const char *text, size_t len)
-{
-	return crc32c(crc32c(0, &seq, sizeof(seq)), text, len);
-}
-
-/* The checksum a new record gets: CRC-32C when the CPU computes it, else CRC-32. */
-static uint32_t record_crc(uint64_t seq, const char *text, size_t len)
-{
-	return crc32c_fast() ? record_crc32c(seq, text, len) : record_crc32(seq, text, len);
-}
-
-/* Either checksum is accepted: the spool may come from an agent that wrote the other. */
-static bool record_crc_ok(const struct spool_hdr *h, const char *text)
-{
-	return record_crc(h->seq, text, h->len) == h->crc ||
-	       (crc32c_fast() ? record_crc32(h->seq, text, h->len)
-			      : record_crc32c(h->seq, text, h->len)) == h->crc;
-}
-
-static void seg_name(uint64_t first_seq, char *buf, size_t len)
-{
-	(void)snprintf(buf, len, "%0*llu" SPOOL_NAME_SUFFIX, SPOOL_NAME_DIGITS,
-		       (unsigned long long)first_seq);
-}
-
-static void normalize(const struct spool *s, struct spool_pos *p);
 
 /* The in-memory copy of len bytes at p, or NULL when they are only in the file. */
 static const char *tail_at(const struct spool *s, struct spool_pos p, uint64_t len)
@@ -206,7 +59,7 @@ static void tail_add(struct spool *s, uint64_t off, const struct iovec *iov, siz
 	need = s->tail_len + (size_t)bytes;
 	if (need > s->tail_cap) {
 		/* Drop what is delivered first: it is never read again. */
-		normalize(s, &d);
+		spool_normalize(s, &d);
 		if (d.seg + 1 == s->nsegs && d.off > s->tail_off) {
 			uint64_t drop = d.off - s->tail_off;
 
@@ -251,7 +104,7 @@ static void tail_add(struct spool *s, uint64_t off, const struct iovec *iov, siz
 }
 
 /* Reads and checks the header at pos: 0, or -EBADMSG when it does not fit the segment. */
-static int read_hdr(const struct spool *s, struct spool_pos p, struct spool_hdr *ret)
+int spool_read_hdr(const struct spool *s, struct spool_pos p, struct spool_hdr *ret)
 {
 	const struct spool_seg *g = &s->segs[p.seg];
 	ssize_t n;
@@ -265,7 +118,7 @@ static int read_hdr(const struct spool *s, struct spool_pos p, struct spool_hdr 
 }
 
 /* End of a segment and start of the next are the same place: use the latter. */
-static void normalize(const struct spool *s, struct spool_pos *p)
+void spool_normalize(const struct spool *s, struct spool_pos *p)
 {
 	while (p->seg + 1 < s->nsegs && p->off >= s->segs[p->seg].bytes) {
 		p->seg++;
@@ -273,10 +126,10 @@ static void normalize(const struct spool *s, struct spool_pos *p)
 	}
 }
 
-static bool pos_before(const struct spool *s, struct spool_pos a, struct spool_pos b)
+bool spool_pos_before(const struct spool *s, struct spool_pos a, struct spool_pos b)
 {
-	normalize(s, &a);
-	normalize(s, &b);
+	spool_normalize(s, &a);
+	spool_normalize(s, &b);
 	return a.seg < b.seg || (a.seg == b.seg && a.off < b.off);
 }
 
@@ -327,14 +180,14 @@ int spool_sync(struct spool *s, int force)
 }
 
 /* Removes segment i (0 or the only one), moving the cursors onto what follows. */
-static void seg_remove(struct spool *s, size_t i)
+void spool_seg_remove(struct spool *s, size_t i)
 {
 	char name[SPOOL_MAX_NAME_LEN];
 	struct spool_seg *g = &s->segs[i];
 
 	if (s->tail_valid && s->tail_seg == g->first_seq)
 		s->tail_valid = false;
-	seg_name(g->first_seq, name, sizeof(name));
+	spool_seg_name(g->first_seq, name, sizeof(name));
 	close(g->fd);
 	if (unlinkat(s->dirfd, name, 0) < 0)
 		log_warn_errno(-errno, "cannot delete spool segment '%s/%s'", s->dir, name);
@@ -357,60 +210,13 @@ static void seg_remove(struct spool *s, size_t i)
 /* Deletes segments that hold only delivered records. The last one stays: it is
  * reused (truncated) by the next append that finds it full and delivered, instead
  * of a delete and a create each time the spool empties. */
-static void collect(struct spool *s)
+void spool_collect(struct spool *s)
 {
-	normalize(s, &s->dlv);
+	spool_normalize(s, &s->dlv);
 	while (s->nsegs > 1 && s->dlv.seg > 0) {
-		seg_remove(s, 0);
-		normalize(s, &s->dlv);
+		spool_seg_remove(s, 0);
+		spool_normalize(s, &s->dlv);
 	}
-}
-
-/* Remembers seq as written and evicted before its ack; false when out of memory. */
-static bool gone_add(struct spool *s, uint64_t seq)
-{
-	struct spool_range *g;
-	size_t cap;
-
-	if (s->ngone > 0 && s->gone[s->ngone - 1].hi + 1 == seq) {
-		s->gone[s->ngone - 1].hi = seq;
-		return true;
-	}
-	if (s->ngone == s->gone_cap) {
-		cap = s->gone_cap ? s->gone_cap * 2 : 16;
-		g = realloc(s->gone, cap * sizeof(*g));
-		if (!g)
-			return false;
-		s->gone = g;
-		s->gone_cap = cap;
-	}
-	s->gone[s->ngone++] = (struct spool_range){.lo = seq, .hi = seq};
-	return true;
-}
-
-/* Records written and evicted before their ack that no ack has covered yet. */
-static uint64_t gone_count(const struct spool *s)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < s->ngone; i++)
-		n += s->gone[i].hi - s->gone[i].lo + 1;
-	return n;
-}
-
-/* An ack of seq covers every record written before it on this connection. */
-static void gone_ack(struct spool *s, uint64_t seq)
-{
-	size_t i = 0;
-
-	while (i < s->ngone && s->gone[i].hi <= seq)
-		i++;
-	if (i < s->ngone && s->gone[i].lo <= seq)
-		s->gone[i].lo = seq + 1;
-	if (i == 0)
-		return;
-	memmove(s->gone, s->gone + i, (s->ngone - i) * sizeof(*s->gone));
-	s->ngone -= i;
 }
 
 /* Makes room: deletes the oldest segment, counting its undelivered records as dropped. */
@@ -420,10 +226,10 @@ static void evict_oldest(struct spool *s)
 	uint64_t inflight = 0, unsent = 0;
 	struct spool_hdr h;
 
-	normalize(s, &p);
-	normalize(s, &s->send);
+	spool_normalize(s, &p);
+	spool_normalize(s, &s->send);
 	if (p.seg == 0) {
-		while (p.off < s->segs[0].bytes && read_hdr(s, p, &h) == 0) {
+		while (p.off < s->segs[0].bytes && spool_read_hdr(s, p, &h) == 0) {
 			/* Sent: before the send cursor. Peeked: being written right now, still
 			 * counted unsent until marked sent. Either may yet be acked. */
 			bool sent = s->send.seg > 0 || p.off < s->send.off;
@@ -435,18 +241,18 @@ static void evict_oldest(struct spool *s)
 				unsent++;
 			/* Written ones are remembered until an ack or a rewind settles them; one
 			 * that cannot be remembered is counted as dropped now, like the unsent. */
-			if (!(sent || peeked) || !gone_add(s, h.seq))
+			if (!(sent || peeked) || !spool_gone_add(s, h.seq))
 				s->st.dropped++;
 			p.off += sizeof(h) + h.len;
 		}
 	}
 	s->n_inflight -= inflight < s->n_inflight ? inflight : s->n_inflight;
 	s->n_unsent -= unsent < s->n_unsent ? unsent : s->n_unsent;
-	seg_remove(s, 0);
+	spool_seg_remove(s, 0);
 }
 
 /* Room for one more segment in the array. 0 or -ENOMEM. */
-static int seg_reserve(struct spool *s)
+int spool_seg_reserve(struct spool *s)
 {
 	struct spool_seg *g;
 	size_t cap;
@@ -482,7 +288,8 @@ static int seg_reuse(struct spool *s)
 static bool seg_delivered(const struct spool *s)
 {
 	return s->nsegs == 1 && s->segs[0].bytes > 0 && s->n_unsent == 0 && s->n_inflight == 0 &&
-	       s->ngone == 0 && !pos_before(s, s->dlv, (struct spool_pos){0, s->segs[0].bytes});
+	       s->ngone == 0 &&
+	       !spool_pos_before(s, s->dlv, (struct spool_pos){0, s->segs[0].bytes});
 }
 
 static int seg_create(struct spool *s, uint64_t first_seq)
@@ -493,12 +300,12 @@ static int seg_create(struct spool *s, uint64_t first_seq)
 	if (seg_delivered(s) && seg_reuse(s) == 0)
 		return 0;
 
-	if (seg_reserve(s) < 0)
+	if (spool_seg_reserve(s) < 0)
 		return -ENOMEM;
 	/* The previous segment is complete: make it durable before moving on. */
 	if (s->nsegs > 0 && s->opt.fsync != SPOOL_FSYNC_NEVER && s->dirty)
 		fdatasync(s->segs[s->nsegs - 1].fd);
-	seg_name(first_seq, name, sizeof(name));
+	spool_seg_name(first_seq, name, sizeof(name));
 	fd = safedir_openat(s->dirfd, s->dir, name, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
 		return fd;
@@ -534,7 +341,7 @@ static int write_group(struct spool *s, const struct spool_rec *recs, size_t n, 
 	for (size_t i = 0; i < n; i++) {
 		s->wr_hdr[i] = (struct spool_hdr){
 			.len = (uint32_t)recs[i].len,
-			.crc = record_crc(recs[i].seq, recs[i].text, recs[i].len),
+			.crc = spool_record_crc(recs[i].seq, recs[i].text, recs[i].len),
 			.seq = recs[i].seq};
 		s->wr_iov[2 * i] = (struct iovec){.iov_base = &s->wr_hdr[i],
 						  .iov_len = sizeof(struct spool_hdr)};
@@ -643,13 +450,13 @@ int spool_peek_many(struct spool *s, char *buf, size_t len, size_t max_n, size_t
 	*ret_n = 0;
 	if (s->nsegs == 0)
 		return 0;
-	normalize(s, &s->send);
+	spool_normalize(s, &s->send);
 	p = s->send;
 	/* One segment at most: the records of a batch are contiguous in one file. */
 	while (n < max_n && p.off < s->segs[p.seg].bytes) {
 		size_t sep = n > 0;
 
-		r = read_hdr(s, p, &h);
+		r = spool_read_hdr(s, p, &h);
 		if (r < 0)
 			break;
 		if (n == 0) {
@@ -673,7 +480,7 @@ int spool_peek_many(struct spool *s, char *buf, size_t len, size_t max_n, size_t
 				r = -errno;
 				break;
 			}
-			if ((size_t)got != h.len || !record_crc_ok(&h, buf + used + sep)) {
+			if ((size_t)got != h.len || !spool_record_crc_ok(&h, buf + used + sep)) {
 				r = -EBADMSG;
 				break;
 			}
@@ -713,266 +520,6 @@ int spool_peek(struct spool *s, char *buf, size_t len, size_t *ret_len, uint64_t
 	return spool_peek_many(s, buf, len, 1, ret_len, ret_seq, &n);
 }
 
-/* Records up to seq were written at ms. A write in the same ms as the last one extends
- * its mark; so does one that finds no memory for a new mark, which only makes the older
- * records wait for the newer one's grace (resent rather than lost). */
-static void mark_add(struct spool *s, uint64_t seq, uint64_t ms)
-{
-	struct spool_mark *m;
-	size_t cap;
-
-	if (s->nmarks > 0 && s->marks[s->nmarks - 1].seq >= seq)
-		return;
-	if (s->nmarks > 0 && s->marks[s->nmarks - 1].ms >= ms) {
-		s->marks[s->nmarks - 1].seq = seq;
-		return;
-	}
-	if (s->nmarks == s->marks_cap) {
-		cap = s->marks_cap ? s->marks_cap * 2 : 16;
-		m = realloc(s->marks, cap * sizeof(*m));
-		if (!m) {
-			if (s->nmarks > 0)
-				s->marks[s->nmarks - 1] = (struct spool_mark){.seq = seq, .ms = ms};
-			return;
-		}
-		s->marks = m;
-		s->marks_cap = cap;
-	}
-	s->marks[s->nmarks++] = (struct spool_mark){.seq = seq, .ms = ms};
-}
-
-/* Forgets the marks an ack of seq covers whole. */
-static void marks_ack(struct spool *s, uint64_t seq)
-{
-	size_t i = 0;
-
-	while (i < s->nmarks && s->marks[i].seq <= seq)
-		i++;
-	if (i == 0)
-		return;
-	memmove(s->marks, s->marks + i, (s->nmarks - i) * sizeof(*s->marks));
-	s->nmarks -= i;
-}
-
-void spool_mark_sent(struct spool *s, uint64_t seq, uint64_t now_ms)
-{
-	/* Also when the peek was evicted meanwhile: what was written up to seq is settled
-	 * with its mark (spool_ack forgives the evicted ones, counted in gone). */
-	mark_add(s, seq, now_ms);
-	if (!s->peeked || s->peek_seq != seq)
-		return; /* evicted meanwhile */
-	s->send.off = s->peek_next;
-	s->peeked = false;
-	s->n_unsent -= s->peek_n < s->n_unsent ? s->peek_n : s->n_unsent;
-	s->n_inflight += s->peek_n;
-}
-
-void spool_ack(struct spool *s, uint64_t seq)
-{
-	struct spool_hdr h;
-
-	gone_ack(s, seq);
-	marks_ack(s, seq);
-	while (pos_before(s, s->dlv, s->send)) {
-		normalize(s, &s->dlv);
-		if (read_hdr(s, s->dlv, &h) < 0 || h.seq > seq)
-			break;
-		s->dlv.off += sizeof(h) + h.len;
-		s->acked_seq = h.seq;
-		if (s->n_inflight)
-			s->n_inflight--;
-	}
-	collect(s);
-}
-
-void spool_rewind(struct spool *s)
-{
-	/* Written but unacked when the connection was lost, and no longer here to resend. */
-	s->st.dropped += gone_count(s);
-	s->ngone = 0;
-	s->nmarks = 0;
-	s->send = s->dlv;
-	s->n_unsent += s->n_inflight;
-	s->n_inflight = 0;
-	s->peeked = false;
-}
-
-void spool_settle(struct spool *s, uint64_t until_ms)
-{
-	size_t i = 0;
-
-	while (i < s->nmarks && s->marks[i].ms <= until_ms)
-		i++;
-	/* Delivered as if acked: the cursor, the acked marker, the evicted ones in gone. */
-	if (i > 0)
-		spool_ack(s, s->marks[i - 1].seq);
-}
-
-void spool_stats(const struct spool *s, struct spool_stats *ret)
-{
-	*ret = s->st;
-	ret->records = s->n_unsent + s->n_inflight;
-	ret->unsent = s->n_unsent;
-	ret->bytes = s->total_bytes;
-}
-
-/* Checks a segment's records, cuts a torn or corrupt tail; returns records kept. */
-static uint64_t seg_scan(struct spool *s, struct spool_seg *g, const char *name)
-{
-	struct spool_pos p = {.seg = (size_t)(g - s->segs), .off = 0};
-	struct spool_hdr h;
-	uint64_t count = 0;
-	char *buf = NULL;
-	size_t cap = 0;
-
-	while (p.off < g->bytes) {
-		if (read_hdr(s, p, &h) < 0)
-			break;
-		if (h.len > cap) {
-			char *nb = realloc(buf, h.len);
-
-			if (!nb)
-				break;
-			buf = nb;
-			cap = h.len;
-		}
-		if (pread(g->fd, buf, h.len, (off_t)(p.off + sizeof(h))) != (ssize_t)h.len ||
-		    !record_crc_ok(&h, buf))
-			break;
-		if (h.seq > s->st.last_seq)
-			s->st.last_seq = h.seq;
-		p.off += sizeof(h) + h.len;
-		count++;
-	}
-	free(buf);
-	if (p.off < g->bytes) {
-		log_warn("spool segment '%s/%s': %llu bytes after the last whole record "
-			 "(interrupted write or damage), cutting them off",
-			 s->dir, name, (unsigned long long)(g->bytes - p.off));
-		if (ftruncate(g->fd, (off_t)p.off) < 0)
-			log_warn_errno(-errno, "cannot truncate '%s/%s'", s->dir, name);
-		g->bytes = p.off;
-	}
-	return count;
-}
-
-/* Moves both cursors past the records the acked marker says were delivered. */
-static void skip_delivered(struct spool *s)
-{
-	struct spool_hdr h;
-	uint64_t n = 0;
-
-	for (;;) {
-		normalize(s, &s->dlv);
-		if (s->nsegs == 0 || s->dlv.off >= s->segs[s->dlv.seg].bytes ||
-		    read_hdr(s, s->dlv, &h) < 0 || h.seq > s->acked_seq)
-			break;
-		s->dlv.off += sizeof(h) + h.len;
-		n++;
-	}
-	s->send = s->dlv;
-	s->n_unsent -= n;
-	s->st.recovered -= n;
-	collect(s);
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool is_seg_name(const char *name, uint64_t *ret_seq)
-{
-	char digits[SPOOL_NAME_DIGITS + 1];
-
-	if (strlen(name) != SPOOL_NAME_DIGITS + strlen(SPOOL_NAME_SUFFIX) ||
-	    strcmp(name + SPOOL_NAME_DIGITS, SPOOL_NAME_SUFFIX) != 0)
-		return false;
-	memcpy(digits, name, SPOOL_NAME_DIGITS);
-	digits[SPOOL_NAME_DIGITS] = '\0';
-	return parse_u64(digits, 0, UINT64_MAX, ret_seq) == 0;
-}
-
-/* Loads the segments found in the directory, oldest (lowest first seq) first. */
-static int load_existing(struct spool *s)
-{
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *d;
-	int fd, r = 0;
-
-	fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	while ((de = readdir(d))) {
-		uint64_t seq;
-
-		if (!is_seg_name(de->d_name, &seq))
-			continue;
-		if (n == cap) {
-			char **nn = realloc(names, (cap ? cap * 2 : 16) * sizeof(*names));
-
-			if (!nn) {
-				r = -ENOMEM;
-				goto out;
-			}
-			names = nn;
-			cap = cap ? cap * 2 : 16;
-		}
-		names[n] = strdup(de->d_name);
-		if (!names[n]) {
-			r = -ENOMEM;
-			goto out;
-		}
-		n++;
-	}
-	if (n > 1)
-		qsort(names, n, sizeof(*names), name_cmp);
-	for (size_t i = 0; i < n; i++) {
-		struct stat stt;
-		uint64_t first, count;
-		int sfd;
-
-		is_seg_name(names[i], &first);
-		sfd = safedir_openat(s->dirfd, s->dir, names[i], O_RDWR, 0);
-		if (sfd < 0 || fstat(sfd, &stt) < 0) {
-			r = sfd < 0 ? sfd : -errno;
-			if (sfd >= 0)
-				close(sfd);
-			goto out;
-		}
-		r = seg_reserve(s);
-		if (r < 0) {
-			close(sfd);
-			goto out;
-		}
-		s->segs[s->nsegs++] = (struct spool_seg){
-			.first_seq = first, .bytes = (uint64_t)stt.st_size, .fd = sfd};
-		count = seg_scan(s, &s->segs[s->nsegs - 1], names[i]);
-		if (count == 0) {
-			seg_remove(s, s->nsegs - 1);
-			continue;
-		}
-		s->total_bytes += s->segs[s->nsegs - 1].bytes;
-		s->st.recovered += count;
-	}
-	s->n_unsent = s->st.recovered;
-	skip_delivered(s);
-out:
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
-	return r;
-}
-
 struct spool *spool_open(const char *dir, const struct spool_options *opt)
 {
 	struct spool *s;
@@ -1007,7 +554,7 @@ struct spool *spool_open(const char *dir, const struct spool_options *opt)
 	    (ssize_t)sizeof(s->acked_seq))
 		s->acked_seq = 0;
 	s->acked_stored = s->acked_seq;
-	r = load_existing(s);
+	r = spool_load_existing(s);
 	if (r < 0)
 		goto fail;
 	s->last_sync_ms = mono_ms();

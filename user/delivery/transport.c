@@ -1,4 +1,4 @@
-#include "transport.h"
+#include "transport_impl.h"
 
 #include "auth.h"
 #include "backoff.h"
@@ -7,9 +7,8 @@
 #include "monoclock.h"
 #include "outbox.h"
 #include "peertext.h"
-#include "server_message.h"
 #include "tlspin.h"
-#include "wsframe.h"
+#include "srvmon_proto.h"
 
 #include <errno.h>
 #include <libwebsockets.h>
@@ -18,125 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
-
-#define TRANSPORT_MAX_RX ((size_t)1024 * 1024) /* larger server messages: closed with 1009 */
-/* An oversized frame is read to its end before the 1009 close; a frame (text or binary)
- * with more than this left to come is not waited for: the connection is dropped. */
-#define TRANSPORT_MAX_DISCARD ((size_t)16 * 1024 * 1024)
-#define TRANSPORT_MAX_TX      ((size_t)4 * 1024 * 1024)
-/* Batched frames (docs/protocol.md, "welcome"): at most this many records a frame. */
-#define BATCH_MAX_RECORDS   1000
-#define BATCH_MIN_FRAME	    ((size_t)4096)
-#define BATCH_DEFAULT_FRAME ((size_t)64 * 1024) /* a welcome without max_frame */
-#define BATCH_PREFIX	    "{\"type\":\"batch\",\"records\":["
-#define BATCH_SUFFIX	    "]}"
 
 /* Retry policies (docs/design.md). Reconnects: full jitter; credentials refused:
  * at least half the ceiling, so a wrong password makes a handful of requests. */
 static const struct backoff_policy reconnect_policy = {.base_ms = 1000, .floor_ms = 100};
 static const struct backoff_policy auth_policy = {.base_ms = 1000, .floor_ms = 500};
-/* A connection resets the reconnect back-off only once it proved useful: an ack came, or
- * it stayed open this long. A server that accepts and closes at once is retried with
- * growing delays instead of in a token request loop. */
-#define TRANSPORT_STABLE_MS 10000
-/* On SIGTERM: the close frame (1001) gets this long to be written. */
-#define TRANSPORT_CLOSE_MS 2000
-
-/* What a server says is logged at most once a minute per kind, with the count of the
- * lines left out (docs/reliability.md, "Bad input from the server"). */
-enum peer_kind {
-	PEER_ERROR,	/* {"type":"error"} */
-	PEER_CLOSE,	/* a close frame's reason (its code is always logged) */
-	PEER_MALFORMED, /* not a message */
-	PEER_BINARY,
-	PEER_OVERSIZE,
-	PEER_BAD_ACK, /* an ack above every seq written */
-	PEER_KINDS,
-};
-
-static const struct {
-	const char *what; /* for "N more <what> ... were not logged" */
-	struct peertext_policy policy;
-} peer_kinds[PEER_KINDS] = {
-	[PEER_ERROR] = {"error messages", {.window_ms = 60000, .burst = 1}},
-	[PEER_CLOSE] = {"close reasons", {.window_ms = 60000, .burst = 1}},
-	[PEER_MALFORMED] = {"malformed messages", {.window_ms = 60000, .burst = 1}},
-	[PEER_BINARY] = {"binary frames", {.window_ms = 60000, .burst = 1}},
-	[PEER_OVERSIZE] = {"oversized messages", {.window_ms = 60000, .burst = 1}},
-	[PEER_BAD_ACK] = {"acks above the last seq written", {.window_ms = 60000, .burst = 1}},
-};
-
-struct transport {
-	const struct config *cfg;
-	struct outbox *ob;
-	struct auth *auth;
-	transport_connected_fn on_connected;
-	void *on_connected_arg;
-
-	struct lws_context *ctx;
-	struct lws *wsi;
-	lws_retry_bo_t idle_policy;
-	lws_sorted_usec_list_t sul_connect;
-	lws_sorted_usec_list_t sul_tick;
-	uint64_t tick_ms;
-	void (*tick)(void *arg);
-	void *tick_arg;
-
-	struct backoff bo;
-	struct backoff auth_bo;
-	bool connected;
-	bool ever_connected;
-	bool renewing; /* closing to reconnect with a renewed token: no back-off */
-	bool stopping; /* SIGTERM: closing with 1001 */
-	bool close_timed_out;
-	bool useful; /* this connection was acked: the back-off is reset when it ends */
-	uint64_t connected_ms;
-	uint64_t max_written_seq;
-	uint64_t reconnects;
-	struct peertext_limit peer_limit[PEER_KINDS];
-	char url[512];
-	char path[8192];
-	char authz[4200];
-
-	bool batch;	  /* this connection's server welcomed batches */
-	size_t max_frame; /* its largest frame */
-	unsigned char *tx;
-	size_t tx_cap; /* bytes after LWS_PRE */
-	char *rx;
-	size_t rx_len;
-	bool rx_overflow; /* this message is over TRANSPORT_MAX_RX: discarded to its end */
-	bool rx_dropping; /* ...and too long to wait for: the connection is being dropped */
-};
-
-/* Whether a line of this kind may be logged now; *more says how many were left out. */
-static bool peer_log_ok(struct transport *t, enum peer_kind k, char *more, size_t len)
-{
-	uint64_t n = 0;
-
-	more[0] = '\0';
-	if (!peertext_allow(&t->peer_limit[k], &peer_kinds[k].policy, mono_ms(), &n))
-		return false;
-	if (n > 0)
-		(void)snprintf(more, len, " (%llu more not logged)", (unsigned long long)n);
-	return true;
-}
-
-/* Once a window has ended, the count of what it left out. */
-static void peer_log_flush(struct transport *t)
-{
-	uint64_t now = mono_ms();
-
-	for (int k = 0; k < PEER_KINDS; k++) {
-		uint64_t n = 0;
-
-		if (peertext_flush(&t->peer_limit[k], &peer_kinds[k].policy, now, &n))
-			log_warn("%llu more %s from %s in the last %llus were not logged",
-				 (unsigned long long)n, peer_kinds[k].what, t->url,
-				 (unsigned long long)(peer_kinds[k].policy.window_ms / 1000));
-	}
-}
 
 static uint64_t seed_from_clock(void)
 {
@@ -261,219 +147,10 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 	struct transport *t = lws_container_of(sul, struct transport, sul_tick);
 
 	renew_token(t);
-	peer_log_flush(t);
+	transport_peer_log_flush(t);
 	if (t->tick)
 		t->tick(t->tick_arg);
 	lws_sul_schedule(t->ctx, 0, &t->sul_tick, tick_cb, (lws_usec_t)t->tick_ms * 1000);
-}
-
-/*
- * Writes one text frame (body at buf, LWS_PRE bytes before it) whose last record is seq.
- * The frame is made here (user/delivery/wsframe.c: masked eight bytes at a time) and written raw;
- * libwebsockets still sends it, buffering what the socket does not take at once. Should
- * the kernel have no random bytes for the masking key, lws_write() frames it instead.
- */
-static int send_frame(struct transport *t, struct lws *wsi, unsigned char *buf, size_t len,
-		      uint64_t seq)
-{
-	uint8_t key[4];
-	size_t hl;
-	int r;
-
-	_Static_assert(LWS_PRE >= WSFRAME_MAX_HEADER, "room for the frame header");
-	if (getrandom(key, sizeof(key), GRND_NONBLOCK) == (ssize_t)sizeof(key)) {
-		hl = wsframe_client_text(buf, len, key);
-		r = lws_write(wsi, buf - hl, len + hl, LWS_WRITE_RAW) < (int)(len + hl);
-	} else {
-		r = lws_write(wsi, buf, len, LWS_WRITE_TEXT) < (int)len;
-	}
-	if (r) {
-		log_warn("write to %s failed", t->url);
-		return -1;
-	}
-	outbox_mark_sent(t->ob, seq);
-	if (seq > t->max_written_seq)
-		t->max_written_seq = seq;
-	if (outbox_pending(t->ob) > 0)
-		lws_callback_on_writable(wsi);
-	return 0;
-}
-
-static int write_one(struct transport *t, struct lws *wsi)
-{
-	size_t need = 0;
-	uint64_t seq = 0;
-	int n;
-
-	n = outbox_peek(t->ob, (char *)t->tx + LWS_PRE, t->tx_cap, &need, &seq);
-	if (n == -ENOSPC) {
-		unsigned char *p;
-
-		if (need > TRANSPORT_MAX_TX) {
-			log_err("record seq %llu is %zu bytes, over the %zu byte limit; dropped",
-				(unsigned long long)seq, need, TRANSPORT_MAX_TX);
-			outbox_mark_sent(t->ob, seq);
-			outbox_ack(t->ob, seq);
-			return 0;
-		}
-		p = realloc(t->tx, LWS_PRE + need);
-		if (!p)
-			return 0; /* retried on the next writeable */
-		t->tx = p;
-		t->tx_cap = need;
-		n = outbox_peek(t->ob, (char *)t->tx + LWS_PRE, t->tx_cap, &need, &seq);
-	}
-	if (n <= 0)
-		return 0;
-	return send_frame(t, wsi, t->tx + LWS_PRE, (size_t)n, seq);
-}
-
-/*
- * Up to BATCH_MAX_RECORDS records in one {"type":"batch","records":[...]} frame of at
- * most max_frame bytes: one frame, one send and one event-loop turn for a burst. A
- * record too large for a batch frame goes alone, as a plain frame.
- */
-static int write_batch(struct transport *t, struct lws *wsi)
-{
-	const size_t pre = sizeof(BATCH_PREFIX) - 1;
-	const size_t post = sizeof(BATCH_SUFFIX) - 1;
-	size_t need = 0, count = 0;
-	unsigned char *body;
-	uint64_t seq = 0;
-	int n;
-
-	if (t->tx_cap < t->max_frame) {
-		unsigned char *p = realloc(t->tx, LWS_PRE + t->max_frame);
-
-		if (!p)
-			return write_one(t, wsi);
-		t->tx = p;
-		t->tx_cap = t->max_frame;
-	}
-	body = t->tx + LWS_PRE;
-	n = outbox_peek_many(t->ob, (char *)body + pre, t->max_frame - pre - post,
-			     BATCH_MAX_RECORDS, &need, &seq, &count);
-	if (n == -ENOSPC)
-		return write_one(t, wsi);
-	if (n <= 0)
-		return 0;
-	memcpy(body, BATCH_PREFIX, pre);
-	memcpy(body + pre + (size_t)n, BATCH_SUFFIX, post);
-	return send_frame(t, wsi, body, pre + (size_t)n + post, seq);
-}
-
-static void handle_welcome(struct transport *t, const struct server_message *m)
-{
-	/* A server that welcomes acks: without this, a connection lost before the first
-	 * (possibly paced) ack would count everything written on it as delivered. */
-	outbox_expect_acks(t->ob);
-	t->batch = false;
-	if (!m->batch || !t->wsi)
-		return;
-	t->batch = true;
-	t->max_frame = m->max_frame ? (size_t)m->max_frame : BATCH_DEFAULT_FRAME;
-	if (t->max_frame > TRANSPORT_MAX_TX)
-		t->max_frame = TRANSPORT_MAX_TX;
-	if (t->max_frame < BATCH_MIN_FRAME)
-		t->batch = false; /* too small to be worth it: one record a frame */
-	log_debug("%s takes batches of up to %zu bytes", t->url, t->max_frame);
-	if (t->batch && outbox_pending(t->ob) > 0)
-		lws_callback_on_writable(t->wsi);
-}
-
-static void handle_ack(struct transport *t, uint64_t seq)
-{
-	char more[64];
-
-	/* Acking what was never written acks nothing more than the last seq written
-	 * (outbox_ack() counts written records only); it is a server's error all the same. */
-	if (seq > t->max_written_seq) {
-		if (peer_log_ok(t, PEER_BAD_ACK, more, sizeof(more)))
-			log_warn("%s acked seq %llu, above the last seq written (%llu)%s", t->url,
-				 (unsigned long long)seq, (unsigned long long)t->max_written_seq,
-				 more);
-		seq = t->max_written_seq;
-	} else {
-		t->useful = true; /* a true ack: this connection works */
-	}
-	outbox_ack(t->ob, seq);
-}
-
-static void handle_frame(struct transport *t)
-{
-	struct server_message m;
-	char more[64];
-	char text[sizeof(m.detail) * 4];
-
-	if (server_message_parse(t->rx, t->rx_len, &m) < 0) {
-		if (peer_log_ok(t, PEER_MALFORMED, more, sizeof(more)))
-			log_warn("ignoring a malformed message from %s%s", t->url, more);
-		return;
-	}
-	switch (m.type) {
-	case SERVER_MESSAGE_ACK:
-		handle_ack(t, m.ack_seq);
-		break;
-	case SERVER_MESSAGE_WELCOME:
-		handle_welcome(t, &m);
-		break;
-	case SERVER_MESSAGE_ERROR:
-		if (!peer_log_ok(t, PEER_ERROR, more, sizeof(more)))
-			break;
-		peertext_escape(m.detail, strlen(m.detail), text, sizeof(text));
-		log_warn("server %s reported: \"%s\"%s", t->url, text, more);
-		break;
-	default:
-		log_debug("ignoring message of type '%s' from %s", m.detail, t->url);
-		break;
-	}
-}
-
-static int receive(struct transport *t, struct lws *wsi, const void *in, size_t len)
-{
-	char more[64];
-
-	if (lws_is_first_fragment(wsi)) {
-		t->rx_len = 0;
-		t->rx_overflow = false;
-	}
-	if (t->rx_dropping)
-		return 0;
-	if (lws_remaining_packet_payload(wsi) > TRANSPORT_MAX_DISCARD) {
-		/* Too long to read to its end (a header may claim 2^62 bytes), text or binary:
-		 * dropped from the event loop, outside the frame parser, without a close. */
-		t->rx_dropping = true;
-		log_warn("a frame from %s has %zu more bytes to come; dropping the connection",
-			 t->url, lws_remaining_packet_payload(wsi));
-		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-		return 0;
-	}
-	if (lws_frame_is_binary(wsi)) {
-		if (lws_is_final_fragment(wsi) && peer_log_ok(t, PEER_BINARY, more, sizeof(more)))
-			log_warn("ignoring a binary frame from %s%s", t->url, more);
-		return 0;
-	}
-	if (!t->rx_overflow && t->rx_len + len > TRANSPORT_MAX_RX) {
-		t->rx_overflow = true;
-		if (peer_log_ok(t, PEER_OVERSIZE, more, sizeof(more)))
-			log_warn("message from %s is over %zu bytes; closing the connection "
-				 "(1009)%s",
-				 t->url, TRANSPORT_MAX_RX, more);
-	}
-	if (t->rx_overflow) {
-		/* libwebsockets 4.1 writes past its 4 KiB rx buffer when the callback fails
-		 * inside a frame: the rest of this fragment is discarded, chunk by chunk, and
-		 * the connection closed at its end (an endless message closes at once). */
-		if (lws_remaining_packet_payload(wsi) > 0)
-			return 0;
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
-		return -1;
-	}
-	memcpy(t->rx + t->rx_len, in, len);
-	t->rx_len += len;
-	if (lws_is_final_fragment(wsi))
-		handle_frame(t);
-	return 0;
 }
 
 /* Called per certificate of the chain after OpenSSL's own verification: nonzero refuses. */
@@ -552,13 +229,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			 * hands codes 1012-1015 over (and echoes them) as 1002. */
 			reason[0] = '\0';
 			more[0] = '\0';
-			if (len > 2 && peer_log_ok(t, PEER_CLOSE, more, sizeof(more)))
+			if (len > 2 && transport_peer_log_ok(t, PEER_CLOSE, more, sizeof(more)))
 				peertext_escape((const char *)b + 2, len - 2, reason,
 						sizeof(reason));
 			log_info("%s closed the connection with code %d%s%s%s%s%s", t->url, code,
 				 code == 1002 ? " (or 1012-1015)" : "", reason[0] ? ": \"" : "",
 				 reason, reason[0] ? "\"" : "", more);
-			if (code == 1008 || code == 4401)
+			if (code == SRVMON_CLOSE_POLICY || code == SRVMON_CLOSE_TOKEN_EXPIRED)
 				auth_invalidate(t->auth);
 		}
 		break;
@@ -582,7 +259,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		/* user: the X509_STORE_CTX, len: OpenSSL's preverify_ok */
 		return check_pin(t, user, (int)len);
 	case LWS_CALLBACK_CLIENT_RECEIVE:
-		return receive(t, wsi, in, len);
+		return transport_receive(t, wsi, in, len);
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		if (t->stopping) {
 			lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY,
@@ -594,7 +271,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 					 (unsigned char *)"token renewal", 13);
 			return -1;
 		}
-		return t->batch ? write_batch(t, wsi) : write_one(t, wsi);
+		return t->batch ? transport_write_batch(t, wsi) : transport_write_one(t, wsi);
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (t && t->connected && t->wsi && outbox_pending(t->ob) > 0)
 			lws_callback_on_writable(t->wsi);

@@ -6,6 +6,7 @@
 #include "json_out.h"
 #include "message_json.h"
 #include "sbuf.h"
+#include "srvmon_proto.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -82,7 +83,7 @@ int message_exec_json(const struct exec_event *e, struct sbuf *b)
 	int r;
 
 	/* Members in the order message_finish() would print them, host_id and seq last. */
-	r = sbuf_adds(b, "{\"type\":\"exec\"");
+	r = sbuf_adds(b, "{\"type\":\"" SRVMON_TYPE_EXEC "\"");
 	r = r ? r : add_u64(b, "ts", e->ts_ms);
 	r = r ? r : add_u64(b, "mono_ns", e->mono_ns);
 	r = r ? r : add_u64(b, "pid", e->pid);

@@ -3,6 +3,7 @@
 
 #include "message_json.h"
 #include "network.h"
+#include "srvmon_proto.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -40,7 +41,7 @@ cJSON *message_network(const struct net_sample *s)
 		errno = EINVAL;
 		return NULL;
 	}
-	msg = message_new("network", s->ts_ms);
+	msg = message_new(SRVMON_TYPE_NETWORK, s->ts_ms);
 	if (!msg)
 		goto err;
 	if (message_add_rate(msg, "upload_rate", s->upload_rate) < 0 ||

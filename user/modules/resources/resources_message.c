@@ -3,6 +3,7 @@
 
 #include "message_json.h"
 #include "resources.h"
+#include "srvmon_proto.h"
 
 #include <errno.h>
 #include <math.h>
@@ -36,7 +37,7 @@ cJSON *message_resources(const struct resources_sample *s)
 		errno = EINVAL;
 		return NULL;
 	}
-	msg = message_new("resources", s->ts_ms);
+	msg = message_new(SRVMON_TYPE_RESOURCES, s->ts_ms);
 	if (!msg)
 		goto err;
 	if (s->cpu_valid) {

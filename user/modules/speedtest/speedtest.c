@@ -161,9 +161,14 @@ static int on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
 }
 
 /* Options every request of a test shares. */
-static int easy_common(CURL *h, const char *url, char *errbuf, uint64_t timeout_ms)
+static int easy_common(CURL *h, const char *url, char *errbuf, uint64_t timeout_ms,
+		       const char *bearer)
 {
 	errbuf[0] = '\0';
+	/* srvmon-server's endpoints want the agent's token (sent with the first request). */
+	if (bearer && (curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER) != CURLE_OK ||
+		       curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, bearer) != CURLE_OK))
+		return -EINVAL;
 	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
@@ -201,7 +206,7 @@ static int measure_latency(const struct speedtest_opts *o, struct speedtest_resu
 	if (!h)
 		return -ENOMEM;
 	sink.h = h;
-	if (easy_common(h, url, errbuf, o->timeout_ms) < 0 ||
+	if (easy_common(h, url, errbuf, o->timeout_ms, o->bearer) < 0 ||
 	    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_reply) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink) != CURLE_OK) {
@@ -317,7 +322,7 @@ static int stream_setup(const struct speedtest_opts *o, struct stream *s, struct
 				  mib);
 		if (r < 0)
 			return r;
-		if (easy_common(s->h, url, s->errbuf, o->timeout_ms) < 0 ||
+		if (easy_common(s->h, url, s->errbuf, o->timeout_ms, o->bearer) < 0 ||
 		    /* Fewer, larger reads: at 1 Gbit/s the default 16 KiB is 8000 callbacks/s. */
 		    curl_easy_setopt(s->h, CURLOPT_BUFFERSIZE, DOWNLOAD_BUFFER) != CURLE_OK ||
 		    curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, on_download) != CURLE_OK ||
@@ -338,7 +343,7 @@ static int stream_setup(const struct speedtest_opts *o, struct stream *s, struct
 	if (!hdrs)
 		return -ENOMEM; /* s->headers is freed with the stream */
 	s->headers = hdrs;
-	if (easy_common(s->h, url, s->errbuf, o->timeout_ms) < 0 ||
+	if (easy_common(s->h, url, s->errbuf, o->timeout_ms, o->bearer) < 0 ||
 	    curl_easy_setopt(s->h, CURLOPT_POST, 1L) != CURLE_OK ||
 	    curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, s->headers) != CURLE_OK ||
 	    curl_easy_setopt(s->h, CURLOPT_SOCKOPTFUNCTION, on_sockopt) != CURLE_OK ||

@@ -21,6 +21,7 @@ struct speedtest_opts {
 	uint64_t byte_cap;	    /* whole test, both directions */
 	uint64_t timeout_ms;	    /* connect, and longest time without progress */
 	const volatile int *cancel; /* NULL, or nonzero to abort (agent stopping) */
+	const char *bearer;	    /* NULL, or a token sent as Authorization: Bearer */
 	speedtest_host_bytes_fn host_bytes;
 	void *host_arg;
 };

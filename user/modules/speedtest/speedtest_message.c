@@ -3,13 +3,14 @@
 
 #include "message_json.h"
 #include "speedtest.h"
+#include "srvmon_proto.h"
 
 #include <errno.h>
 #include <string.h>
 
 cJSON *message_speedtest(const struct speedtest_result *r)
 {
-	cJSON *msg = message_new("speedtest", r->ts_ms);
+	cJSON *msg = message_new(SRVMON_TYPE_SPEEDTEST, r->ts_ms);
 
 	if (!msg)
 		goto err;

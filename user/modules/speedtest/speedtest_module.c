@@ -8,6 +8,7 @@
 #include "speedtest_metrics.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -25,9 +26,13 @@ struct speedtest_module {
 	char **servers;
 	enum speedtest_names *names; /* per server: the endpoint names it answered on */
 	size_t n_servers;
+	char *own_server;  /* default_server: the only one the agent's token goes to */
+	char bearer[4096]; /* under lock: the agent's current token, "" none */
 	struct speedtest_opts opts;
 	uint64_t interval_ms;
 	uint64_t jitter_ms;
+	uint64_t first_delay_ms;
+	uint64_t first_jitter_ms;
 	speedtest_submit_fn submit;
 	void *submit_arg;
 };
@@ -67,19 +72,49 @@ static bool wait_or_stop(struct speedtest_module *m, uint64_t ms)
 	return stop;
 }
 
+/* Waits until speedtest_module_set_bearer() gave a token, the module stops, or timeout_ms. */
+static void wait_for_bearer(struct speedtest_module *m)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(m->opts.timeout_ms / 1000);
+	until.tv_nsec += (long)(m->opts.timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&m->lock);
+	while (!m->stop && !m->bearer[0] &&
+	       pthread_cond_timedwait(&m->cond, &m->lock, &until) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&m->lock);
+}
+
 static void *thread_main(void *arg)
 {
 	struct speedtest_module *m = arg;
 	struct speedtest_result *res = malloc(sizeof(*res));
-	uint64_t delay = speedtest_next_delay_ms(0, m->jitter_ms, random_u64());
+	char *bearer = malloc(sizeof(m->bearer)); /* this test's copy */
+	uint64_t delay =
+		speedtest_next_delay_ms(m->first_delay_ms, m->first_jitter_ms, random_u64());
 
-	for (size_t k = 0; res && !wait_or_stop(m, delay); k++) {
+	for (size_t k = 0; res && bearer && !wait_or_stop(m, delay); k++) {
 		int r;
 
 		size_t i = k % m->n_servers;
 
 		m->opts.server = m->servers[i];
 		m->opts.names = m->names[i];
+		/* The token only to the agent's own server, never to a third party; the first test
+		 * may come before the first connection brought one: it waits up to timeout. */
+		if (strcmp(m->opts.server, m->own_server) == 0)
+			wait_for_bearer(m);
+		pthread_mutex_lock(&m->lock);
+		memcpy(bearer, m->bearer, sizeof(m->bearer));
+		pthread_mutex_unlock(&m->lock);
+		m->opts.bearer =
+			bearer[0] && strcmp(m->opts.server, m->own_server) == 0 ? bearer : NULL;
 		log_info("speedtest: testing against \"%s\"", m->opts.server);
 		r = speedtest_run(&m->opts, res);
 		/* Found once, asked first next time (a 404 there finds them again). */
@@ -100,6 +135,9 @@ static void *thread_main(void *arg)
 		pthread_mutex_unlock(&m->lock);
 		delay = speedtest_next_delay_ms(m->interval_ms, m->jitter_ms, random_u64());
 	}
+	if (bearer)
+		OPENSSL_cleanse(bearer, sizeof(m->bearer));
+	free(bearer);
 	free(res);
 	return NULL;
 }
@@ -110,6 +148,8 @@ static void module_free(struct speedtest_module *m)
 		free(m->servers[i]);
 	free(m->servers);
 	free(m->names);
+	free(m->own_server);
+	OPENSSL_cleanse(m->bearer, sizeof(m->bearer));
 	pthread_cond_destroy(&m->cond);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -124,6 +164,7 @@ struct speedtest_module *speedtest_module_start(const struct config *cfg,
 	struct speedtest_module *m;
 	pthread_condattr_t ca;
 	size_t n = c->servers.n ? c->servers.n : 1;
+	size_t own_len;
 	int r;
 
 	m = calloc(1, sizeof(*m));
@@ -156,6 +197,14 @@ struct speedtest_module *speedtest_module_start(const struct config *cfg,
 		}
 		m->n_servers++;
 	}
+	own_len = strlen(default_server ? default_server : "");
+	while (own_len > 0 && default_server[own_len - 1] == '/')
+		own_len--;
+	m->own_server = strndup(default_server ? default_server : "", own_len);
+	if (!m->own_server) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	m->opts = (struct speedtest_opts){
 		.streams = (unsigned)c->streams,
 		.max_duration_ms = c->max_duration_ms,
@@ -167,6 +216,8 @@ struct speedtest_module *speedtest_module_start(const struct config *cfg,
 	};
 	m->interval_ms = c->interval_ms;
 	m->jitter_ms = c->jitter_ms;
+	m->first_delay_ms = c->first_delay_ms;
+	m->first_jitter_ms = c->first_jitter_ms;
 	m->submit = submit;
 	m->submit_arg = submit_arg;
 	r = -pthread_create(&m->thread, NULL, thread_main, m);
@@ -178,6 +229,19 @@ fail:
 	module_free(m);
 	errno = -r;
 	return NULL;
+}
+
+void speedtest_module_set_bearer(struct speedtest_module *m, const char *token)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	if (!token || strlen(token) >= sizeof(m->bearer))
+		m->bearer[0] = '\0';
+	else
+		memcpy(m->bearer, token, strlen(token) + 1);
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
 }
 
 int speedtest_module_last_error(struct speedtest_module *m)
@@ -282,6 +346,13 @@ static int speedtest_seam_last_error(void *state)
 	return speedtest_module_last_error(s->m);
 }
 
+static void speedtest_seam_set_token(void *state, const char *token)
+{
+	struct speedtest_seam *s = state;
+
+	speedtest_module_set_bearer(s->m, token);
+}
+
 const struct module_ops speedtest_module_ops = {
 	.name = "speedtest",
 	.enabled = speedtest_enabled,
@@ -289,5 +360,6 @@ const struct module_ops speedtest_module_ops = {
 	.start = speedtest_seam_start,
 	.stop = speedtest_seam_stop,
 	.last_error = speedtest_seam_last_error,
+	.set_token = speedtest_seam_set_token,
 	.metrics = &speedtest_metrics,
 };

@@ -13,7 +13,7 @@ struct speedtest_module;
 typedef int (*speedtest_submit_fn)(void *arg, const struct speedtest_result *r);
 
 /*
- * Starts the thread: the first test after a random delay in [0, jitter], each next one
+ * Starts the thread: the first test first_delay + [0, first_jitter] after start, each next one
  * interval + [0, jitter] after the previous ended, so never two at once. Servers are
  * speedtest.servers in turn, or default_server. NULL + errno on failure.
  */
@@ -21,6 +21,9 @@ struct speedtest_module *speedtest_module_start(const struct config *cfg,
 						const char *default_server,
 						speedtest_submit_fn submit, void *submit_arg,
 						speedtest_host_bytes_fn host_bytes, void *host_arg);
+/* The agent's current access token (NULL: none), sent with the tests against default_server
+ * only; thread-safe, copied. */
+void speedtest_module_set_bearer(struct speedtest_module *m, const char *token);
 /* The error of the last test (0, -EIO for a failed test). */
 int speedtest_module_last_error(struct speedtest_module *m);
 /* Cancels a running test and joins the thread; accepts NULL. */
