@@ -5,13 +5,16 @@ WebSocket (RFC 6455) endpoint whose behaviour the test chooses per connection. E
 socket and thread is closed by stop().
 """
 import base64
-import os
 import hashlib
 import json
 import socket
 import struct
 import threading
 import time
+
+# The WebSocket client of the tests lives in srvmon_testlib; importable from here too, for the
+# tests written before it moved (remove after the next release).
+from srvmon_testlib import WsClient  # noqa: F401
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -356,55 +359,3 @@ class FakeServer:
         with self.lock:
             self.threads.append(t)
         return t
-
-
-class WsClient:
-    """A minimal WebSocket client (RFC 6455) for feeding srvmon-server bad input."""
-
-    def __init__(self, port, token=None, path="/ws", timeout=10, welcome=True):
-        """welcome: read srvmon-server's first message (the welcome) into self.welcome."""
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        key = base64.b64encode(os.urandom(16)).decode()
-        req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
-               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-               % (path, port, key))
-        if token is not None:
-            req += "Authorization: Bearer %s\r\n" % token
-        self.sock.sendall((req + "\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = self.sock.recv(1)
-            if not chunk:
-                break
-            head += chunk
-        self.status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/1.") else 0
-        self.welcome = None
-        if welcome and self.status == 101:
-            op, data = self.recv()
-            self.welcome = json.loads(data) if op == 1 else None
-
-    def send(self, payload, opcode=0x1):
-        if isinstance(payload, str):
-            payload = payload.encode()
-        mask = os.urandom(4)
-        n = len(payload)
-        if n < 126:
-            head = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
-        elif n < 65536:
-            head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
-        else:
-            head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
-        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload)) if n < 65536 else \
-            (int.from_bytes(payload, "big") ^ int.from_bytes(mask * (n // 4) + mask[:n % 4],
-                                                            "big")).to_bytes(n, "big")
-        self.sock.sendall(head + mask + body)
-
-    def recv(self):
-        """(opcode, payload); for a close frame the payload is the close code (int)."""
-        op, data = read_frame(self.sock)
-        if op == 0x8:
-            return op, struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None
-        return op, data
-
-    def close(self):
-        self.sock.close()

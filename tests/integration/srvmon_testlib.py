@@ -1,18 +1,32 @@
 """Helpers for the integration tests: a real srvmon-server and srvmon-agent on loopback.
 
 Every process is started here and ended here, by PID. Nothing leaves 127.0.0.1.
+The one dialect of tests/integration/test_*.py (no private copies in single tests):
+  check, fail, wait_for (fails at its deadline), poll (returns the last value)
+  Workdir; Server (start/stop -> exit status, read_log, stdout with print_records, url,
+    records, rows(sql), cli/run_cli, stats); served() for Workdir + Server + account +
+    agents stopped on the way out; Agent, agent_config, write_config, history_agent
+  http, http_response, post_token, token_reply, server_token
+  WsClient (send, recv raw frames, recv_json, recv_close, close) and WsClosed
+srvmon_fakeserver.FakeServer is the misbehaving server the agent's tests talk to.
 """
 import atexit
+import base64
 import contextlib
 import json
 import os
 import re
 import signal
+import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 AGENT = os.environ.get("SRVMON_AGENT", "build/user/srvmon-agent")
 SERVER = os.environ.get("SRVMON_SERVER", "build/server/srvmon-server")
@@ -54,6 +68,17 @@ def check_sanitizers(name, log):
             fail("%s log has a sanitizer report:\n%s" % (name, log[-4000:]))
 
 
+def poll(fn, done, timeout, interval=0.2):
+    """Polls fn() until done(its value) or the deadline passes; returns the last value,
+    for the caller to check (wait_for fails at the deadline instead)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if done(v) or time.monotonic() > deadline:
+            return v
+        time.sleep(interval)
+
+
 def wait_for(pred, timeout, what, interval=0.1):
     """Polls pred() until it returns a true value or the deadline passes."""
     deadline = time.monotonic() + timeout
@@ -78,7 +103,9 @@ class Server:
     """srvmon-server serve on 127.0.0.1 with its own SQLite database."""
 
     def __init__(self, work, port=0, token_lifetime=None, extra=(), listen="127.0.0.1",
-                 netns=None):
+                 netns=None, print_records=False):
+        """print_records: serve --print-records; its stdout (the readable record lines) goes
+        to its own file, read by stdout(); the log (stderr) stays in read_log()."""
         self.work = work
         self.db = work.file("srvmon.db")
         self.port = port
@@ -86,6 +113,8 @@ class Server:
         self.extra = list(extra)
         self.listen = listen  # an address inside netns when netns is set
         self.netns = netns  # run inside this network namespace (ip netns exec)
+        self.print_records = print_records
+        self.out_path = work.file("server.out")
         self.proc = None
         self.log_path = work.file("server.log")
 
@@ -107,7 +136,12 @@ class Server:
         if self.token_lifetime is not None:
             cmd += ["--token-lifetime", str(self.token_lifetime)]
         self.log = open(self.log_path, "a")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        stdout, stderr = self.log, subprocess.STDOUT
+        if self.print_records:
+            cmd += ["--print-records"]
+            self.out = open(self.out_path, "a")
+            stdout, stderr = self.out, self.log
+        self.proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr)
         _STARTED.append(self.proc)
 
         def listening():
@@ -124,22 +158,58 @@ class Server:
         with open(self.log_path, errors="replace") as f:
             return f.read()
 
+    def stdout(self):
+        """What serve --print-records printed (Server(print_records=True))."""
+        with open(self.out_path, errors="replace") as f:
+            return f.read()
+
     @property
     def base_url(self):
         return "http://%s:%d" % (self.listen, self.port)
 
+    def url(self, path):
+        return self.base_url + path
+
     def stop(self, sig=signal.SIGTERM):
+        """Ends the server (sig, then SIGKILL after 15 s) and returns its exit status: None
+        when it had to be killed or was not running."""
+        rc = None
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
-                self.proc.wait(timeout=15)
+                rc = self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        elif self.proc:
+            rc = self.proc.returncode
         if self.proc:
             self.log.close()
+            if self.print_records:
+                self.out.close()
             check_sanitizers("srvmon-server", self.read_log())
         self.proc = None
+        return rc
+
+    def run_cli(self, *args, input=None):
+        """srvmon-server ARGS --db <its database> (input: its stdin): the CompletedProcess."""
+        return subprocess.run([SERVER] + list(args) + ["--db", self.db], input=input,
+                              capture_output=True, text=True, timeout=60)
+
+    def cli(self, *args):
+        """srvmon-server ARGS --db <its database>, which must exit 0: its stdout."""
+        r = self.run_cli(*args)
+        if r.returncode != 0:
+            fail("srvmon-server %s failed (%d): %s" % (" ".join(args), r.returncode, r.stderr))
+        return r.stdout
+
+    def rows(self, sql, params=()):
+        """The rows of a read-only query, on a connection of its own (another reader)."""
+        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=10)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
 
     def records(self, rtype=None):
         """All stored records as parsed JSON bodies (exact integers), oldest seq first."""
@@ -157,23 +227,192 @@ class Server:
         return out
 
     def stats(self):
-        r = subprocess.run([SERVER, "stats", "--db", self.db], capture_output=True, text=True,
-                           timeout=30)
-        if r.returncode != 0:
-            fail("stats failed: %s" % r.stderr)
-        return json.loads(r.stdout)
+        return json.loads(self.cli("stats"))
+
+
+def http_response(method, url, body=None, headers=None, timeout=30):
+    """(status, response headers, body text) of one HTTP request; an error status is
+    returned, not raised."""
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.headers, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode()
+
+
+def http(method, url, body=None, headers=None, timeout=30):
+    """(status, body text) of one HTTP request; an error status is returned, not raised."""
+    status, _, text = http_response(method, url, body, headers, timeout)
+    return status, text
+
+
+def post_token(server, fields=None, raw=None, with_headers=False):
+    """(status, body text) of POST /token with the form fields (a dict) or the raw body;
+    with_headers: (status, response headers, body text)."""
+    body = raw if raw is not None else urllib.parse.urlencode(fields).encode()
+    r = http_response("POST", server.url("/token"), body,
+                      {"Content-Type": "application/x-www-form-urlencoded"})
+    return r if with_headers else (r[0], r[2])
+
+
+def token_reply(server, user, password):
+    """The JSON reply of a password grant, which must succeed (200)."""
+    status, body = post_token(server, {"grant_type": "password", "username": user,
+                                       "password": password})
+    if status != 200:
+        fail("token request of %s: %d %s" % (user, status, body))
+    return json.loads(body)
 
 
 def server_token(server, user, password):
     """An access token from server's POST /token (password grant)."""
-    import urllib.parse
-    import urllib.request
-    body = urllib.parse.urlencode({"grant_type": "password", "username": user,
-                                   "password": password}).encode()
-    req = urllib.request.Request(server.base_url + "/token", data=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read())["access_token"]
+    return token_reply(server, user, password)["access_token"]
+
+
+class WsClosed(Exception):
+    """The peer closed the WebSocket (code None: no code, or the connection just ended)."""
+
+    def __init__(self, code, reason):
+        super().__init__("closed %s %r" % (code, reason))
+        self.code = code
+        self.reason = reason
+
+
+def _mask(payload, key):
+    n = len(payload)
+    if n < 4096:
+        return bytes(c ^ key[i % 4] for i, c in enumerate(payload))
+    return (int.from_bytes(payload, "big") ^ int.from_bytes((key * (n // 4 + 1))[:n], "big")
+            ).to_bytes(n, "big")
+
+
+class WsClient:
+    """The tests' WebSocket (RFC 6455) client: masked frames out, unmasked frames in.
+    recv() gives raw frames (for the tests of bad input), recv_json() the next message,
+    recv_close() the close code."""
+
+    def __init__(self, port, token=None, path="/ws", timeout=10, welcome=True, headers=None,
+                 protocol=None, host="127.0.0.1"):
+        """token: sent as Authorization: Bearer; headers: more request headers; protocol:
+        Sec-WebSocket-Protocol; welcome: read srvmon-server's first message (the welcome,
+        docs/protocol.md section 4) into self.welcome. self.status is the HTTP status of the
+        upgrade (101 when it succeeded), self.headers the response headers (lower case)."""
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = ["GET %s HTTP/1.1" % path, "Host: %s:%d" % (host, port), "Upgrade: websocket",
+                 "Connection: Upgrade", "Sec-WebSocket-Key: " + key,
+                 "Sec-WebSocket-Version: 13"]
+        if token is not None:
+            lines.append("Authorization: Bearer %s" % token)
+        if protocol:
+            lines.append("Sec-WebSocket-Protocol: " + protocol)
+        for k, v in (headers or {}).items():
+            lines.append("%s: %s" % (k, v))
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                break
+            self.buf += chunk
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        head = head.decode("latin-1").split("\r\n")
+        first = head[0].split()
+        self.status = int(first[1]) if head[0].startswith("HTTP/1.") and len(first) > 1 else 0
+        self.headers = {}
+        for h in head[1:]:
+            k, _, v = h.partition(":")
+            self.headers[k.strip().lower()] = v.strip()
+        self.welcome = None
+        self.close_reason = None
+        if welcome and self.status == 101:
+            op, data = self.recv()
+            self.welcome = json.loads(data) if op == 1 else None
+
+    def send(self, payload, opcode=0x1, fin=True):
+        """One frame (fin=False: a fragment that continuation frames, opcode 0, follow)."""
+        if isinstance(payload, str):
+            payload = payload.encode()
+        b0 = (0x80 if fin else 0) | opcode
+        n = len(payload)
+        if n < 126:
+            head = struct.pack("!BB", b0, 0x80 | n)
+        elif n < 65536:
+            head = struct.pack("!BBH", b0, 0x80 | 126, n)
+        else:
+            head = struct.pack("!BBQ", b0, 0x80 | 127, n)
+        key = os.urandom(4)
+        self.sock.sendall(head + key + _mask(payload, key))
+
+    def _read(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("peer closed")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def recv(self):
+        """The next frame as (opcode, payload); for a close frame the payload is the close
+        code (int, None without one) and self.close_reason its text. ConnectionError at EOF."""
+        b0, b1 = self._read(2)
+        n = b1 & 0x7F
+        if n == 126:
+            n = struct.unpack("!H", self._read(2))[0]
+        elif n == 127:
+            n = struct.unpack("!Q", self._read(8))[0]
+        key = self._read(4) if b1 & 0x80 else None
+        data = self._read(n)
+        if key:
+            data = _mask(data, key)
+        op = b0 & 0x0F
+        if op == 0x8:
+            self.close_reason = data[2:].decode(errors="replace")
+            return op, struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None
+        return op, data
+
+    def recv_json(self):
+        """The next text message, parsed; pings are answered, pongs skipped. Any other frame
+        fails the test, but a close frame (or EOF) raises WsClosed."""
+        while True:
+            try:
+                op, data = self.recv()
+            except ConnectionError:
+                raise WsClosed(None, "EOF")
+            if op == 0x8:
+                raise WsClosed(data, self.close_reason)
+            if op == 0x9:
+                self.send(data, opcode=0xA)
+                continue
+            if op == 0xA:
+                continue
+            if op != 0x1:
+                fail("a text frame expected, got opcode %d: %r" % (op, data[:200]))
+            return json.loads(data)
+
+    def recv_close(self):
+        """Reads (and drops) messages until the peer closes: the close code, None when the
+        connection ended without one (EOF, reset or the socket's timeout)."""
+        try:
+            while True:
+                op, data = self.recv()
+                if op == 0x8:
+                    return data
+                if op == 0x9:
+                    self.send(data, opcode=0xA)
+        except (ConnectionError, socket.timeout):
+            return None
+
+    def close(self, code=None):
+        """Closes the socket; with code, after a close frame with that code."""
+        if code is not None:
+            try:
+                self.send(struct.pack("!H", code), opcode=0x8)
+            except OSError:
+                pass
+        self.sock.close()
 
 
 def away_server(work, user="agent1", password="s3cret-pass"):
@@ -203,9 +442,13 @@ def write_config(work, text, name="agent.conf", mode=0o600):
     return path
 
 
-def agent_config(server, client_id="agent1", password="s3cret-pass", extra="", history=None):
-    """history: None keeps the exec history off (it sees every exec on the machine);
+def agent_config(server, client_id="agent1", password="s3cret-pass", extra="", history=None,
+                 work=None):
+    """An agent config for server (its port; its Workdir holds the agent's state_dir, or
+    work's: for a server with no Workdir of its own, such as a FakeServer).
+    history: None keeps the exec history off (it sees every exec on the machine);
     otherwise the body of a [history] section that enables it."""
+    work = work or server.work
     if history is None:
         extra += "\n[history]\nenabled = false\n"
     else:
@@ -228,7 +471,7 @@ interval = 1s
 
 [network]
 interval = 1s
-%s""" % (server.port, client_id, password, server.work.file("state"), extra)
+%s""" % (server.port, client_id, password, work.file("state"), extra)
 
 
 class Agent:
@@ -281,13 +524,13 @@ class Agent:
 
 
 @contextlib.contextmanager
-def served(user="agent1", password="s3cret-pass"):
-    """A Workdir and a started srvmon-server holding the account user/password. Yields
-    (work, server, agents): the test appends each Agent it starts to agents; on the way
-    out, however the test ends, those still running are stopped (their logs checked for
-    sanitizer reports), then the server."""
+def served(user="agent1", password="s3cret-pass", **server_args):
+    """A Workdir and a started srvmon-server holding the account user/password (server_args:
+    more arguments of Server, e.g. extra=[...]). Yields (work, server, agents): the test
+    appends each Agent it starts to agents; on the way out, however the test ends, those
+    still running are stopped (their logs checked for sanitizer reports), then the server."""
     work = Workdir()
-    server = Server(work)
+    server = Server(work, **server_args)
     agents = []
     try:
         server.add_user(user, password)

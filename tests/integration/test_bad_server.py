@@ -22,15 +22,9 @@ work = Workdir()
 fake = FakeServer(["garbage", "oversize", "never_read", "close_4401", "sink"],
                   token_hang=[1]).start()
 
-
-class Port:  # agent_config() takes the port (and work dir) from a server-like object
-    port = fake.port
-    work = None
-
-
-Port.work = work
 extra = "connect_timeout = 1s\nping_interval = 1s\n"
-cfg = agent_config(Port, extra="").replace("reconnect_max = 5s", "reconnect_max = 1s\n" + extra)
+cfg = agent_config(fake, extra="", work=work).replace("reconnect_max = 5s",
+                                                    "reconnect_max = 1s\n" + extra)
 agent = Agent(work, write_config(work, cfg), args=["--verbose"]).start()
 rss = []
 

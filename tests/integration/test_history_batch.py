@@ -9,7 +9,7 @@ import sys
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, fail,  # noqa: E402
+from srvmon_testlib import (Agent, Workdir, agent_config, check, fail, served,  # noqa: E402
                             wait_for, write_config)
 from srvmon_fakeserver import FakeServer  # noqa: E402
 
@@ -64,7 +64,6 @@ def run_fake(work, welcome):
                  "%d execs at the fake server" % EXECS)
         rc = agent.stop()
         check(rc == 0, "agent exit status %r" % rc)
-        agent = None
         frames = parsed(srv)
         seqs = [r["seq"] for f in frames for r in f[2]]
         check(len(seqs) == len(set(seqs)), "every seq arrived once")
@@ -94,49 +93,34 @@ def main():
     check(frames_batch < frames_plain, "fewer frames with batches")
 
     # The real srvmon-server: every seq of the storm stored exactly once.
-    server = Server(work)
-    agent = None
     tag = MARK + "-real"
-    try:
-        server.add_user("agent1", "s3cret-pass")
-        server.start()
+    with served() as (work, server, agents):
         conf = agent_config(server, history="trail = false\n")
         conf = conf.replace("[agent]\n", "[agent]\nlog_level = debug\n", 1)
         agent = Agent(work, write_config(work, conf, name="agent-real.conf"),
                       log_name="agent-real.log").start()
+        agents.append(agent)
         wait_for(lambda: "takes batches" in agent.read_log(), 30,
                  "srvmon-server's welcome with batch:true")
         storm(tag)
 
         def stored():
-            con = sqlite3.connect("file:%s?mode=ro" % server.db, uri=True, timeout=10)
             try:
-                return con.execute("SELECT COUNT(*) FROM records WHERE body LIKE ?",
-                                   ("%" + tag + "%",)).fetchone()[0]
+                return server.rows("SELECT COUNT(*) FROM records WHERE body LIKE ?",
+                                   ("%" + tag + "%",))[0][0]
             except sqlite3.OperationalError:
                 return 0
-            finally:
-                con.close()
 
         wait_for(lambda: stored() >= EXECS, 60, "%d execs stored by srvmon-server" % EXECS)
         rc = agent.stop()
         check(rc == 0, "agent exit status %r" % rc)
-        agent = None
-        con = sqlite3.connect("file:%s?mode=ro" % server.db, uri=True, timeout=10)
-        try:
-            rows = con.execute("SELECT seq FROM records").fetchall()
-        finally:
-            con.close()
+        rows = server.rows("SELECT seq FROM records")
         # (host_id, seq) is UNIQUE in the database: no gap means each seq once.
         seqs = sorted(int(r[0]) for r in rows)
         check(seqs == list(range(seqs[0], seqs[0] + len(seqs))), "every seq stored, no gap")
         check(len(marked(server.records("exec"), tag)) == EXECS, "every exec of the storm stored")
         print("srvmon-server: %d records, seqs %d..%d, each once" % (len(seqs), seqs[0],
                                                                     seqs[-1]))
-    finally:
-        if agent:
-            agent.stop()
-        server.stop()
     print("PASS")
 
 

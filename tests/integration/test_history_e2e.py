@@ -14,8 +14,8 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from srvmon_testlib import (AGENT, Agent, Server, Workdir, agent_config, check, fail,  # noqa: E402
-                            wait_for, write_config)
+from srvmon_testlib import (AGENT, check, fail, history_agent, served,  # noqa: E402
+                            wait_for)
 
 MARK = "srvmon-hist-" + uuid.uuid4().hex[:12]
 
@@ -36,17 +36,11 @@ def tag_of(rec):
 
 
 def main():
-    work = Workdir()
-    server = Server(work)
-    agent = None
-    trail = work.file("log/exec.jsonl")
-    try:
-        server.add_user("agent1", "s3cret-pass")
-        server.start()
-        cfg = write_config(work, agent_config(server, history="trail_path = %s\n" % trail))
-        agent = Agent(work, cfg).start()
-        wait_for(lambda: any(m.get("modules", {}).get("history", {}).get("state") == "running"
-                             for m in server.records("status")), 30, "history module running")
+    with served() as (work, server, agents):
+        trail = work.file("log/exec.jsonl")
+        agent = history_agent(work, server, "trail_path = %s\n" % trail)
+        agents.append(agent)
+        cfg = agent.config
 
         def run(argv, tag, **kw):
             """Runs argv; the expected argv as bytes, keyed by tag."""
@@ -197,12 +191,7 @@ def main():
         check(r.returncode == 0 and recs and all(x["user"] == "nobody" for x in recs),
               "history --json --user nobody: %d records, all nobody's" % len(recs))
         rc = agent.stop()
-        agent = None
         check(rc == 0, "agent exits 0")
-    finally:
-        if agent:
-            agent.stop()
-        server.stop()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ work on the machine (other tests, other engineers) execs as root or ordinary use
 filtered out; the test adds such execs of its own during the idle window to show it."""
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 import time
@@ -46,12 +45,8 @@ def wakeups(pid, tid):
 
 
 def latencies(server):
-    con = sqlite3.connect("file:%s?mode=ro" % server.db, uri=True, timeout=10)
-    try:
-        rows = con.execute("SELECT received_ms - ts FROM records WHERE type = 'exec' AND "
-                           "body LIKE ? ORDER BY seq", ("%" + MARK + "%",)).fetchall()
-    finally:
-        con.close()
+    rows = server.rows("SELECT received_ms - ts FROM records WHERE type = 'exec' AND "
+                       "body LIKE ? ORDER BY seq", ("%" + MARK + "%",))
     return [r[0] for r in rows]
 
 

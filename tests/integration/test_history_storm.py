@@ -47,14 +47,11 @@ def main():
 
         def count():
             import sqlite3
-            con = sqlite3.connect("file:%s?mode=ro" % server.db, uri=True, timeout=10)
             try:
-                return con.execute("SELECT COUNT(*) FROM records WHERE body LIKE ?",
-                                   ('%"comm":"true"%' + MARK + '%',)).fetchone()[0]
+                return server.rows("SELECT COUNT(*) FROM records WHERE body LIKE ?",
+                                   ('%"comm":"true"%' + MARK + '%',))[0][0]
             except sqlite3.OperationalError:
                 return 0
-            finally:
-                con.close()
 
         deadline = time.monotonic() + 60
         got = count()

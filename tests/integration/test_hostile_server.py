@@ -28,12 +28,7 @@ SINK = MODES.index("sink")
 
 def start_agent(fake, reconnect_max, env=None):
     work = Workdir()
-
-    class Port:  # agent_config() takes the port (and work dir) from a server-like object
-        port = fake.port
-
-    Port.work = work
-    cfg = agent_config(Port, extra="[network]\ncollector = procfs\n").replace(
+    cfg = agent_config(fake, extra="[network]\ncollector = procfs\n", work=work).replace(
         "reconnect_max = 5s", "reconnect_max = %s\nconnect_timeout = 2s" % reconnect_max)
     return Agent(work, write_config(work, cfg), env=env).start()
 

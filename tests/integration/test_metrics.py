@@ -6,11 +6,9 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
-from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, fail, meminfo_bytes,
-                            wait_for, write_config)
+from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, fail, http, http_response,
+                            meminfo_bytes, wait_for, write_config)
 
 PROMTOOL = shutil.which("promtool")
 t0 = time.monotonic()
@@ -40,9 +38,10 @@ OM_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics
 
 
 def scrape(accept=OM_ACCEPT):
-    req = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return resp.headers.get("Content-Type"), resp.read().decode()
+    status, headers, body = http_response("GET", url, headers={"Accept": accept} if accept else {})
+    if status != 200:
+        fail("scrape %s: HTTP %d" % (url, status))
+    return headers.get("Content-Type"), body
 
 
 def complete():
@@ -116,11 +115,7 @@ if PROMTOOL:
 else:
     fail("promtool not installed (Debian package prometheus, scripts/install-deps.sh)")
 
-try:
-    urllib.request.urlopen("http://127.0.0.1:%d/other" % port, timeout=10)
-    fail("/other should be 404")
-except urllib.error.HTTPError as e:
-    check(e.code == 404, "another path gives 404")
+check(http("GET", "http://127.0.0.1:%d/other" % port)[0] == 404, "another path gives 404")
 check(agent.stop() == 0, "agent exits 0")
 server.stop()
 print("elapsed %.1fs" % (time.monotonic() - t0))

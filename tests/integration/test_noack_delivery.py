@@ -17,31 +17,16 @@ import subprocess
 import time
 
 from srvmon_fakeserver import FakeServer
-from srvmon_testlib import (_STARTED, Agent, Workdir, agent_config, check, spool_records,
+from srvmon_testlib import (_STARTED, Agent, Workdir, agent_config, check, poll, spool_records,
                             wait_for, write_config)
 
 HOSTILE_S = 60  # the issue's figure
 WORKLOAD_EXECS = 600  # one every ~0.1 s over the hostile phase
 
 
-class Port:  # agent_config() takes the port and work dir from a server-like object
-    port = None
-    work = None
-
-
 def missing(seqs, top):
     have = set(seqs)
     return [q for q in range(1, top + 1) if q not in have]
-
-
-def poll(fn, done, timeout):
-    """Polls fn() until done(value) or timeout s passed; returns the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if done(v) or time.monotonic() > deadline:
-            return v
-        time.sleep(0.2)
 
 
 def missing_after(top, timeout):
@@ -71,8 +56,7 @@ def check_none_missing(gone, top, what):
 
 work = Workdir()
 fake = FakeServer(["sink"], close_after=5).start()
-Port.port, Port.work = fake.port, work
-cfg = agent_config(Port, history="filter = all\ntrail = false\n").replace(
+cfg = agent_config(fake, work=work, history="filter = all\ntrail = false\n").replace(
     "reconnect_max = 5s", "reconnect_max = 1s")
 agent = Agent(work, write_config(work, cfg)).start()
 spool_dir = os.path.join(work.file("state"), "spool")

@@ -19,7 +19,7 @@ import subprocess
 import time
 
 from srvmon_testlib import (Agent, Server, Workdir, agent_config, away_server, check,
-                            mount_tmpfs, spool_records, wait_for, write_config)
+                            mount_tmpfs, served, spool_records, wait_for, write_config)
 
 FAST = """
 [resources]
@@ -48,22 +48,20 @@ def last_seq(server):
 
 
 # 1. /proc/meminfo without MemAvailable, a mount that goes away.
-work = Workdir()
-server = Server(work)
-server.add_user("agent1", "s3cret-pass")
-server.start()
-with open("/proc/meminfo") as f:
-    full = f.read()
-partial = "".join(line for line in full.splitlines(True) if not line.startswith("MemAvailable:"))
-fake = work.file("meminfo")
-with open(fake, "w") as f:
-    f.write(partial)
-extra = work.file("extra-disk")
-os.mkdir(extra)
-wrap = ["unshare", "-m", "--propagation", "private", "sh", "-c",
-        'mount --bind "$0" /proc/meminfo && exec "$@"', fake]
-agent = Agent(work, write_config(work, config(server, extra)), prefix=wrap).start()
-try:
+with served() as (work, server, agents):
+    with open("/proc/meminfo") as f:
+        full = f.read()
+    partial = "".join(line for line in full.splitlines(True)
+                      if not line.startswith("MemAvailable:"))
+    fake = work.file("meminfo")
+    with open(fake, "w") as f:
+        f.write(partial)
+    extra = work.file("extra-disk")
+    os.mkdir(extra)
+    wrap = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+            'mount --bind "$0" /proc/meminfo && exec "$@"', fake]
+    agent = Agent(work, write_config(work, config(server, extra)), prefix=wrap).start()
+    agents.append(agent)
     res = wait_for(lambda: server.records("resources")[-1:], 30, "a resources record")[0]
     check("ram_available" not in res and "ram_total" not in res,
           "RAM figures omitted without MemAvailable")
@@ -93,9 +91,7 @@ try:
     check(log.count("readable again") == 1, "RAM recovery logged once")
     check(log.count("available again") == 1, "disk recovery logged once")
     check(agent.alive(), "agent alive")
-finally:
     rc = agent.stop(signal.SIGTERM)
-    server.stop()
 check(rc == 0, "agent exits 0")
 
 # 2. Read-only spool.

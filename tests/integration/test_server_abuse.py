@@ -8,8 +8,7 @@ import http.client
 import socket
 import time
 
-from srvmon_fakeserver import WsClient
-from srvmon_testlib import Server, Workdir, check, server_token, wait_for
+from srvmon_testlib import Server, Workdir, WsClient, check, server_token, wait_for
 
 
 def connect(port, src="127.0.0.1"):

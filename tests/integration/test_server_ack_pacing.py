@@ -3,11 +3,10 @@
 committed records send it at once; --ack-interval 0 acks after every commit. An agent
 sending a frame every 100 ms is then woken once a second by acks, not once per frame."""
 import json
-import sqlite3
 import time
 
-from srvmon_fakeserver import WsClient
-from srvmon_testlib import Server, Workdir, check, server_token
+from srvmon_testlib import Server, Workdir, WsClient, check, server_token
+
 
 def rec(seq, host):
     return {"type": "status", "host_id": host, "seq": seq, "ts": 1700000000000 + seq}
@@ -18,12 +17,8 @@ def batch(records):
 
 
 def stored(server, host):
-    con = sqlite3.connect("file:%s?mode=ro" % server.db, uri=True, timeout=10)
-    try:
-        return sorted(int(s) for (s,) in con.execute(
-            "SELECT seq FROM records WHERE host_id = ?", (host,)))
-    finally:
-        con.close()
+    return sorted(int(s) for (s,) in server.rows("SELECT seq FROM records WHERE host_id = ?",
+                                                 (host,)))
 
 
 def acks_until(c, last_seq, deadline_s):

@@ -3,15 +3,12 @@ reply, connection kept), binary frames (1003), frames over 1 MiB (1009), a flood
 client (invalid frames: closed 1008; valid records: read at the connection's budget); a
 real agent connected meanwhile keeps being served without a gap or delay."""
 import json
-import sqlite3
 import struct
 import threading
 import time
-import urllib.request
 
-from srvmon_fakeserver import WsClient
-from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, wait_for,
-                            write_config)
+from srvmon_testlib import (Agent, Server, Workdir, WsClient, agent_config, check, server_token,
+                            wait_for, write_config)
 
 work = Workdir()
 server = Server(work, extra=["--ingest-limit", "1000/1"])
@@ -21,11 +18,7 @@ server.start()
 agent = Agent(work, write_config(work, agent_config(server))).start()
 wait_for(lambda: server.records("resources"), 30, "the agent's first records")
 
-req = urllib.request.Request(server.base_url + "/token",
-                             data=b"grant_type=password&username=other&password=other-pass",
-                             headers={"Content-Type": "application/x-www-form-urlencoded"})
-with urllib.request.urlopen(req, timeout=10) as r:
-    token = json.loads(r.read())["access_token"]
+token = server_token(server, "other", "other-pass")
 
 
 def record(seq, host="flood-host", rtype="status"):
@@ -137,11 +130,9 @@ check(at_5s <= 1000 * elapsed + 2000 + 500,
 check(at_5s >= 1000, "the flooder is throttled, not cut off (%d stored)" % at_5s)
 check(max(gaps) < 2.5, "agent records kept arriving during the flood (longest wait %.1fs)"
       % max(gaps))
-con = sqlite3.connect("file:%s?mode=ro" % server.db, uri=True, timeout=10)
-lat = sorted(rcv - ts for rcv, ts in con.execute(
+lat = sorted(rcv - ts for rcv, ts in server.rows(
     "SELECT received_ms, ts FROM records WHERE host_id != 'flood-host' AND seq > ?",
     ("%020d" % before,)))
-con.close()
 check(lat and lat[-1] < 1000, "agent records stored within 1 s of being sampled during the "
       "flood (max %d ms over %d records)" % (lat[-1] if lat else -1, len(lat)))
 wait_for(done.is_set, 30, "the rest of the flood to be written")

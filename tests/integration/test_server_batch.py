@@ -5,10 +5,8 @@ deduplication on (host_id, seq)); a bad element is answered with an error naming
 and dropped, the others are stored; one cumulative ack follows, sent only once the records
 are committed (another reader sees them when the ack arrives)."""
 import json
-import sqlite3
 
-from srvmon_fakeserver import WsClient
-from srvmon_testlib import Server, Workdir, check, server_token
+from srvmon_testlib import Server, Workdir, WsClient, check, server_token
 
 work = Workdir()
 server = Server(work)
@@ -29,18 +27,8 @@ def batch(records):
 
 def rows(host="batch-host"):
     """(seq, body) committed in the database, read by another connection."""
-    con = sqlite3.connect("file:%s?mode=ro" % server.db, uri=True, timeout=10)
-    try:
-        return sorted((int(s), b) for s, b in con.execute(
-            "SELECT seq, body FROM records WHERE host_id = ?", (host,)))
-    finally:
-        con.close()
-
-
-def recv_json(c):
-    op, data = c.recv()
-    check(op == 1, "a text frame (got opcode %d: %r)" % (op, data))
-    return json.loads(data)
+    return sorted((int(s), b) for s, b in server.rows(
+        "SELECT seq, body FROM records WHERE host_id = ?", (host,)))
 
 
 c = WsClient(server.port, token)
@@ -54,7 +42,7 @@ records = [rec(seq, pad="p" * (seq % 50)) for seq in range(1, 1001)]
 text = batch(records)
 check(len(text) < 1048576, "the batch fits max_frame (%d bytes)" % len(text))
 c.send(text)
-check(recv_json(c) == {"type": "ack", "seq": 1000}, "one cumulative ack for 1000 records")
+check(c.recv_json() == {"type": "ack", "seq": 1000}, "one cumulative ack for 1000 records")
 got = rows()
 check([s for s, _ in got] == list(range(1, 1001)),
       "all 1000 committed when the ack arrived (%d rows)" % len(got))
@@ -66,7 +54,7 @@ check(all(b == json.dumps(r, separators=(",", ":")) for (_, b), r in zip(got, re
 mixed = [rec(999), rec(1001), rec(1002, rtype="bogus"), "not an object",
          rec(1003, host=""), rec(1004, rtype="network")]
 c.send(batch(mixed))
-replies = [recv_json(c) for _ in range(4)]
+replies = [c.recv_json() for _ in range(4)]
 errors = [r["error"] for r in replies if r["type"] == "error"]
 acks = [r["seq"] for r in replies if r["type"] == "ack"]
 check(errors == ["batch record 2: unknown type", "batch record 3: message is not a JSON object",
@@ -82,13 +70,13 @@ for frame, err in ((batch([rec(s) for s in range(2000, 3001)]), "batch over the 
                    ('{"type":"batch","records":{}}', "records missing, not an array or empty"),
                    ('{"type":"batch","records":[', "invalid JSON")):
     c.send(frame)
-    r = recv_json(c)
+    r = c.recv_json()
     check(r == {"type": "error", "error": err}, "%s -> %r" % (err, r))
 check(not [s for s, _ in rows() if s >= 2000], "nothing of a refused batch stored")
 
 # Single-record frames still work on the same connection, and the ack stays cumulative.
 c.send(json.dumps(rec(1005)))
-check(recv_json(c) == {"type": "ack", "seq": 1005}, "a single frame after batches")
+check(c.recv_json() == {"type": "ack", "seq": 1005}, "a single frame after batches")
 c.close()
 
 # Several connections batching at once: all stored, each acked up to its own last seq.
@@ -97,9 +85,9 @@ for i, cl in enumerate(clients):
     for first in range(1, 501, 100):
         cl.send(batch([rec(s, host="multi-%d" % i) for s in range(first, first + 100)]))
 for i, cl in enumerate(clients):
-    replies = [recv_json(cl)]
+    replies = [cl.recv_json()]
     while replies[-1].get("seq") != 500 and len(replies) < 5:
-        replies.append(recv_json(cl))
+        replies.append(cl.recv_json())
     seqs = [r.get("seq") for r in replies]
     check(all(r["type"] == "ack" for r in replies) and seqs == sorted(seqs) and seqs[-1] == 500,
           "connection %d: acks only, growing, up to 500: %r" % (i, seqs))

@@ -6,10 +6,8 @@ pre-claimed seq) no longer makes the owner's record with that seq a duplicate; a
 refresh token is a family of its own."""
 import json
 import sqlite3
-import subprocess
 
-from srvmon_fakeserver import WsClient
-from srvmon_testlib import SERVER, Server, Workdir, check, server_token
+from srvmon_testlib import Server, Workdir, WsClient, check, server_token
 
 # The schema of the previous version, as its db.c created it.
 OLD_SCHEMA = """
@@ -70,8 +68,7 @@ check(con.execute("SELECT family FROM refresh_tokens").fetchall() == [("f" * 64,
       "an old refresh token is a family of its own")
 con.close()
 
-r = subprocess.run([SERVER, "host", "list", "--db", server.db], capture_output=True, text=True,
-                   timeout=30)
+r = server.run_cli("host", "list")
 check(r.returncode == 0 and "host-a\ta\t1970-01-01T00:00:01Z\t1970-01-01T00:00:04Z" in r.stdout,
       "host list on the migrated database: %r" % r.stdout)
 
@@ -88,11 +85,9 @@ try:
     op, data = c.recv()
     check(json.loads(data)["type"] == "error", "b's record for host-a refused: %r" % data)
     c.close()
-    con = sqlite3.connect("file:%s?mode=ro" % server.db, uri=True, timeout=10)
-    seq10 = con.execute("SELECT account FROM records WHERE host_id = 'host-a' AND seq = ?"
-                        " ORDER BY id", ("%020d" % 10,)).fetchall()
-    seq12 = con.execute("SELECT count(*) FROM records WHERE seq = ?", ("%020d" % 12,)).fetchone()
-    con.close()
+    seq10 = server.rows("SELECT account FROM records WHERE host_id = 'host-a' AND seq = ?"
+                        " ORDER BY id", ("%020d" % 10,))
+    seq12 = server.rows("SELECT count(*) FROM records WHERE seq = ?", ("%020d" % 12,))[0]
     check(seq10 == [("b",), ("a",)], "a's seq 10 stored beside b's old one: %r" % seq10)
     check(seq12 == (0,), "b's refused record not stored")
     # Opened again: nothing to migrate, nothing changes.

@@ -6,52 +6,30 @@ used to be acked to the owner and dropped). Also: host add/list, a host assigned
 is first seen, and refusals inside a batch."""
 import json
 import os
-import sqlite3
-import subprocess
 
-from srvmon_fakeserver import WsClient
-from srvmon_testlib import (SERVER, Agent, Server, Workdir, agent_config, check, server_token,
+from srvmon_testlib import (Agent, WsClient, agent_config, check, served, server_token,
                             spool_records, wait_for, write_config)
 
 HOST = "owned-host"
-work = Workdir()
-server = Server(work)
-server.add_user("agent1", "s3cret-pass")
-server.add_user("intruder", "intruder-pass")
-server.start()
-agents = []
-# srvmon-server made the database (user add): owner only, whatever the caller's umask.
-for path in (server.db, server.db + "-wal"):
-    mode = os.stat(path).st_mode if os.path.exists(path) else 0
-    check(mode == 0 or mode & 0o077 == 0, "%s: mode %o (umask 077)" % (path, mode & 0o777))
 
 
 def rows(host):
     """(seq, account) of the stored records of host."""
-    con = sqlite3.connect("file:%s?mode=ro" % server.db, uri=True, timeout=10)
-    try:
-        return sorted((int(s), a) for s, a in con.execute(
-            "SELECT seq, account FROM records WHERE host_id = ?", (host,)))
-    finally:
-        con.close()
+    return sorted((int(s), a) for s, a in server.rows(
+        "SELECT seq, account FROM records WHERE host_id = ?", (host,)))
 
 
 def rec(seq, host=HOST, rtype="status"):
     return {"type": rtype, "host_id": host, "seq": seq, "ts": 1700000000000 + seq}
 
 
-def recv_json(c):
-    op, data = c.recv()
-    check(op == 1, "a text frame (got opcode %d: %r)" % (op, data))
-    return json.loads(data)
+with served() as (work, server, agents):
+    server.add_user("intruder", "intruder-pass")
+    # srvmon-server made the database (user add): owner only, whatever the caller's umask.
+    for path in (server.db, server.db + "-wal"):
+        mode = os.stat(path).st_mode if os.path.exists(path) else 0
+        check(mode == 0 or mode & 0o077 == 0, "%s: mode %o (umask 077)" % (path, mode & 0o777))
 
-
-def cli(*args):
-    return subprocess.run([SERVER] + list(args) + ["--db", server.db], capture_output=True,
-                          text=True, timeout=30)
-
-
-try:
     # The real agent of account agent1 claims its host with its first records.
     config = agent_config(server).replace("[agent]\n", "[agent]\nhost_id = %s\n" % HOST)
     agents.append(Agent(work, write_config(work, config)).start())
@@ -67,29 +45,29 @@ try:
     replies = []
     for seq in claimed[:40]:
         c.send(json.dumps(rec(seq)))
-        replies.append(recv_json(c))
+        replies.append(c.recv_json())
     want = 'host_id "%s" belongs to another account' % HOST
     check(all(r["type"] == "error" for r in replies),
           "40 replies, all errors, no ack: %r" % [r for r in replies if r["type"] != "error"])
     check(all(r["error"] == want for r in replies),
           "single frames: the error names the host: %r" % replies[0])
     c.send(json.dumps({"type": "batch", "records": [rec(s) for s in claimed[40:]]}))
-    replies += [recv_json(c) for _ in range(8)]
+    replies += [c.recv_json() for _ in range(8)]
     check([r["error"] for r in replies[40:]] ==
           ["batch record %d: %s" % (i, want) for i in range(8)],
           "batch elements: each error names its index and the host: %r" % replies[40])
     # Its own host on the same connection is still stored and acked (below the refused seqs:
     # an ack is cumulative, it never covers a refused record).
     c.send(json.dumps(rec(1, host="intruder-host")))
-    check(recv_json(c) == {"type": "ack", "seq": 1}, "its own host is stored and acked")
+    check(c.recv_json() == {"type": "ack", "seq": 1}, "its own host is stored and acked")
     c.send(json.dumps(rec(top + 100, host="intruder-host")))
-    check(recv_json(c) == {"type": "ack", "seq": top + 4},
+    check(c.recv_json() == {"type": "ack", "seq": top + 4},
           "an ack after a refusal stops below the lowest refused seq (%d)" % (top + 4))
     # Raw control characters in a string (the JSON parser takes them): query --json prints
     # the record as one line, escaped, nothing a terminal would act on.
     c.send('{"type":"status","host_id":"intruder-host","seq":2,"ts":1,"note":"\x1b[2J\nx"}')
-    check(recv_json(c)["type"] == "ack", "a record with raw control characters stored")
-    r = cli("query", "--host", "intruder-host", "--json")
+    check(c.recv_json()["type"] == "ack", "a record with raw control characters stored")
+    r = server.run_cli("query", "--host", "intruder-host", "--json")
     check(r.returncode == 0 and r.stdout.count("\n") == 3 and "\x1b" not in r.stdout
           and '"note":"\\u001b[2J\\nx"' in r.stdout,
           "query --json: one line per record, control characters escaped: %r" % r.stdout)
@@ -100,7 +78,7 @@ try:
     base = top + 200
     c.send(json.dumps({"type": "batch", "records": [
         rec(base, host="intruder-host"), rec(base + 1), rec(base + 2, host="intruder-host")]}))
-    got = [recv_json(c), recv_json(c)]
+    got = [c.recv_json(), c.recv_json()]
     check(got == [{"type": "error", "error": "batch record 1: " + want},
                   {"type": "ack", "seq": base}],
           "mixed batch: an error for the foreign element, then ack %d (%r)" % (base, got))
@@ -121,20 +99,20 @@ try:
           "the server logs the refusal with the owner")
 
     # An administrator assigns a host before it is first seen; it then refuses others.
-    r = cli("host", "add", "assigned-host", "--account", "agent1")
+    r = server.run_cli("host", "add", "assigned-host", "--account", "agent1")
     check(r.returncode == 0, "host add: %s" % r.stderr.strip())
-    r = cli("host", "add", "assigned-host", "--account", "intruder")
+    r = server.run_cli("host", "add", "assigned-host", "--account", "intruder")
     check(r.returncode == 1 and "belongs to account \"agent1\"" in r.stderr,
           "host add of a host owned by another account fails: %s" % r.stderr.strip())
-    r = cli("host", "add", "x", "--account", "nobody")
+    r = server.run_cli("host", "add", "x", "--account", "nobody")
     check(r.returncode == 1 and "no account \"nobody\"" in r.stderr,
           "host add for an unknown account fails: %s" % r.stderr.strip())
     c = WsClient(server.port, server_token(server, "intruder", "intruder-pass"))
     c.send(json.dumps(rec(1, host="assigned-host")))
-    check(recv_json(c)["error"] == 'host_id "assigned-host" belongs to another account',
+    check(c.recv_json()["error"] == 'host_id "assigned-host" belongs to another account',
           "an assigned host refuses another account's records")
     c.close()
-    r = cli("host", "list")
+    r = server.run_cli("host", "list")
     check(r.returncode == 0, "host list: %s" % r.stderr.strip())
     lines = [ln.split("\t") for ln in r.stdout.splitlines()]
     print(r.stdout)
@@ -152,7 +130,7 @@ try:
     # its next connection (here: its tokens revoked, it logs in again).
     c = WsClient(server.port, server_token(server, "intruder", "intruder-pass"))
     c.send(json.dumps(rec(0, host="stolen-host")))
-    check(recv_json(c) == {"type": "ack", "seq": 0}, "the intruder claims stolen-host first")
+    check(c.recv_json() == {"type": "ack", "seq": 0}, "the intruder claims stolen-host first")
     c.close()
     state2 = work.file("state2")
     config2 = agent_config(server).replace("[agent]\n", "[agent]\nhost_id = stolen-host\n") \
@@ -165,15 +143,11 @@ try:
     spooled = wait_for(lambda: len(spool_records(spool2)) >= 3 and spool_records(spool2), 30,
                        "refused records kept in the agent's spool")
     check(rows("stolen-host") == [(0, "intruder")], "none of the agent's records stored meanwhile")
-    check(cli("host", "del", "stolen-host").returncode == 0, "host del stolen-host")
-    check(cli("host", "add", "stolen-host", "--account", "agent1").returncode == 0,
+    check(server.run_cli("host", "del", "stolen-host").returncode == 0, "host del stolen-host")
+    check(server.run_cli("host", "add", "stolen-host", "--account", "agent1").returncode == 0,
           "host add stolen-host --account agent1")
-    check(cli("token", "revoke", "--account", "agent1").returncode == 0,
+    check(server.run_cli("token", "revoke", "--account", "agent1").returncode == 0,
           "token revoke: the agents reconnect")
     wait_for(lambda: set(spooled) <= set(s for s, a in rows("stolen-host") if a == "agent1"),
              30, "the spooled records %r delivered" % spooled)
     check(True, "the records refused before are stored once the host is the agent's")
-finally:
-    for a in agents:
-        a.stop()
-    server.stop()

@@ -9,8 +9,7 @@ import re
 import sqlite3
 import time
 
-from srvmon_fakeserver import WsClient
-from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, server_token,
+from srvmon_testlib import (Agent, Server, Workdir, WsClient, agent_config, check, server_token,
                             wait_for, write_config)
 
 
@@ -26,12 +25,8 @@ def batch(records):
 
 
 def seqs(server, host):
-    con = sqlite3.connect("file:%s?mode=ro" % server.db, uri=True, timeout=10)
-    try:
-        return sorted(int(s) for (s,) in con.execute(
-            "SELECT seq FROM records WHERE host_id = ?", (host,)))
-    finally:
-        con.close()
+    return sorted(int(s) for (s,) in server.rows("SELECT seq FROM records WHERE host_id = ?",
+                                                 (host,)))
 
 
 def replies_until_close(c):

@@ -34,7 +34,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from srvmon_testlib import AGENT, Workdir, check, fail, wait_for, write_config  # noqa: E402
+from srvmon_testlib import AGENT, Workdir, check, fail, poll, wait_for, write_config  # noqa: E402
 
 PID = os.getpid()
 NS = "srvmon-ls-%d" % PID
@@ -59,13 +59,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Only there: on a shaped link pinning just keeps a tool from the idler core.
 CAN_PIN = (os.cpu_count() or 1) >= 2
 ROOT_SIDE = []  # prefix of the root side's commands while pinned
-
-
-def until(pred, timeout):
-    """Polls pred() until true or the deadline; the caller checks what it found."""
-    deadline = time.monotonic() + timeout
-    while not pred() and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 def sh(*cmd):
@@ -221,7 +214,7 @@ def compare_rates(work, url, srv):
         d1, u1 = iperf3(True), iperf3(False)
         check(rc == 0 and "error" not in rec, "round %d: the speed test succeeded" % k)
         # Cut-short POSTs are logged once the server sees the client leave.
-        until(lambda: sum(srv.read()) >= rec["bytes_up"], 5)
+        poll(lambda: sum(srv.read()) >= rec["bytes_up"], bool, 5, interval=0.05)
         check(rec["stop_up"] != "byte_cap" and sum(srv.read()) >= rec["bytes_up"],
               "round %d: the stop rule or max_duration ended the upload, and bytes_up %d "
               "is no more than the server read (%d)" % (k, rec["bytes_up"], sum(srv.read())))
@@ -306,7 +299,7 @@ def compare_shaped(work, url):
 def default_cap(work, srv, url):
     rc, rec = speedtest(work, url)
     # The server logs a POST before it answers it; its line may still be in the pipe.
-    until(lambda: srv.read()[0] >= rec["bytes_up"], 5)
+    poll(lambda: srv.read()[0] >= rec["bytes_up"], bool, 5, interval=0.05)
     whole, part = srv.read()
     what = "default 100 MB cap, %s names" % ("plain" if srv.plain else ".php")
     check(rc == 0 and rec["stop_up"] == "byte_cap" and rec["capped"],

@@ -4,11 +4,9 @@ log line per window, never a loop; /token is rate-limited per address (429)."""
 import json
 import re
 import time
-import urllib.error
-import urllib.request
 
-from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, wait_for,
-                            write_config)
+from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, http, post_token,
+                            wait_for, write_config)
 
 LOG_LEVEL = re.compile(r" srvmon-agent (warning|error): ")
 
@@ -91,22 +89,16 @@ server.start()
 codes = []
 retry_after = None
 for _ in range(5):
-    req = urllib.request.Request(server.base_url + "/token",
-                                 data=b"grant_type=password&username=agent1&password=x",
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            codes.append(r.status)
-    except urllib.error.HTTPError as e:
-        codes.append(e.code)
-        if e.code == 429:
-            retry_after = e.headers.get("Retry-After")
-            check(json.loads(e.read())["error"] == "too_many_requests", "429 body")
+    status, headers, body = post_token(
+        server, raw=b"grant_type=password&username=agent1&password=x", with_headers=True)
+    codes.append(status)
+    if status == 429:
+        retry_after = headers.get("Retry-After")
+        check(json.loads(body)["error"] == "too_many_requests", "429 body")
 check(codes == [400, 400, 400, 429, 429], "burst of 3, then 429: %s" % codes)
 check(retry_after is not None and 1 <= int(retry_after) <= 10,
       "Retry-After in seconds (%s)" % retry_after)
-with urllib.request.urlopen(server.base_url + "/health", timeout=10) as r:
-    check(r.status == 200, "/health still served")
+check(http("GET", server.url("/health"))[0] == 200, "/health still served")
 check(server.stats()["token_requests"] == 3, "throttled requests never reach the grant")
 server.stop()
 print("PASS")

@@ -3,34 +3,16 @@
 account with its tokens. A connection whose token was revoked is closed with 4401 at its
 next message (within 2 s); the real agent then logs in again and keeps shipping."""
 import json
-import subprocess
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
-from srvmon_fakeserver import WsClient
-from srvmon_testlib import (SERVER, Agent, Server, Workdir, agent_config, check, wait_for,
+from srvmon_testlib import (Agent, WsClient, agent_config, check, post_token, served, wait_for,
                             write_config)
-
-work = Workdir()
-server = Server(work)
-server.add_user("agent1", "s3cret-pass")
-server.add_user("alice", "alice-pass")
-server.start()
-agents = []
 
 
 def token_post(form):
     """(status, JSON body) of POST /token."""
-    req = urllib.request.Request(server.base_url + "/token",
-                                 data=urllib.parse.urlencode(form).encode(),
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+    status, body = post_token(server, form)
+    return status, json.loads(body)
 
 
 def login():
@@ -42,11 +24,6 @@ def login():
 
 def refresh(token):
     return token_post({"grant_type": "refresh_token", "refresh_token": token})
-
-
-def cli(*args):
-    return subprocess.run([SERVER] + list(args) + ["--db", server.db], capture_output=True,
-                          text=True, timeout=30)
 
 
 def closed_4401(c, what):
@@ -65,7 +42,8 @@ def closed_4401(c, what):
     check(False, "%s: the live connection was closed within 10 s" % what)
 
 
-try:
+with served() as (work, server, agents):
+    server.add_user("alice", "alice-pass")
     # A refresh token used twice: refused, and every token of its family goes.
     a1, r1 = login()
     live = WsClient(server.port, a1)
@@ -91,18 +69,18 @@ try:
 
     # token revoke --account: every token of the account.
     live = WsClient(server.port, other_a)
-    r = cli("token", "revoke", "--account", "alice")
+    r = server.run_cli("token", "revoke", "--account", "alice")
     check(r.returncode == 0 and "revoked 1 access and 1 refresh tokens of \"alice\"" in r.stderr,
           "token revoke: %s" % r.stderr.strip())
     check(refresh(other_r)[0] == 400, "its refresh token is refused")
-    r = cli("token", "revoke", "--account", "alcie")
+    r = server.run_cli("token", "revoke", "--account", "alcie")
     check(r.returncode == 1 and "no such account" in r.stderr,
           "token revoke of an unknown account fails: %s" % r.stderr.strip())
     closed_4401(live, "token revoke")
 
     # user del: the account and its tokens; logging in is refused from then on.
     a3, _ = login()
-    r = cli("user", "del", "alice")
+    r = server.run_cli("user", "del", "alice")
     check(r.returncode == 0 and "deleted account \"alice\" (1 access and 1 refresh tokens"
           in r.stderr, "user del: %s" % r.stderr.strip())
     c = WsClient(server.port, a3)
@@ -111,7 +89,7 @@ try:
     status, body = token_post({"grant_type": "password", "username": "alice",
                                "password": "alice-pass"})
     check(status == 400, "the deleted account cannot log in: %d %r" % (status, body))
-    r = cli("user", "del", "alice")
+    r = server.run_cli("user", "del", "alice")
     check(r.returncode == 1 and "no such account" in r.stderr,
           "user del of an unknown account fails: %s" % r.stderr.strip())
 
@@ -119,7 +97,7 @@ try:
     # again with its password and its records keep arriving.
     agents.append(Agent(work, write_config(work, agent_config(server))).start())
     wait_for(lambda: server.records("resources"), 30, "the agent's first records")
-    r = cli("token", "revoke", "--account", "agent1")
+    r = server.run_cli("token", "revoke", "--account", "agent1")
     check(r.returncode == 0, "token revoke of the agent's account: %s" % r.stderr.strip())
     wait_for(lambda: 'token of "agent1" revoked, closing' in server.read_log(), 15,
              "the agent's connection closed")
@@ -129,7 +107,3 @@ try:
     after = agent_top()
     wait_for(lambda: agent_top() > after + 2, 20, "the agent's records after it logged in again")
     check(True, "the agent logged in again and ships (seq > %d)" % (after + 2))
-finally:
-    for a in agents:
-        a.stop()
-    server.stop()

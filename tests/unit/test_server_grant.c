@@ -1,4 +1,5 @@
-/* server/password.c, token.c and grant.c: argon2id hashes, tokens, the password grant. */
+/* server/grant.c: the password and refresh-token grants of POST /token, refresh-token replay
+ * (revoking the family, server/revoke.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdbool.h>
@@ -17,63 +18,6 @@
 #include "password.h"
 #include "revoke.h"
 #include "token.h"
-
-static void test_password(void **state)
-{
-	char h1[PASSWORD_ENCODED_MAX];
-	char h2[PASSWORD_ENCODED_MAX];
-
-	(void)state;
-	assert_int_equal(password_hash("s3cret", h1, sizeof(h1)), 0);
-	assert_int_equal(password_hash("s3cret", h2, sizeof(h2)), 0);
-	assert_true(strncmp(h1, "$argon2id$v=19$m=19456,t=2,p=1$", 31) == 0);
-	/* Random salt: the same password hashes differently. */
-	assert_string_not_equal(h1, h2);
-	assert_int_equal(password_verify(h1, "s3cret"), 0);
-	assert_int_equal(password_verify(h2, "s3cret"), 0);
-	assert_int_equal(password_verify(h1, "s3cre"), -EACCES);
-	assert_int_equal(password_verify(h1, ""), -EACCES);
-	assert_int_equal(password_verify("$2y$10$notargon", "s3cret"), -EINVAL);
-	assert_int_equal(password_hash("", h1, sizeof(h1)), -EINVAL);
-	assert_int_equal(password_hash("x", h1, 20), -ENOSPC);
-	assert_non_null(password_dummy_hash());
-	assert_ptr_equal(password_dummy_hash(), password_dummy_hash());
-	assert_int_equal(password_verify(password_dummy_hash(), "s3cret"), -EACCES);
-}
-
-static void test_token(void **state)
-{
-	char t1[TOKEN_HEX_LEN + 1], t2[TOKEN_HEX_LEN + 1];
-	char h[TOKEN_HASH_HEX_LEN + 1];
-	char out[80];
-
-	(void)state;
-	assert_int_equal(token_generate(t1), 0);
-	assert_int_equal(token_generate(t2), 0);
-	assert_true(token_is_wellformed(t1));
-	assert_string_not_equal(t1, t2);
-	assert_false(token_is_wellformed("abc"));
-	t2[5] = 'G';
-	assert_false(token_is_wellformed(t2));
-	/* SHA-256("abc"), FIPS 180-2 test vector. */
-	assert_int_equal(token_hash("abc", h), 0);
-	assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	assert_true(token_hash_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f"
-					"20015ad"));
-	assert_false(token_hash_equal(h, "ca7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff6"
-					 "1f20015ad"));
-	assert_false(token_hash_equal(h, "ba78"));
-
-	assert_int_equal(token_from_bearer("Bearer abc", out, sizeof(out)), 0);
-	assert_string_equal(out, "abc");
-	assert_int_equal(token_from_bearer("bearer   xyz", out, sizeof(out)), 0);
-	assert_string_equal(out, "xyz");
-	assert_int_equal(token_from_bearer("Basic abc", out, sizeof(out)), -EINVAL);
-	assert_int_equal(token_from_bearer("Bearerabc", out, sizeof(out)), -EINVAL);
-	assert_int_equal(token_from_bearer("Bearer ", out, sizeof(out)), -EINVAL);
-	assert_int_equal(token_from_bearer("Bearer a b", out, sizeof(out)), -EINVAL);
-	assert_int_equal(token_from_bearer("Bearer abcdef", out, 4), -ENOSPC);
-}
 
 struct fixture {
 	char dir[64];
@@ -326,49 +270,12 @@ static void test_refresh_replay(void **state)
 	assert_string_equal(r.body, "{\"error\":\"invalid_grant\"}");
 }
 
-static void test_records(void **state)
-{
-	struct fixture *f = *state;
-	struct db_record rec = {
-		.host_id = "h",
-		.seq = UINT64_MAX,
-		.type = "status",
-		.ts = -1,
-		.received_ms = 5,
-		.account = "alice",
-		.body = "{}",
-		.body_len = 2,
-	};
-	char seq[DB_SEQ_DIGITS + 1];
-	struct db_stats st;
-	bool inserted = false;
-
-	db_seq_format(UINT64_MAX, seq);
-	assert_string_equal(seq, "18446744073709551615");
-	db_seq_format(7, seq);
-	assert_string_equal(seq, "00000000000000000007");
-	assert_int_equal(db_record_insert(f->db, &rec, &inserted), 0);
-	assert_true(inserted);
-	assert_int_equal(db_record_insert(f->db, &rec, &inserted), 0);
-	assert_false(inserted);
-	rec.seq = 7;
-	assert_int_equal(db_record_insert(f->db, &rec, &inserted), 0);
-	assert_true(inserted);
-	assert_int_equal(db_stats_read(f->db, 0, &st), 0);
-	assert_true(st.records == 2);
-	assert_int_equal(st.n_types, 1);
-	assert_string_equal(st.types[0].type, "status");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_password),
-		cmocka_unit_test(test_token),
 		cmocka_unit_test_setup_teardown(test_grant, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_refresh_grant, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_refresh_replay, setup_db, teardown_db),
-		cmocka_unit_test_setup_teardown(test_records, setup_db, teardown_db),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
