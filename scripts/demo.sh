@@ -65,6 +65,14 @@ interval = 5s
 
 [network]
 interval = 2s
+
+# One speed test right after start (then every 6 h as by default), capped small: the
+# newcomer sees a speedtest line within seconds.
+[speedtest]
+first_delay = 0s
+first_jitter = 0s
+max_megabytes = 20
+max_duration = 2s
 CONF
 
 "$AGENT" --config "$WORK/agent.conf" 2>"$WORK/agent.log" &
