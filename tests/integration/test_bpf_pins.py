@@ -90,7 +90,8 @@ try:
             return f if f and sum(v["value"].get("emitted", 0) for v in f["values"]) > 0 else None
 
         f = wait_for(exec_stats, 20, "exec_stats with emitted > 0")
-        fields = {"ringbuf_full", "argv_truncated", "filtered", "emitted", "read_fault"}
+        fields = {"ringbuf_full", "argv_truncated", "filtered", "emitted", "read_fault",
+                  "cwd_cached", "cwd_walked"}
         for v in f["values"]:
             check(set(v["value"]) == fields,
                   "bpftool prints the exec_stats field names: %s" % sorted(v["value"]))

@@ -14,6 +14,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from srvmon_testlib import AGENT, Server, Workdir, check, fail, write_config  # noqa: E402
 
+# A rate within 3 % of a shaped link is a property of the agent as shipped: an ASan+UBSan
+# build (several times slower per byte) measures its own overhead, not the link. The
+# release pass asserts it.
+if os.environ.get("SRVMON_SANITIZE") == "ON":
+    print("skip: rate precision is checked in the release build, not under sanitizers")
+    sys.exit(0)
+
 PID = os.getpid()
 NS = "srvmon-st-%d" % PID
 ROOT_IF = "sst%da" % (PID % 1000000)
