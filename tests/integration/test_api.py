@@ -265,7 +265,8 @@ def main():
                                                           json.dumps(r)))
     con.commit()
     con.close()
-    server = Server(work)
+    # Retention off: these records are from 1970 (received_ms = ts) and would be deleted.
+    server = Server(work, extra=("--retention", "0"))
     try:
         server.start()
         server.add_user("view2", "view-pass", role="viewer")

@@ -75,7 +75,7 @@ try:
 
     # 2. Wrong CA: a clear error, nothing delivered, still running.
     agent = run_agent("wrongca", tls_config(server, wrong_crt))
-    wait_for(lambda: "token request to https://127.0.0.1" in agent.read_log(), 20,
+    wait_for(lambda: "token request to https://127.0.0.1" in agent.read_log(), 40,
              "the verification failure in the log")
     log = agent.read_log()
     check("certificate" in log.lower(), "log says the certificate failed verification")
