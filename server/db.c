@@ -193,7 +193,7 @@ static int prepare(struct db *db, const char *sql, sqlite3_stmt **ret)
 	return 0;
 }
 
-static int copy_text(sqlite3_stmt *st, int col, char *ret, size_t size)
+int db_column_text(struct sqlite3_stmt *st, int col, char *ret, size_t size)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
 	int n = sqlite3_column_bytes(st, col);
@@ -240,7 +240,7 @@ int db_account_hash(struct db *db, const char *name, char *ret, size_t size)
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
-		r = copy_text(st, 0, ret, size);
+		r = db_column_text(st, 0, ret, size);
 	else if (r == SQLITE_DONE)
 		r = -ENOENT;
 	else
@@ -340,7 +340,7 @@ int db_token_lookup(struct db *db, const char *hash, char *ret_account, size_t s
 			    " WHERE hash >= ?1 AND hash < ?1 || 'g'",
 			    hash, &st);
 	if (r == SQLITE_ROW) {
-		r = copy_text(st, 1, ret_account, size);
+		r = db_column_text(st, 1, ret_account, size);
 		*ret_expires_ms = (uint64_t)sqlite3_column_int64(st, 2);
 	} else if (r == SQLITE_DONE) {
 		r = -ENOENT;
@@ -374,14 +374,14 @@ int db_refresh_use(struct db *db, const char *hash, uint64_t now_ms, char *ret_a
 		return -ENOENT;
 	if (r < 0)
 		return r;
-	r = copy_text(st, 0, stored, sizeof(stored));
+	r = db_column_text(st, 0, stored, sizeof(stored));
 	if (r == 0)
-		r = copy_text(st, 1, ret_account, size);
+		r = db_column_text(st, 1, ret_account, size);
 	/* Without a family (not made by this version) a token is a family of its own. */
 	if (r == 0)
 		r = sqlite3_column_type(st, 3) == SQLITE_NULL
-			    ? copy_text(st, 0, ret_family, family_size)
-			    : copy_text(st, 3, ret_family, family_size);
+			    ? db_column_text(st, 0, ret_family, family_size)
+			    : db_column_text(st, 3, ret_family, family_size);
 	used = sqlite3_column_type(st, 4) != SQLITE_NULL;
 	if (r == 0 && (uint64_t)sqlite3_column_int64(st, 2) <= now_ms)
 		r = -ENOENT;
@@ -554,7 +554,8 @@ int db_stats_read(struct db *db, uint64_t now_ms, struct db_stats *ret)
 		ret->records += count;
 		if (ret->n_types >= sizeof(ret->types) / sizeof(ret->types[0]))
 			continue;
-		if (copy_text(st, 0, ret->types[ret->n_types].type, sizeof(ret->types[0].type)) < 0)
+		if (db_column_text(st, 0, ret->types[ret->n_types].type,
+				   sizeof(ret->types[0].type)) < 0)
 			continue;
 		ret->types[ret->n_types++].count = count;
 	}

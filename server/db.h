@@ -58,6 +58,11 @@ const char *db_errmsg(const struct db *db);
 struct sqlite3;
 struct sqlite3 *db_sqlite(struct db *db);
 
+struct sqlite3_stmt;
+/* Copies text column col of the current row of st into ret (NUL-terminated). 0, -EIO for
+ * NULL, -ENOSPC when it does not fit. For the store files on top of db.c. */
+int db_column_text(struct sqlite3_stmt *st, int col, char *ret, size_t size);
+
 /* 0, -EEXIST when the account exists, -EIO. */
 int db_account_add(struct db *db, const char *name, const char *hash, uint64_t now_ms);
 /* Copies the account's encoded hash into ret. 0, -ENOENT, -ENOSPC, -EIO. */

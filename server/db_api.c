@@ -14,20 +14,6 @@ static int prepare(struct db *db, const char *sql, sqlite3_stmt **ret)
 	return sqlite3_prepare_v2(db_sqlite(db), sql, -1, ret, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
-static int copy_col(sqlite3_stmt *st, int col, char *ret, size_t size)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-	int n = sqlite3_column_bytes(st, col);
-
-	if (!t)
-		return -EIO;
-	if ((size_t)n >= size)
-		return -ENOSPC;
-	memcpy(ret, t, (size_t)n);
-	ret[n] = '\0';
-	return 0;
-}
-
 int db_token_auth(struct db *db, const char *hash, struct db_auth *ret)
 {
 	sqlite3_stmt *st = NULL;
@@ -45,7 +31,7 @@ int db_token_auth(struct db *db, const char *hash, struct db_auth *ret)
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW) {
-		r = copy_col(st, 0, role, sizeof(role));
+		r = db_column_text(st, 0, role, sizeof(role));
 		/* An unknown role grants nothing: taken as agent. */
 		if (r == 0 && role_parse(role, &ret->role) < 0)
 			ret->role = ROLE_AGENT;
@@ -85,7 +71,7 @@ int db_account_role(struct db *db, const char *name, enum role *ret)
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW) {
-		r = copy_col(st, 0, role, sizeof(role));
+		r = db_column_text(st, 0, role, sizeof(role));
 		if (r == 0 && role_parse(role, ret) < 0)
 			r = -EIO;
 	} else {

@@ -9,20 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-static int copy_column(sqlite3_stmt *st, int col, char *ret, size_t size)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-	int n = sqlite3_column_bytes(st, col);
-
-	if (!t)
-		return -EIO;
-	if ((size_t)n >= size)
-		return -ENOSPC;
-	memcpy(ret, t, (size_t)n);
-	ret[n] = '\0';
-	return 0;
-}
-
 /* The owner of host_id into ret. 0, -ENOENT, -ENOSPC, -EIO. */
 static int owner_of(sqlite3 *sql, const char *host_id, char *ret, size_t size)
 {
@@ -35,7 +21,7 @@ static int owner_of(sqlite3 *sql, const char *host_id, char *ret, size_t size)
 	sqlite3_bind_text(st, 1, host_id, -1, SQLITE_STATIC);
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
-		r = copy_column(st, 0, ret, size);
+		r = db_column_text(st, 0, ret, size);
 	else
 		r = r == SQLITE_DONE ? -ENOENT : -EIO;
 	sqlite3_finalize(st);
