@@ -1,159 +1,30 @@
-#include "http.h"
+/* The HTTP/WebSocket server's core: the lws context and vhost, the one protocol callback that
+ * hands each event to its endpoint (http_route.c, http_token.c, ws_ingest.c and the families
+ * in files of their own), the JSON reply of the small endpoints, connection admission and
+ * deadlines (conntrack.c), and the housekeeping tick (request deadlines, retention). */
+#include "http_internal.h"
 
 #include "log.h"
 #include "monoclock.h"
 #include "api.h"
-#include "connlimit.h"
-#include "conntrack.h"
 #include "db.h"
-#include "db_api.h"
-#include "form.h"
-#include "grant.h"
-#include "hosts.h"
-#include "ingest.h"
-#include "srvmon_proto.h"
 #include "pwpool.h"
 #include "quota.h"
 #include "ratelimit.h"
-#include "record_line.h"
 #include "retention.h"
-#include "role.h"
 #include "speedtest_http.h"
 #include "static.h"
-#include "token.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <openssl/crypto.h>
-#include <libwebsockets.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define WS_PATH		    "/ws"
-#define TOKEN_PATH	    "/token"
-#define HEALTH_PATH	    "/health"
-#define FORM_CTYPE	    "application/x-www-form-urlencoded"
-#define MAX_PENDING_ERR	    8
-#define CLOSE_TOKEN_EXPIRED SRVMON_CLOSE_TOKEN_EXPIRED
-/* One transaction groups the records of one event-loop turn, cut at these bounds. */
-#define COMMIT_MAX_RECORDS 4096
-#define COMMIT_MAX_MS	   20
-/* The ingest budget of a connection may be spent this many seconds ahead. */
-#define LIMIT_BURST_S 2
-/* Invalid messages: 100 at once, then 10 per second; beyond that the connection is closed. */
-#define INVALID_PER_S	10
-#define INVALID_BURST_S 10
-/* A connection's token is looked up again (revoked: closed with 4401) at most this often,
- * when a message arrives. */
-#define AUTH_RECHECK_MS 2000
-/* An error reply: a reason naming a host_id (255 bytes, JSON-escaped) fits. */
-#define WS_ERROR_MAX 2048
-/* Over the account's quota: the committed records are acked, then the connection is closed
- * with 4429 (like HTTP 429) and the agent resends the rest after reconnecting. Not 1013 (try
- * again later): lws 4.1 clients take that code for a protocol error. */
-#define CLOSE_OVER_QUOTA 4429
 /* Request deadlines and retention are checked on this tick. */
 #define HOUSEKEEPING_MS 250
-
-struct server {
-	struct lws_context *ctx;
-	struct lws_vhost *vhost;
-	struct server_opts opts;
-	struct lws_protocols protocols[2];
-	struct ratelimit *token_rl; /* NULL: no limit on POST /token */
-	struct ratelimit *login_rl; /* failed logins per account; NULL: no limit */
-	struct pwpool *pw;	    /* password checks */
-	struct conntrack *conns;
-	struct quota *quota; /* NULL: no per-account quota */
-	lws_sorted_usec_list_t sul_house;
-	uint64_t refused_conns; /* over --conn-limit since the last housekeeping tick */
-	char accepted_addr[CONNTRACK_ADDR_MAX]; /* from conn_filter() to conn_accepted() */
-	uint64_t retention_due_ms;		/* mono; 0: retention off */
-	struct ingest_span *spans;		/* INGEST_BATCH_MAX, for splitting batch frames */
-	/* The open transaction: its record count, start, and the sessions it holds records of. */
-	size_t tx_records;
-	uint64_t tx_start_ms;
-	struct session *tx_sessions;
-	struct api *api; /* /api/v1 (api.c) */
-};
-
-enum http_phase {
-	HTTP_IDLE,
-	HTTP_READING_BODY,
-	HTTP_SEND_HEADERS,
-	HTTP_SEND_BODY,
-};
-
-/* Per-connection state; one wsi is either an HTTP request or a WebSocket. */
-struct session {
-	/* HTTP */
-	enum http_phase phase;
-	bool body_too_large;
-	bool bad_ctype;
-	uint64_t retry_after_s; /* nonzero: POST /token over the rate limit, reply 429 */
-	size_t body_len;
-	char *body; /* FORM_MAX_BODY + 1 */
-	unsigned int status;
-	char reply[320];
-	size_t reply_len;
-	bool no_store;
-	bool close_after;	    /* close the connection once the reply is written */
-	struct speedtest_http *st;  /* a speed-test request (speedtest_http.c) */
-	struct grant_pending *pend; /* POST /token waiting for its password check */
-	struct pwpool_job *job;	    /* ... the check, on pw */
-	struct pwpool *pw;
-	struct lws *http_wsi;
-	struct api_req *api;   /* an /api/v1 request (api.c) */
-	struct static_req *sr; /* a dashboard file (static.c) */
-
-	/* WebSocket */
-	struct lws *wsi;
-	bool ws_authed;
-	bool welcome_pending;
-	char account[GRANT_MAX_USERNAME + 1];
-	uint64_t token_expires_ms;
-	char token_sha[TOKEN_HASH_HEX_LEN + 1]; /* looked up again every AUTH_RECHECK_MS */
-	uint64_t auth_checked_ms;		/* mono */
-	char *msg;
-	size_t msg_len;
-	size_t msg_cap;
-	bool ack_pending;
-	bool have_ack;
-	uint64_t ack_seq;
-	uint64_t acked_n;      /* records committed and not acked yet */
-	uint64_t last_ack_ms;  /* when the last ack went out (mono) */
-	uint64_t ack_due_ms;   /* timer armed to send the pending ack then; 0: none */
-	uint64_t rx_resume_ms; /* timer armed to resume reading then; 0: none */
-	/* Stored in the open transaction, acked once it commits. */
-	bool have_uncommitted;
-	uint64_t uncommitted_seq;
-	uint64_t uncommitted_n;
-	struct session *tx_next; /* on server.tx_sessions while have_uncommitted */
-	struct session **tx_prev;
-	bool storage_failed; /* close with 1011: the agent resends what was not acked */
-	struct connlimit budget;
-	struct connlimit invalid;
-	bool rx_paused;
-	bool throttle_logged;
-	bool over_quota; /* refuse what follows; close once the committed ones are acked */
-	char *conn_host; /* the first host_id this connection carried (api_host_connection) */
-	size_t n_err;
-	char *err[MAX_PENDING_ERR];
-	/* Host ownership (hosts.c): the last answer, and what was refused (never acked). */
-	struct hosts_cache owner;
-	struct hosts_refusals refused;
-};
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void lws_log_emit(int level, const char *line)
 {
@@ -191,32 +62,7 @@ static void session_reset_http(struct session *ss)
 	static_http_free(&ss->sr);
 }
 
-static void tx_unlink(struct session *ss)
-{
-	if (!ss->tx_prev)
-		return;
-	*ss->tx_prev = ss->tx_next;
-	if (ss->tx_next)
-		ss->tx_next->tx_prev = ss->tx_prev;
-	ss->tx_next = NULL;
-	ss->tx_prev = NULL;
-}
-
-static void session_free(struct session *ss)
-{
-	tx_unlink(ss);
-	session_reset_http(ss);
-	free(ss->msg);
-	ss->msg = NULL;
-	free(ss->conn_host);
-	ss->conn_host = NULL;
-	for (size_t i = 0; i < ss->n_err; i++)
-		free(ss->err[i]);
-	ss->n_err = 0;
-}
-
-/* Queues a JSON reply; it is written from LWS_CALLBACK_HTTP_WRITEABLE. */
-static int http_reply(struct lws *wsi, struct session *ss, unsigned int status, const char *json)
+int http_reply(struct lws *wsi, struct session *ss, unsigned int status, const char *json)
 {
 	int n = snprintf(ss->reply, sizeof(ss->reply), "%s", json);
 
@@ -281,826 +127,16 @@ static int http_writeable(struct lws *wsi, struct session *ss)
 	return 0;
 }
 
-/* Takes one request from the client address's bucket; sets ss->retry_after_s when over. */
-static void token_rate_check(struct lws *wsi, struct server *srv, struct session *ss)
-{
-	char addr[RATELIMIT_ADDR_MAX];
-	struct timespec ts;
-	uint64_t retry = 0;
-
-	if (!srv->token_rl)
-		return;
-	if (!lws_get_peer_simple(wsi, addr, sizeof(addr)))
-		(void)snprintf(addr, sizeof(addr), "?");
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (ratelimit_take(srv->token_rl, addr,
-			   (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
-			   &retry) < 0) {
-		log_info("POST %s from %s: over the rate limit, 429 (retry after %" PRIu64 " s)",
-			 TOKEN_PATH, addr, retry);
-		ss->retry_after_s = retry;
-	}
-}
-
-static int authenticate(struct lws *wsi, struct server *srv, char *ret_account, size_t size,
-			uint64_t *ret_expires_ms, enum role *ret_role, char *ret_sha);
-
-/* The speed-test endpoints: off (404), or for a valid bearer token only (401) of an agent
- * account (403: viewers and admins read, they do not measure), and at most
- * --speedtest-streams requests at once from one address (503). A refused request closes
- * the connection once answered: its body (an upload) is not read. */
-static int speedtest_request(struct lws *wsi, struct server *srv, struct session *ss,
-			     const char *uri)
-{
-	char account[GRANT_MAX_USERNAME + 1];
-	char addr[CONNTRACK_ADDR_MAX];
-	enum role role;
-	uint64_t expires;
-	int r;
-
-	if (srv->opts.speedtest == SERVER_SPEEDTEST_OFF)
-		return http_reply(wsi, ss, 404, "{\"error\":\"not found\"}");
-	if (!lws_get_peer_simple(wsi, addr, sizeof(addr)))
-		(void)snprintf(addr, sizeof(addr), "?");
-	ss->close_after = true;
-	if (srv->opts.speedtest == SERVER_SPEEDTEST_TOKEN) {
-		r = authenticate(wsi, srv, account, sizeof(account), &expires, &role, NULL);
-		if (r == -EACCES) {
-			log_info("%s from %s: refused: missing, unknown or expired token, 401", uri,
-				 addr);
-			return http_reply(wsi, ss, 401, "{\"error\":\"invalid_token\"}");
-		}
-		if (r < 0)
-			return http_reply(wsi, ss, 500, "{\"error\":\"server_error\"}");
-		if (!role_may_ingest(role)) {
-			log_info("%s from %s: \"%s\" refused (403): role %s may not measure", uri,
-				 addr, account, role_name(role));
-			return http_reply(wsi, ss, 403, "{\"error\":\"insufficient_scope\"}");
-		}
-	}
-	if (conntrack_speedtest_begin(srv->conns, lws_get_network_wsi(wsi)) == -EBUSY) {
-		log_info("%s from %s: over %zu speed-test requests at once, 503", uri, addr,
-			 srv->opts.speedtest_per_addr);
-		ss->retry_after_s = 1;
-		return http_reply(wsi, ss, 503, "{\"error\":\"too many speed-test requests\"}");
-	}
-	ss->close_after = false;
-	/* An upload may take the agent's whole max_duration: its own, longer deadline. */
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
-		(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi),
-					     mono_ms() + (uint64_t)SERVER_SPEEDTEST_BODY_S * 1000);
-	return speedtest_http_request(wsi, uri, &ss->st);
-}
-
-static int route_static(struct lws *wsi, struct server *srv, struct session *ss, const char *uri)
-{
-	(void)srv;
-	return static_http_request(wsi, uri, &ss->sr);
-}
-
-static int route_api(struct lws *wsi, struct server *srv, struct session *ss, const char *uri)
-{
-	return api_http_request(srv->api, wsi, uri, &ss->api);
-}
-
-/* The endpoint families that live in files of their own, by path; the rest (/token, /health,
- * /ws) is below. */
-static const struct route {
-	bool (*match)(const char *uri);
-	int (*request)(struct lws *wsi, struct server *srv, struct session *ss, const char *uri);
-} routes[] = {
-	{speedtest_http_match, speedtest_request},
-	{static_http_match, route_static},
-	{api_http_match, route_api},
-};
-
 static int http_request(struct lws *wsi, struct server *srv, struct session *ss, const char *uri)
 {
-	bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
-	bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
-	char ctype[128];
-
 	session_reset_http(ss);
 	ss->no_store = false;
 	ss->close_after = false;
 	ss->http_wsi = wsi;
 	/* A request without a body is complete: its deadline is over. */
-	if (!post)
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
 		(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi), 0);
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (routes[i].match(uri))
-			return routes[i].request(wsi, srv, ss, uri);
-	}
-	if (strcmp(uri, HEALTH_PATH) == 0) {
-		if (!get)
-			return http_reply(wsi, ss, 405, "{\"error\":\"method not allowed\"}");
-		return http_reply(wsi, ss, 200, "{\"status\":\"ok\"}");
-	}
-	if (strcmp(uri, WS_PATH) == 0)
-		return http_reply(wsi, ss, 400, "{\"error\":\"websocket upgrade required\"}");
-	if (strcmp(uri, TOKEN_PATH) != 0)
-		return http_reply(wsi, ss, 404, "{\"error\":\"not found\"}");
-
-	ss->no_store = true;
-	if (!post)
-		return http_reply(wsi, ss, 405, "{\"error\":\"method not allowed\"}");
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
-		return http_reply(wsi, ss, 400, "{\"error\":\"invalid_request\"}");
-	/* The body is read (and dropped) even when the reply is already known. */
-	ss->bad_ctype = lws_hdr_copy(wsi, ctype, sizeof(ctype), WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0 ||
-			strncasecmp(ctype, FORM_CTYPE, strlen(FORM_CTYPE)) != 0 ||
-			(ctype[strlen(FORM_CTYPE)] != '\0' && ctype[strlen(FORM_CTYPE)] != ';');
-	token_rate_check(wsi, srv, ss);
-	ss->body = malloc(FORM_MAX_BODY + 1);
-	if (!ss->body)
-		return -1;
-	ss->phase = HTTP_READING_BODY;
-	return 0;
-}
-
-static int http_body(struct session *ss, const void *in, size_t len)
-{
-	if (ss->phase != HTTP_READING_BODY)
-		return 0;
-	if (ss->body_too_large || ss->body_len + len > FORM_MAX_BODY) {
-		/* Keep reading but drop the bytes; the reply says 413. */
-		ss->body_too_large = true;
-		return 0;
-	}
-	memcpy(ss->body + ss->body_len, in, len);
-	ss->body_len += len;
-	return 0;
-}
-
-static int grant_reply(struct lws *wsi, struct server *srv, struct session *ss, int r,
-		       const struct grant_reply *reply)
-{
-	if (r < 0)
-		log_err_errno(r, "POST %s: database \"%s\"", TOKEN_PATH, db_errmsg(srv->opts.db));
-	else
-		log_debug("POST %s: %u", TOKEN_PATH, reply->status);
-	return http_reply(wsi, ss, reply->status, reply->body);
-}
-
-/* The password check of ss is done (verified: password_verify()'s result): the grant ends,
- * a failure is charged to the account, the reply goes out. */
-static int login_checked(struct server *srv, struct session *ss, int verified)
-{
-	const struct grant_lifetimes lt = {.access_s = srv->opts.token_lifetime_s,
-					   .refresh_s = srv->opts.refresh_lifetime_s};
-	struct grant_reply reply;
-	uint64_t retry;
-	int r;
-
-	r = grant_finish(srv->opts.db, ss->pend, verified, &lt, now_ms(), &reply);
-	if (r == 0 && reply.status == 400 && srv->login_rl &&
-	    ratelimit_take(srv->login_rl, ss->pend->username, mono_ms(), &retry) < 0)
-		log_info("POST %s: failed logins of \"%s\" over --login-rate, later attempts get "
-			 "429 for %" PRIu64 " s",
-			 TOKEN_PATH, ss->pend->username, retry);
-	return grant_reply(ss->http_wsi, srv, ss, r, &reply);
-}
-
-static int http_body_done(struct lws *wsi, struct server *srv, struct session *ss)
-{
-	const struct grant_lifetimes lt = {.access_s = srv->opts.token_lifetime_s,
-					   .refresh_s = srv->opts.refresh_lifetime_s};
-	struct grant_reply reply;
-	uint64_t retry = 0;
-	int r;
-
-	if (ss->phase != HTTP_READING_BODY)
-		return 0;
-	if (ss->retry_after_s)
-		return http_reply(wsi, ss, 429, "{\"error\":\"too_many_requests\"}");
-	if (ss->bad_ctype)
-		return http_reply(wsi, ss, 400, "{\"error\":\"invalid_request\"}");
-	if (ss->body_too_large)
-		return http_reply(wsi, ss, 413, "{\"error\":\"invalid_request\"}");
-	ss->body[ss->body_len] = '\0';
-	ss->pend = malloc(sizeof(*ss->pend));
-	if (!ss->pend)
-		return -1;
-	r = grant_begin(srv->opts.db, ss->body, ss->body_len, &lt, now_ms(), &reply, ss->pend);
-	if (r != GRANT_VERIFY)
-		return grant_reply(wsi, srv, ss, r, &reply);
-	/* The account has failed too often: no argon2 work is spent on it (RFC 6585 4). */
-	if (srv->login_rl &&
-	    ratelimit_peek(srv->login_rl, ss->pend->username, mono_ms(), &retry) < 0) {
-		log_info("POST %s: \"%s\" is over its failed-login limit, 429 (retry after %" PRIu64
-			 " s)",
-			 TOKEN_PATH, ss->pend->username, retry);
-		grant_pending_clear(ss->pend);
-		ss->retry_after_s = retry;
-		return http_reply(wsi, ss, 429, "{\"error\":\"too_many_requests\"}");
-	}
-	ss->phase = HTTP_IDLE; /* the reply comes from login_checked() */
-	ss->pw = srv->pw;
-	r = pwpool_submit(srv->pw, ss->pend->hash, ss->pend->password, ss, &ss->job);
-	if (r == -EBUSY) {
-		log_warn("POST %s: %zu password checks queued already, 503", TOKEN_PATH,
-			 srv->opts.pw_max_jobs);
-		grant_pending_clear(ss->pend);
-		ss->retry_after_s = 1;
-		return http_reply(wsi, ss, 503, "{\"error\":\"temporarily_unavailable\"}");
-	}
-	if (r < 0)
-		return -1;
-	return 0;
-}
-
-/* A worker finished password checks (woken through lws_cancel_service): their replies. */
-static void logins_checked(struct server *srv)
-{
-	struct pwpool_job *job;
-
-	while ((job = pwpool_take_done(srv->pw))) {
-		struct session *ss = pwpool_job_owner(job);
-		int verified = pwpool_job_result(job);
-
-		pwpool_job_free(job);
-		ss->job = NULL;
-		if (login_checked(srv, ss, verified) < 0)
-			lws_set_timeout(ss->http_wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-	}
-}
-
-/* Finds the bearer token of an upgrade request: Authorization header or ?token=. */
-static int request_token(struct lws *wsi, char *ret, size_t size)
-{
-	char hdr[256];
-	char arg[TOKEN_HEX_LEN + 16];
-	const char *v;
-
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0) {
-		if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) <= 0)
-			return -EINVAL;
-		return token_from_bearer(hdr, ret, size);
-	}
-	v = lws_get_urlarg_by_name(wsi, "token=", arg, (int)sizeof(arg));
-	if (!v)
-		return -ENOENT;
-	if (strlen(v) >= size)
-		return -ENOSPC;
-	memcpy(ret, v, strlen(v) + 1);
-	return 0;
-}
-
-/* Looks the request's token up. 0 with the account, its role and expiry (and the token's
- * hash into ret_sha when not NULL), or -EACCES. */
-static int authenticate(struct lws *wsi, struct server *srv, char *ret_account, size_t size,
-			uint64_t *ret_expires_ms, enum role *ret_role, char *ret_sha)
-{
-	struct db_auth auth;
-	char token[TOKEN_HEX_LEN + 2];
-	char sha[TOKEN_HASH_HEX_LEN + 1];
-	int r;
-
-	r = request_token(wsi, token, sizeof(token));
-	if (r < 0 || !token_is_wellformed(token))
-		return -EACCES;
-	r = token_hash(token, sha);
-	OPENSSL_cleanse(token, sizeof(token));
-	if (r < 0)
-		return r;
-	r = db_token_auth(srv->opts.db, sha, &auth);
-	if (r == 0 && strlen(auth.account) >= size)
-		r = -ENOSPC;
-	if (r == -ENOENT)
-		return -EACCES;
-	if (r < 0) {
-		log_err_errno(r, "token lookup: database \"%s\"", db_errmsg(srv->opts.db));
-		return r;
-	}
-	memcpy(ret_account, auth.account, strlen(auth.account) + 1);
-	*ret_expires_ms = auth.expires_ms;
-	*ret_role = auth.role;
-	if (*ret_expires_ms <= now_ms())
-		return -EACCES;
-	if (ret_sha)
-		memcpy(ret_sha, sha, sizeof(sha));
-	return 0;
-}
-
-static int ws_confirm_upgrade(struct lws *wsi, struct server *srv)
-{
-	char uri[256];
-	char account[GRANT_MAX_USERNAME + 1];
-	enum role role;
-	uint64_t expires;
-	int r;
-
-	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
-	    strcmp(uri, WS_PATH) != 0) {
-		/* lws_return_http_status() writes the reply itself; >0 tells lws it did. */
-		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
-		return 1;
-	}
-	r = authenticate(wsi, srv, account, sizeof(account), &expires, &role, NULL);
-	if (r == 0 && !role_may_ingest(role)) {
-		log_info("GET %s: upgrade of \"%s\" refused (403): role %s may not ingest", WS_PATH,
-			 account, role_name(role));
-		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
-		return 1;
-	}
-	if (r == -EACCES) {
-		log_info("GET %s: upgrade refused: missing, unknown or expired token", WS_PATH);
-		lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
-		return 1;
-	}
-	if (r < 0) {
-		lws_return_http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, NULL);
-		return 1;
-	}
-	return 0;
-}
-
-static int ws_established(struct lws *wsi, struct server *srv, struct session *ss)
-{
-	enum role role;
-	int r;
-
-	memset(ss, 0, sizeof(*ss));
-	/* The headers are still bound here; confirm_upgrade checked them moments ago. */
-	r = authenticate(wsi, srv, ss->account, sizeof(ss->account), &ss->token_expires_ms, &role,
-			 ss->token_sha);
-	if (r < 0 || !role_may_ingest(role))
-		return -1;
-	ss->auth_checked_ms = mono_ms();
-	ss->ws_authed = true;
-	ss->wsi = wsi;
-	/* An agent's connection lasts: the request deadline was for the upgrade only. */
-	(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi), 0);
-	connlimit_init(&ss->budget, srv->opts.conn_records_per_s, srv->opts.conn_bytes_per_s,
-		       LIMIT_BURST_S, mono_ms());
-	connlimit_init(&ss->invalid, INVALID_PER_S, 0, INVALID_BURST_S, mono_ms());
-	log_info("%s: connection of \"%s\" established", WS_PATH, ss->account);
-	/* Tell the agent it may send batch frames. */
-	ss->welcome_pending = true;
-	lws_callback_on_writable(wsi);
-	return 0;
-}
-
-static void ws_queue_error(struct lws *wsi, struct session *ss, const char *err)
-{
-	char buf[WS_ERROR_MAX];
-	char *copy;
-
-	if (ss->n_err >= MAX_PENDING_ERR)
-		return;
-	if (ingest_format_error(err, buf, sizeof(buf)) < 0)
-		return;
-	copy = strdup(buf);
-	if (!copy)
-		return;
-	ss->err[ss->n_err++] = copy;
-	lws_callback_on_writable(wsi);
-}
-
-static int ws_close(struct lws *wsi, int code, const char *reason)
-{
-	lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)reason, strlen(reason));
-	return -1;
-}
-
-/* Commits the open transaction; then the sessions that stored records in it get their ack
- * (acks mean committed), or, when the commit failed, are closed with 1011. */
-static void tx_commit(struct server *srv)
-{
-	struct session *ss;
-	int r;
-
-	if (!db_in_transaction(srv->opts.db))
-		return;
-	r = db_commit(srv->opts.db);
-	if (r < 0)
-		log_err_errno(r, "%s: committing %zu records: database \"%s\"", WS_PATH,
-			      srv->tx_records, db_errmsg(srv->opts.db));
-	if (r == 0)
-		api_committed(srv->api); /* the event streams send what was committed */
-	while ((ss = srv->tx_sessions)) {
-		tx_unlink(ss);
-		if (r < 0) {
-			ss->storage_failed = true;
-		} else if (ss->have_uncommitted) {
-			if (!ss->have_ack || ss->uncommitted_seq > ss->ack_seq)
-				ss->ack_seq = ss->uncommitted_seq;
-			ss->have_ack = true;
-			ss->ack_pending = true;
-			ss->acked_n += ss->uncommitted_n;
-		}
-		ss->have_uncommitted = false;
-		ss->uncommitted_n = 0;
-		lws_callback_on_writable(ss->wsi);
-	}
-	srv->tx_records = 0;
-}
-
-/* Commits early when the open transaction holds many records or is old. */
-static void tx_bound(struct server *srv)
-{
-	if (srv->tx_records >= COMMIT_MAX_RECORDS || mono_ms() - srv->tx_start_ms >= COMMIT_MAX_MS)
-		tx_commit(srv);
-}
-
-/* Counts an invalid message; -1 (close 1008) when the connection sends them persistently. */
-static int ws_invalid(struct lws *wsi, struct session *ss, const char *what, const char *err)
-{
-	log_warn("%s: %s from \"%s\" rejected: %s, ignoring", WS_PATH, what, ss->account, err);
-	ws_queue_error(wsi, ss, err);
-	if (connlimit_charge(&ss->invalid, 1, 0, mono_ms()) > 0) {
-		log_warn("%s: \"%s\" sent over %d invalid messages, closing (1008)", WS_PATH,
-			 ss->account, INVALID_PER_S * INVALID_BURST_S);
-		return ws_close(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-				"too many invalid messages");
-	}
-	return 0;
-}
-
-/* Whether the connection's account may write m's host (claiming it when it has no owner):
- * 1, 0 when refused (error queued; never acked), -EIO (logged). */
-static int ws_owned(struct lws *wsi, struct server *srv, struct session *ss,
-		    const struct ingest_msg *m, long index, uint64_t now)
-{
-	char reason[INGEST_MAX_HOST_ID + 96];
-	const char *owner = NULL;
-	bool owned = false;
-	int r;
-
-	r = hosts_check(srv->opts.db, &ss->owner, m->host_id, ss->account, now, &owned, &owner);
-	if (r < 0) {
-		log_err_errno(r, "%s: owner of a host of \"%s\": database \"%s\"", WS_PATH,
-			      ss->account, db_errmsg(srv->opts.db));
-		return r;
-	}
-	if (owned)
-		return 1;
-	hosts_refusal_note(&ss->refused, m->seq);
-	/* The owner is not named to the sender: that would tell it another account's name. */
-	if (index < 0)
-		(void)snprintf(reason, sizeof(reason), "host_id \"%s\" belongs to another account",
-			       m->host_id);
-	else
-		(void)snprintf(reason, sizeof(reason),
-			       "batch record %ld: host_id \"%s\" belongs to another account", index,
-			       m->host_id);
-	ws_queue_error(wsi, ss, reason);
-	if (ss->refused.n == 1) {
-		char host[INGEST_MAX_HOST_ID + 1];
-
-		hosts_clean(m->host_id, host, sizeof(host));
-		log_warn("%s: %s seq=%" PRIu64 " from \"%s\" refused: host_id \"%s\" belongs to "
-			 "account \"%s\" (further refusals on this connection are counted)",
-			 WS_PATH, m->type, m->seq, ss->account, host, owner);
-	}
-	return 0;
-}
-
-/*
- * Charges one record of len bytes to the account's quota. Over it, the record and every
- * later one on this connection are refused (not stored, not acked): one error frame says
- * why, the records committed before are acked, then the connection is closed with 1013 and
- * the agent sends the rest again after reconnecting (its backoff paces the retries).
- */
-static bool over_quota(struct lws *wsi, struct server *srv, struct session *ss, size_t len)
-{
-	char err[200];
-	uint64_t retry = 0;
-	int r;
-
-	if (ss->over_quota)
-		return true;
-	if (!srv->quota)
-		return false;
-	r = quota_charge(srv->quota, ss->account, len, mono_ms(), now_ms(), &retry);
-	if (r == 0)
-		return false;
-	if (r == -EDQUOT)
-		(void)snprintf(
-			err, sizeof(err), "over quota: %" PRIu64 " MiB a day for account \"%s\"",
-			srv->opts.quota_bytes_per_day / ((uint64_t)1024 * 1024), ss->account);
-	else
-		(void)snprintf(err, sizeof(err),
-			       "over quota: %" PRIu64 " records/s for account \"%s\"",
-			       srv->opts.quota_records_per_s, ss->account);
-	log_info("%s: %s: refusing the rest of this connection, closing (%d) once the "
-		 "committed records are acked; retry in %" PRIu64 " ms",
-		 WS_PATH, err, CLOSE_OVER_QUOTA, retry);
-	ws_queue_error(wsi, ss, err);
-	ss->over_quota = true;
-	lws_rx_flow_control(wsi, 0);
-	return true;
-}
-
-/* Validates and stores one record: a single-record frame (node NULL) or one element of a
- * batch (index >= 0, node its object in the batch's tree). 0, or -1 to close the
- * connection. */
-static int ws_record(struct lws *wsi, struct server *srv, struct session *ss, const char *buf,
-		     size_t len, const cJSON *node, long index, uint64_t received)
-{
-	struct ingest_msg m;
-	struct db_record rec;
-	const char *err = NULL;
-	char what[64];
-	bool inserted = false;
-	int r;
-
-	r = node ? ingest_check(node, buf, len, &m, &err) : ingest_parse(buf, len, &m, &err);
-	if (r == -ENOMEM) {
-		log_warn("%s: message from \"%s\": out of memory, ignoring", WS_PATH, ss->account);
-		ws_queue_error(wsi, ss, "server out of memory");
-		return 0;
-	}
-	if (r < 0) {
-		char reason[128];
-
-		if (index < 0)
-			return ws_invalid(wsi, ss, "message", err);
-		(void)snprintf(what, sizeof(what), "batch record %ld", index);
-		(void)snprintf(reason, sizeof(reason), "batch record %ld: %s", index, err);
-		return ws_invalid(wsi, ss, what, reason);
-	}
-	if (over_quota(wsi, srv, ss, len)) {
-		ingest_msg_clear(&m);
-		return 0;
-	}
-	if (!db_in_transaction(srv->opts.db)) {
-		r = db_begin(srv->opts.db);
-		if (r < 0) {
-			log_err_errno(r, "%s: starting a transaction: database \"%s\"", WS_PATH,
-				      db_errmsg(srv->opts.db));
-			goto fail;
-		}
-		srv->tx_start_ms = mono_ms();
-	}
-	r = ws_owned(wsi, srv, ss, &m, index, received);
-	if (r < 0)
-		goto fail;
-	if (r == 0) {
-		ingest_msg_clear(&m);
-		return 0;
-	}
-	rec = (struct db_record){
-		.host_id = m.host_id,
-		.seq = m.seq,
-		.type = m.type,
-		.ts = m.ts,
-		.received_ms = received,
-		.account = ss->account,
-		.body = buf,
-		.body_len = len,
-	};
-	r = db_record_insert(srv->opts.db, &rec, &inserted);
-	if (r < 0) {
-		log_err_errno(r, "%s: storing %s seq=%" PRIu64 " of \"%s\": database \"%s\"",
-			      WS_PATH, m.type, m.seq, m.host_id, db_errmsg(srv->opts.db));
-		goto fail;
-	}
-	srv->tx_records++;
-	/* A duplicate is stored already: it is acknowledged like a new one. */
-	if (!ss->have_uncommitted || m.seq > ss->uncommitted_seq)
-		ss->uncommitted_seq = m.seq;
-	ss->have_uncommitted = true;
-	ss->uncommitted_n++;
-	if (!ss->tx_prev) {
-		ss->tx_next = srv->tx_sessions;
-		if (ss->tx_next)
-			ss->tx_next->tx_prev = &ss->tx_next;
-		ss->tx_prev = &srv->tx_sessions;
-		srv->tx_sessions = ss;
-	}
-	if (inserted && srv->opts.records_out) {
-		char line[1024];
-
-		record_line_format(m.obj, m.type, m.host_id, m.seq, received, line, sizeof(line));
-		(void)fprintf(srv->opts.records_out, "%s\n", line);
-		(void)fflush(srv->opts.records_out);
-	}
-	log_debug("%s: %s seq=%" PRIu64 " from \"%s\" %s", WS_PATH, m.type, m.seq, m.host_id,
-		  inserted ? "stored" : "duplicate");
-	if (!ss->conn_host) {
-		ss->conn_host = strdup(m.host_id);
-		if (ss->conn_host)
-			api_host_connection(srv->api, ss->conn_host, 1);
-	}
-	ingest_msg_clear(&m);
-	return 0;
-fail:
-	ingest_msg_clear(&m);
-	/* Nothing later on this connection is acked: the agent resends after reconnecting. */
-	return ws_close(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "storage failed");
-}
-
-/* The connection's one lws timer, set to the earlier of its two uses: resuming reads
- * (ingest budget) and sending a paced ack. */
-static void ws_arm_timer(struct lws *wsi, struct session *ss, uint64_t now)
-{
-	uint64_t at = ss->rx_resume_ms;
-
-	if (ss->ack_due_ms && (!at || ss->ack_due_ms < at))
-		at = ss->ack_due_ms;
-	if (!at)
-		return;
-	lws_set_timer_usecs(wsi, at > now ? (lws_usec_t)(at - now) * 1000 : 1);
-}
-
-/* Takes records and bytes from the connection's budget; over it, stops reading from the
- * socket (TCP pushes back on the sender) until the budget has refilled. */
-static void ws_charge(struct lws *wsi, struct session *ss, uint64_t records, uint64_t bytes)
-{
-	uint64_t wait = connlimit_charge(&ss->budget, records, bytes, mono_ms());
-
-	if (wait == 0 || ss->rx_paused)
-		return;
-	if (!ss->throttle_logged)
-		log_info("%s: \"%s\" is over its ingest budget (%" PRIu64 " records/s, %" PRIu64
-			 " bytes/s), reading more slowly",
-			 WS_PATH, ss->account, ss->budget.rate[0], ss->budget.rate[1]);
-	ss->throttle_logged = true;
-	ss->rx_paused = true;
-	lws_rx_flow_control(wsi, 0);
-	ss->rx_resume_ms = mono_ms() + wait;
-	ws_arm_timer(wsi, ss, mono_ms());
-}
-
-static int ws_timer(struct lws *wsi, struct session *ss)
-{
-	uint64_t now = mono_ms();
-
-	if (ss->ack_due_ms && now >= ss->ack_due_ms) {
-		ss->ack_due_ms = 0;
-		lws_callback_on_writable(wsi);
-	}
-	if (ss->rx_paused && now >= ss->rx_resume_ms) {
-		uint64_t wait = connlimit_charge(&ss->budget, 0, 0, now);
-
-		if (wait > 0) {
-			ss->rx_resume_ms = now + wait;
-		} else {
-			ss->rx_paused = false;
-			ss->rx_resume_ms = 0;
-			lws_rx_flow_control(wsi, 1);
-		}
-	}
-	ws_arm_timer(wsi, ss, now);
-	return 0;
-}
-
-/*
- * Whether the pending ack goes out now. Acks are paced (--ack-interval): an agent that
- * sends a frame every 100 ms is then woken once a second, not twice per frame; an ack
- * still goes at once after SERVER_ACK_MAX_RECORDS records, so an agent's unacked backlog
- * stays small. Otherwise the timer is armed for when it is due.
- */
-static bool ack_due(struct lws *wsi, struct server *srv, struct session *ss)
-{
-	uint64_t now = mono_ms();
-	uint64_t every = srv->opts.ack_interval_ms;
-
-	if (!every || ss->acked_n >= SERVER_ACK_MAX_RECORDS || now >= ss->last_ack_ms + every)
-		return true;
-	if (!ss->ack_due_ms) {
-		ss->ack_due_ms = ss->last_ack_ms + every;
-		ws_arm_timer(wsi, ss, now);
-	}
-	return false;
-}
-
-/* One complete text message: a batch frame or a single record. 0, or -1 to close. */
-static int ws_message(struct lws *wsi, struct server *srv, struct session *ss)
-{
-	uint64_t received = now_ms();
-	const char *err = NULL;
-	cJSON *tree = NULL;
-	size_t n = 1;
-	int r = 0;
-
-	if (!ingest_is_batch(ss->msg, ss->msg_len)) {
-		r = ws_record(wsi, srv, ss, ss->msg, ss->msg_len, NULL, -1, received);
-	} else if (ingest_batch_split(ss->msg, ss->msg_len, srv->spans, INGEST_BATCH_MAX, &n, &tree,
-				      &err) < 0) {
-		n = 0;
-		r = ws_invalid(wsi, ss, "batch", err);
-	} else {
-		/* Each element like a single-record frame; a bad one does not drop the others.
-		 * The frame was parsed once: the elements are checked on its tree. */
-		for (size_t i = 0; i < n && r == 0; i++)
-			r = ws_record(wsi, srv, ss, srv->spans[i].buf, srv->spans[i].len,
-				      srv->spans[i].node, (long)i, received);
-		cJSON_Delete(tree);
-	}
-	if (r == 0)
-		ws_charge(wsi, ss, n, 0);
-	tx_bound(srv);
-	return r;
-}
-
-/* Whether the connection's token was revoked (token revoke, user del, a replayed refresh
- * token), looked up at most every AUTH_RECHECK_MS. A database failure keeps it open. */
-static bool ws_token_revoked(struct server *srv, struct session *ss)
-{
-	char account[GRANT_MAX_USERNAME + 1];
-	uint64_t now = mono_ms();
-	uint64_t expires;
-	int r;
-
-	if (now - ss->auth_checked_ms < AUTH_RECHECK_MS)
-		return false;
-	ss->auth_checked_ms = now;
-	r = db_token_lookup(srv->opts.db, ss->token_sha, account, sizeof(account), &expires);
-	if (r < 0 && r != -ENOENT)
-		log_warn_errno(r, "%s: token of \"%s\": database \"%s\", not checked", WS_PATH,
-			       ss->account, db_errmsg(srv->opts.db));
-	return r == -ENOENT;
-}
-
-static int ws_receive(struct lws *wsi, struct server *srv, struct session *ss, const void *in,
-		      size_t len)
-{
-	int r;
-
-	if (!ss->ws_authed)
-		return -1;
-	ws_charge(wsi, ss, 0, len);
-	if (lws_frame_is_binary(wsi))
-		return ws_close(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text frames only");
-	if (lws_is_first_fragment(wsi))
-		ss->msg_len = 0;
-	if (ss->msg_len + len > INGEST_MAX_MESSAGE)
-		return ws_close(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message over 1 MiB");
-	if (ss->msg_len + len + 1 > ss->msg_cap) {
-		size_t cap = ss->msg_cap ? ss->msg_cap : 4096;
-		char *p;
-
-		while (cap < ss->msg_len + len + 1)
-			cap *= 2;
-		p = realloc(ss->msg, cap);
-		if (!p)
-			return ws_close(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
-					"out of memory");
-		ss->msg = p;
-		ss->msg_cap = cap;
-	}
-	memcpy(ss->msg + ss->msg_len, in, len);
-	ss->msg_len += len;
-	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
-		return 0;
-	ss->msg[ss->msg_len] = '\0';
-	/* An expired token ends the connection before the message is stored. */
-	if (now_ms() >= ss->token_expires_ms) {
-		log_info("%s: token of \"%s\" expired, closing", WS_PATH, ss->account);
-		return ws_close(wsi, CLOSE_TOKEN_EXPIRED, "token expired");
-	}
-	if (ws_token_revoked(srv, ss)) {
-		log_info("%s: token of \"%s\" revoked, closing", WS_PATH, ss->account);
-		return ws_close(wsi, CLOSE_TOKEN_EXPIRED, "token revoked");
-	}
-	r = ws_message(wsi, srv, ss);
-	ss->msg_len = 0;
-	return r;
-}
-
-static int ws_writeable(struct lws *wsi, struct server *srv, struct session *ss)
-{
-	unsigned char buf[LWS_PRE + WS_ERROR_MAX];
-	unsigned char *start = &buf[LWS_PRE];
-	uint64_t seq;
-	int n;
-
-	if (ss->storage_failed)
-		return ws_close(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "storage failed");
-	if (ss->welcome_pending) {
-		n = ingest_format_welcome(INGEST_MAX_MESSAGE, (char *)start, sizeof(buf) - LWS_PRE);
-		ss->welcome_pending = false;
-	} else if (ss->n_err > 0) {
-		n = snprintf((char *)start, sizeof(buf) - LWS_PRE, "%s", ss->err[0]);
-		free(ss->err[0]);
-		memmove(&ss->err[0], &ss->err[1], (ss->n_err - 1) * sizeof(ss->err[0]));
-		ss->n_err--;
-	} else if (ss->ack_pending && (ss->over_quota || ack_due(wsi, srv, ss))) {
-		ss->ack_pending = false;
-		ss->acked_n = 0;
-		ss->last_ack_ms = mono_ms();
-		/* Cumulative: it never covers a refused record (hosts.c). Nothing to ack: over
-		 * quota, the connection is closed all the same. */
-		if (!hosts_ack_cap(&ss->refused, ss->ack_seq, &seq)) {
-			if (ss->over_quota && !ss->have_uncommitted)
-				return ws_close(wsi, CLOSE_OVER_QUOTA, "over quota");
-			return 0;
-		}
-		n = ingest_format_ack(seq, (char *)start, sizeof(buf) - LWS_PRE);
-	} else if (ss->over_quota && !ss->have_uncommitted) {
-		return ws_close(wsi, CLOSE_OVER_QUOTA, "over quota");
-	} else {
-		return 0;
-	}
-	if (n < 0 || (size_t)n >= sizeof(buf) - LWS_PRE)
-		return -1;
-	if (lws_write(wsi, start, (size_t)n, LWS_WRITE_TEXT) < n)
-		return -1;
-	if (ss->n_err > 0 || (ss->ack_pending && !ss->ack_due_ms) || ss->over_quota)
-		lws_callback_on_writable(wsi);
-	return 0;
+	return http_route(wsi, srv, ss, uri);
 }
 
 /* LWS_CALLBACK_FILTER_NETWORK_CONNECTION: a connection just accepted. Over --conn-limit it
@@ -1154,8 +190,6 @@ static void conn_expired(const void *key, const char *addr, void *arg)
 	lws_set_timeout((struct lws *)key, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
-static void tx_commit(struct server *srv);
-
 /* Every HOUSEKEEPING_MS: closes connections past their request deadline, and runs a
  * retention batch when one is due. */
 static void housekeeping(lws_sorted_usec_list_t *sul)
@@ -1180,7 +214,7 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
 		int64_t next;
 
 		/* The retention batch is its own transaction, after the records of this turn. */
-		tx_commit(srv);
+		ws_tx_commit(srv);
 		next = retention_step(srv->opts.db, srv->opts.retention_ms, now_ms(), &deleted);
 		if (next < 0) {
 			log_err_errno((int)next, "retention: deleting old records: database \"%s\"",
@@ -1210,14 +244,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			return api_http_body(ss->api, in, len);
 		if (ss->st)
 			return speedtest_http_body(ss->st, len);
-		return http_body(ss, in, len);
+		return http_token_body(ss, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		(void)conntrack_set_deadline(srv->conns, lws_get_network_wsi(wsi), 0);
 		if (ss->api)
 			return api_http_body_done(wsi, ss->api);
 		if (ss->st)
 			return speedtest_http_body_done(wsi, ss->st);
-		return http_body_done(wsi, srv, ss);
+		return http_token_body_done(wsi, srv, ss);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		if (ss->api)
 			return api_http_writeable(wsi, ss->api);
@@ -1251,7 +285,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (srv && srv->pw)
-			logins_checked(srv);
+			http_token_logins_checked(srv);
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return ws_confirm_upgrade(wsi, srv);
@@ -1264,15 +298,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_TIMER:
 		return ws_timer(wsi, ss);
 	case LWS_CALLBACK_CLOSED:
-		if (ss->ws_authed && ss->refused.n > 0)
-			log_info("%s: connection of \"%s\" closed, %" PRIu64 " records refused "
-				 "(hosts of other accounts)",
-				 WS_PATH, ss->account, ss->refused.n);
-		else if (ss->ws_authed)
-			log_info("%s: connection of \"%s\" closed", WS_PATH, ss->account);
-		if (ss->conn_host)
-			api_host_connection(srv->api, ss->conn_host, -1);
-		session_free(ss);
+		ws_closed(srv, ss);
+		session_reset_http(ss);
 		return 0;
 	default:
 		break;
@@ -1426,7 +453,7 @@ int server_run(struct server *s, const volatile sig_atomic_t *stop)
 	while (!*stop && n >= 0) {
 		n = lws_service(s->ctx, 0);
 		/* The records of this turn are committed together, then acked. */
-		tx_commit(s);
+		ws_tx_commit(s);
 	}
 	return n < 0 ? -EIO : 0;
 }
@@ -1442,7 +469,7 @@ void server_free(struct server *s)
 	if (!s)
 		return;
 	/* Records stored since the last turn (none unless server_run failed) are kept. */
-	tx_commit(s);
+	ws_tx_commit(s);
 	/* The workers stop first: none may wake a context being destroyed. */
 	pwpool_stop(s->pw);
 	api_stop(s->api);
