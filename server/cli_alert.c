@@ -1,10 +1,12 @@
-#include "alert_cli.h"
+/* srvmon-server alert add|set|list|del: alert rules from the command line (docs/server.md). */
+#include "cli.h"
 
 #include "alert_rule.h"
 #include "db.h"
 #include "db_alerts.h"
 #include "sbuf.h"
 #include "log.h"
+#include "monoclock.h"
 #include "numparse.h"
 
 #include <errno.h>
@@ -13,9 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#define EXIT_USAGE 2
 
 static const char alert_usage[] =
 	"Usage:\n"
@@ -37,14 +36,6 @@ static int usage(const char *fmt, const char *arg)
 	(void)fprintf(stderr, fmt, arg);
 	(void)fprintf(stderr, "\nTry 'srvmon-server alert --help'.\n");
 	return EXIT_USAGE;
-}
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static int copy_opt(char *dst, size_t size, const char *v, const char *opt)
@@ -130,16 +121,6 @@ static int parse_rule_opts(int argc, char **argv, struct alert_rule *rule, const
 	return 0;
 }
 
-static struct db *open_db(const char *path)
-{
-	const char *err = NULL;
-	struct db *db = db_open(path, false, &err);
-
-	if (!db)
-		log_err("database \"%s\": %s", path, err ? err : "cannot open");
-	return db;
-}
-
 static int print_rule(const struct alert_rule *rule, int64_t exec_cursor, void *ctx)
 {
 	struct sbuf b = {0};
@@ -202,7 +183,7 @@ int cmd_alert(int argc, char **argv)
 		r = parse_rule_opts(argc, argv, &probe, &db_path);
 		if (r)
 			return r;
-		db = open_db(db_path);
+		db = cli_open_db(db_path, false);
 		if (!db)
 			return EXIT_FAILURE;
 		r = db_alert_get(db, id, &rule);
@@ -224,7 +205,7 @@ int cmd_alert(int argc, char **argv)
 			return r;
 		if (optind != argc)
 			return usage("unexpected argument \"%s\"", argv[optind]);
-		db = open_db(db_path);
+		db = cli_open_db(db_path, false);
 		if (!db)
 			return EXIT_FAILURE;
 	}
