@@ -215,7 +215,7 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
 
 		/* The retention batch is its own transaction, after the records of this turn. */
 		ws_tx_commit(srv);
-		next = retention_step(srv->opts.db, srv->opts.retention_ms, now_ms(), &deleted);
+		next = retention_step(srv->opts.db, srv->opts.retention_ms, wall_ms(), &deleted);
 		if (next < 0) {
 			log_err_errno((int)next, "retention: deleting old records: database \"%s\"",
 				      db_errmsg(srv->opts.db));

@@ -3,6 +3,7 @@
 #include "http_internal.h"
 
 #include "log.h"
+#include "monoclock.h"
 #include "db.h"
 #include "db_api.h"
 
@@ -58,7 +59,7 @@ int http_authenticate(struct lws *wsi, struct server *srv, char *ret_account, si
 	memcpy(ret_account, auth.account, strlen(auth.account) + 1);
 	*ret_expires_ms = auth.expires_ms;
 	*ret_role = auth.role;
-	if (*ret_expires_ms <= now_ms())
+	if (*ret_expires_ms <= wall_ms())
 		return -EACCES;
 	if (ret_sha)
 		memcpy(ret_sha, sha, sizeof(sha));

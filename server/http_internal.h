@@ -18,7 +18,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #define WS_PATH		"/ws"
 #define TOKEN_PATH	"/token"
@@ -122,14 +121,6 @@ struct session {
 	struct hosts_cache owner;
 	struct hosts_refusals refused;
 };
-
-static inline uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* http.c: the request core. */
 /* Queues a JSON reply; it is written from LWS_CALLBACK_HTTP_WRITEABLE. */

@@ -97,7 +97,7 @@ static int login_checked(struct server *srv, struct session *ss, int verified)
 	uint64_t retry;
 	int r;
 
-	r = grant_finish(srv->opts.db, ss->pend, verified, &lt, now_ms(), &reply);
+	r = grant_finish(srv->opts.db, ss->pend, verified, &lt, wall_ms(), &reply);
 	if (r == 0 && reply.status == 400 && srv->login_rl &&
 	    ratelimit_take(srv->login_rl, ss->pend->username, mono_ms(), &retry) < 0)
 		log_info("POST %s: failed logins of \"%s\" over --login-rate, later attempts get "
@@ -126,7 +126,7 @@ int http_token_body_done(struct lws *wsi, struct server *srv, struct session *ss
 	ss->pend = malloc(sizeof(*ss->pend));
 	if (!ss->pend)
 		return -1;
-	r = grant_begin(srv->opts.db, ss->body, ss->body_len, &lt, now_ms(), &reply, ss->pend);
+	r = grant_begin(srv->opts.db, ss->body, ss->body_len, &lt, wall_ms(), &reply, ss->pend);
 	if (r != GRANT_VERIFY)
 		return grant_reply(wsi, srv, ss, r, &reply);
 	/* The account has failed too often: no argon2 work is spent on it (RFC 6585 4). */

@@ -159,7 +159,7 @@ static bool ack_due(struct lws *wsi, struct server *srv, struct session *ss)
 /* One complete text message: a batch frame or a single record. 0, or -1 to close. */
 static int ws_message(struct lws *wsi, struct server *srv, struct session *ss)
 {
-	uint64_t received = now_ms();
+	uint64_t received = wall_ms();
 	const char *err = NULL;
 	cJSON *tree = NULL;
 	size_t n = 1;
@@ -236,7 +236,7 @@ int ws_receive(struct lws *wsi, struct server *srv, struct session *ss, const vo
 		return 0;
 	ss->msg[ss->msg_len] = '\0';
 	/* An expired token ends the connection before the message is stored. */
-	if (now_ms() >= ss->token_expires_ms) {
+	if (wall_ms() >= ss->token_expires_ms) {
 		log_info("%s: token of \"%s\" expired, closing", WS_PATH, ss->account);
 		return ws_close(wsi, CLOSE_TOKEN_EXPIRED, "token expired");
 	}

@@ -161,7 +161,7 @@ static bool over_quota(struct lws *wsi, struct server *srv, struct session *ss, 
 		return true;
 	if (!srv->quota)
 		return false;
-	r = quota_charge(srv->quota, ss->account, len, mono_ms(), now_ms(), &retry);
+	r = quota_charge(srv->quota, ss->account, len, mono_ms(), wall_ms(), &retry);
 	if (r == 0)
 		return false;
 	if (r == -EDQUOT)
