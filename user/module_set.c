@@ -33,11 +33,14 @@ static void slot_failed(struct module_slot *m, int err, const char *step)
 	(void)snprintf(m->detail, sizeof(m->detail), "%s: %s", step, strerror(-err));
 }
 
+/* Phase 1, on the main thread: the module's start. No runner thread exists yet, so that a
+ * start that forks (the BPF loader child, user/lib/bpf_loader.c) forks a single-threaded
+ * process: a child of a multi-threaded one may inherit a lock another thread held (seen:
+ * the AddressSanitizer allocator's, the child hung until the loader's 60 s deadline). */
 static void slot_start(struct module_slot *m, const struct module_ctx *ctx, struct config *cfg,
 		       bool daemon)
 {
 	const char *step = "start";
-	uint64_t interval;
 	int r;
 
 	if (!*m->ops->enabled(cfg))
@@ -50,21 +53,30 @@ static void slot_start(struct module_slot *m, const struct module_ctx *ctx, stru
 		slot_failed(m, r, step);
 		return;
 	}
-	interval = m->ops->interval_ms(cfg);
-	if (daemon && interval > 0) {
-		m->runner = runner_start(m->ops->name, interval, m->ops->tick, m->state);
-		if (!m->runner) {
-			r = -errno;
-			m->ops->stop(m->state);
-			m->state = NULL;
-			slot_failed(m, r, "thread");
-			return;
-		}
-	}
 	m->status = "running";
 	if (m->ops->collector)
 		(void)snprintf(m->detail, sizeof(m->detail), "collector %s",
 			       m->ops->collector(m->state));
+}
+
+/* Phase 2, once every module has started: the periodic ones get their runner thread. */
+static void slot_run(struct module_slot *m, struct config *cfg, bool daemon)
+{
+	uint64_t interval;
+	int r;
+
+	if (!m->state || !daemon)
+		return;
+	interval = m->ops->interval_ms(cfg);
+	if (interval == 0)
+		return;
+	m->runner = runner_start(m->ops->name, interval, m->ops->tick, m->state);
+	if (!m->runner) {
+		r = -errno;
+		m->ops->stop(m->state);
+		m->state = NULL;
+		slot_failed(m, r, "thread");
+	}
 }
 
 void module_set_start(struct module_set *ms, const struct module_ops *const *table, size_t n,
@@ -82,6 +94,8 @@ void module_set_start(struct module_set *ms, const struct module_ops *const *tab
 		ms->slots[i] = (struct module_slot){.ops = table[i], .status = "disabled"};
 		slot_start(&ms->slots[i], ctx, cfg, daemon);
 	}
+	for (size_t i = 0; i < ms->n; i++)
+		slot_run(&ms->slots[i], cfg, daemon);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 

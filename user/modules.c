@@ -1,6 +1,9 @@
 /* The agent's module table: the one list main.c, --module, hello, status and /metrics
  * iterate. Start order; stopped in reverse (the speed test reads the network module's
- * counters, so it comes after it). */
+ * counters, so it comes after it). The modules that load BPF in a forked child (network,
+ * history) come before any module whose start() creates a thread (history creates its drain
+ * thread after its own load; speedtest): the child of a multi-threaded process can inherit
+ * a lock held by another thread. module_set_start() starts the runner threads after all. */
 #include "module.h"
 
 #include <errno.h>

@@ -1,6 +1,9 @@
 /* BPF load in a forked child; the descriptors come back over SCM_RIGHTS. */
 #include "bpf_loader.h"
 
+#include "log.h"
+
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -148,8 +151,24 @@ static int receive(int sock, struct bpf_loader_result *ret)
 	return 0;
 }
 
+/* The process's thread count from /proc/self/task; 0 when it cannot be read. */
+static size_t thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	const struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 int bpf_loader_run(bpf_loader_fn fn, void *arg, int timeout_ms, struct bpf_loader_result *ret)
 {
+	size_t threads;
 	int sv[2];
 	pid_t pid;
 	int r;
@@ -159,6 +178,14 @@ int bpf_loader_run(bpf_loader_fn fn, void *arg, int timeout_ms, struct bpf_loade
 		ret->fds[i] = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
+	/* The child runs libbpf (malloc, locks): safe only when no other thread can hold one at
+	 * the fork. The agent starts its threads after the BPF loads (user/module_set.c). */
+	threads = thread_count();
+	if (threads > 1)
+		log_warn("BPF loader: forking with %zu threads running; the child may hang on a "
+			 "lock "
+			 "one of them held (until the %d ms deadline)",
+			 threads, timeout_ms);
 	pid = fork();
 	if (pid < 0) {
 		r = -errno;
