@@ -44,54 +44,6 @@ static int install_signals(void)
 	return 0;
 }
 
-/* "BURST/PER_MINUTE" (POST /token per client address) or "0" (no limit). */
-static int parse_rate(const char *s, uint64_t *ret_burst, uint64_t *ret_per_minute)
-{
-	const char *slash = strchr(s, '/');
-	char burst[24];
-	int r;
-
-	if (strcmp(s, "0") == 0) {
-		*ret_burst = 0;
-		*ret_per_minute = 0;
-		return 0;
-	}
-	if (!slash || (size_t)(slash - s) >= sizeof(burst))
-		return -EINVAL;
-	memcpy(burst, s, (size_t)(slash - s));
-	burst[slash - s] = '\0';
-	r = parse_u64(burst, 1, 1000000, ret_burst);
-	if (r == 0)
-		r = parse_u64(slash + 1, 1, 6000000, ret_per_minute);
-	return r;
-}
-
-/* "RECORDS/MIB": per WebSocket connection, records/s and MiB/s (0 in either: that one is not
- * limited), or "0" (no limit). */
-static int parse_ingest_limit(const char *s, uint64_t *ret_records, uint64_t *ret_bytes)
-{
-	const char *slash = strchr(s, '/');
-	char records[24];
-	uint64_t mib;
-	int r;
-
-	if (strcmp(s, "0") == 0) {
-		*ret_records = 0;
-		*ret_bytes = 0;
-		return 0;
-	}
-	if (!slash || (size_t)(slash - s) >= sizeof(records))
-		return -EINVAL;
-	memcpy(records, s, (size_t)(slash - s));
-	records[slash - s] = '\0';
-	r = parse_u64(records, 0, 10000000, ret_records);
-	if (r == 0)
-		r = parse_u64(slash + 1, 0, 100000, &mib);
-	if (r == 0)
-		*ret_bytes = mib * 1024 * 1024;
-	return r;
-}
-
 /* "A/B" with A in [amin, amax] and B in [bmin, bmax]. 0 or -EINVAL / -ERANGE. */
 static int parse_pair(const char *s, uint64_t amin, uint64_t amax, uint64_t bmin, uint64_t bmax,
 		      uint64_t *ret_a, uint64_t *ret_b)
@@ -107,6 +59,35 @@ static int parse_pair(const char *s, uint64_t amin, uint64_t amax, uint64_t bmin
 	r = parse_u64(a, amin, amax, ret_a);
 	if (r == 0)
 		r = parse_u64(slash + 1, bmin, bmax, ret_b);
+	return r;
+}
+
+/* "BURST/PER_MINUTE" (POST /token per client address) or "0" (no limit). */
+static int parse_rate(const char *s, uint64_t *ret_burst, uint64_t *ret_per_minute)
+{
+	if (strcmp(s, "0") == 0) {
+		*ret_burst = 0;
+		*ret_per_minute = 0;
+		return 0;
+	}
+	return parse_pair(s, 1, 1000000, 1, 6000000, ret_burst, ret_per_minute);
+}
+
+/* "RECORDS/MIB": per WebSocket connection, records/s and MiB/s (0 in either: that one is not
+ * limited), or "0" (no limit). */
+static int parse_ingest_limit(const char *s, uint64_t *ret_records, uint64_t *ret_bytes)
+{
+	uint64_t mib;
+	int r;
+
+	if (strcmp(s, "0") == 0) {
+		*ret_records = 0;
+		*ret_bytes = 0;
+		return 0;
+	}
+	r = parse_pair(s, 0, 10000000, 0, 100000, ret_records, &mib);
+	if (r == 0)
+		*ret_bytes = mib * 1024 * 1024;
 	return r;
 }
 
