@@ -168,6 +168,12 @@ static int limit_option(int c, const char *arg, struct server_opts *opts)
 						arg);
 		opts->retention_ms = a;
 		return 1;
+	case 'U':
+		if (retention_parse(arg, &a) < 0)
+			return -cli_usage_error(
+				"--rollup-retention: \"%s\" is not 0 or an age (400d)", arg);
+		opts->rollup_retention_ms = a;
+		return 1;
 	default:
 		return 0;
 	}
@@ -195,6 +201,7 @@ int cmd_serve(int argc, char **argv)
 		{"login-rate", required_argument, NULL, 'F'},
 		{"quota", required_argument, NULL, 'Q'},
 		{"retention", required_argument, NULL, 'P'},
+		{"rollup-retention", required_argument, NULL, 'U'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -220,7 +227,8 @@ int cmd_serve(int argc, char **argv)
 				   .login_fail_per_minute = SERVER_LOGIN_FAIL_PER_MINUTE,
 				   .quota_records_per_s = QUOTA_RECORDS_PER_S,
 				   .quota_bytes_per_day = (uint64_t)QUOTA_MIB_PER_DAY * 1024 * 1024,
-				   .retention_ms = RETENTION_DEFAULT_MS};
+				   .retention_ms = RETENTION_DEFAULT_MS,
+				   .rollup_retention_ms = RETENTION_ROLLUP_DEFAULT_MS};
 	const char *db_path = NULL;
 	struct server *srv = NULL;
 	struct db *db = NULL;

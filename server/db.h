@@ -1,4 +1,5 @@
-/* The server's SQLite database: schema, accounts, tokens, records, counters. */
+/* The server's database (SQLite or PostgreSQL, store.h): accounts, tokens, records,
+ * counters. */
 #ifndef SRVMON_SERVER_DB_H
 #define SRVMON_SERVER_DB_H
 
@@ -45,24 +46,16 @@ struct db_stats {
 };
 
 /*
- * Opens path (created when create is true), switches to WAL, sets a busy timeout and
- * creates the schema if missing. NULL + errno; *ret_err (may be NULL) then points at
- * SQLite's message or a static string, valid until the next call.
+ * Opens the database of --db: a postgresql:// or postgres:// URL opens the PostgreSQL engine
+ * (store_pg*.c), anything else is a SQLite path (created when create is true; WAL, a busy
+ * timeout). Creates the schema if missing and migrates an older one (store.h). NULL + errno;
+ * *ret_err (may be NULL) then points at the engine's message or a static string, valid until
+ * the next call.
  */
 struct db *db_open(const char *path, bool create, const char **ret_err);
 void db_close(struct db *db);
-/* SQLite's last error message for logging. */
+/* The engine's last error message for logging. */
 const char *db_errmsg(const struct db *db);
-/* The SQLite handle, for the modules that keep their own tables (hosts.c, revoke.c, the
- * read API and alerts). */
-struct sqlite3;
-struct sqlite3 *db_sqlite(struct db *db);
-
-struct sqlite3_stmt;
-/* Copies text column col of the current row of st into ret (NUL-terminated). 0, -EIO for
- * NULL, -ENOSPC when it does not fit. For the store files on top of db.c. */
-int db_column_text(struct sqlite3_stmt *st, int col, char *ret, size_t size);
-
 /* 0, -EEXIST when the account exists, -EIO. */
 int db_account_add(struct db *db, const char *name, const char *hash, uint64_t now_ms);
 /* Copies the account's encoded hash into ret. 0, -ENOENT, -ENOSPC, -EIO. */
@@ -94,7 +87,9 @@ int db_refresh_use(struct db *db, const char *hash, uint64_t now_ms, char *ret_a
 int db_counter_add(struct db *db, const char *name, uint64_t delta);
 
 /* INSERT OR IGNORE of one record: part of the open transaction (db_begin), else committed
- * on return. *ret_inserted is false for a duplicate (host_id, seq, account). 0 or -EIO. */
+ * on return. *ret_inserted is false for a duplicate (host_id, seq, account); ret_inserted
+ * may be NULL inside a transaction (an engine may then defer the row to the commit, in one
+ * batch). 0 or -EIO. */
 int db_record_insert(struct db *db, const struct db_record *rec, bool *ret_inserted);
 
 /* Groups the following writes into one transaction. 0 or -EIO (-EBUSY when one is open). */
@@ -117,6 +112,13 @@ int db_records_foreach(struct db *db, const char *host_id, const char *type, uin
  * cutoff_ms; part of the open transaction, else committed on return. *ret_deleted: how
  * many went. 0 or -EIO. */
 int db_records_expire(struct db *db, int64_t cutoff_ms, uint64_t batch, uint64_t *ret_deleted);
+
+/* Deletes up to batch per-minute rollups (metrics_1m) of minutes before cutoff_ms
+ * (--rollup-retention); raw records go with db_records_expire(). 0 or -EIO. */
+int db_rollups_expire(struct db *db, int64_t cutoff_ms, uint64_t batch, uint64_t *ret_deleted);
+
+/* The schema version of the open database (store.h lists them). 0 or -EIO. */
+int db_schema_version(struct db *db, int *ret);
 
 int db_stats_read(struct db *db, uint64_t now_ms, struct db_stats *ret);
 

@@ -1,4 +1,4 @@
-/* Alert rules and their per-host states in the database (tables of db_api_schema.c). */
+/* Alert rules and their per-host states in the database (tables of store_sqlite_schema.c). */
 #ifndef SRVMON_SERVER_DB_ALERTS_H
 #define SRVMON_SERVER_DB_ALERTS_H
 

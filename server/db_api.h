@@ -1,5 +1,6 @@
 /* The queries of the read API (docs/api.md) and of role checks, on the tables of
- * db_api_schema.c. Results are JSON text appended to a struct sbuf. */
+ * store_sqlite_schema.c (SQLite) or store_pg*.c. Results are JSON text appended to a struct sbuf.
+ */
 #ifndef SRVMON_SERVER_DB_API_H
 #define SRVMON_SERVER_DB_API_H
 

@@ -215,7 +215,8 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
 
 		/* The retention batch is its own transaction, after the records of this turn. */
 		ws_tx_commit(srv);
-		next = retention_step(srv->opts.db, srv->opts.retention_ms, wall_ms(), &deleted);
+		next = retention_step(srv->opts.db, srv->opts.retention_ms,
+				      srv->opts.rollup_retention_ms, wall_ms(), &deleted);
 		if (next < 0) {
 			log_err_errno((int)next, "retention: deleting old records: database \"%s\"",
 				      db_errmsg(srv->opts.db));
@@ -434,7 +435,7 @@ struct server *server_new(const struct server_opts *opts)
 		free(s);
 		return NULL;
 	}
-	if (opts->retention_ms)
+	if (opts->retention_ms || opts->rollup_retention_ms)
 		s->retention_due_ms = mono_ms();
 	lws_sul_schedule(s->ctx, 0, &s->sul_house, housekeeping,
 			 (lws_usec_t)HOUSEKEEPING_MS * 1000);

@@ -50,6 +50,7 @@ struct server_opts {
 	uint64_t quota_records_per_s;	 /* per account, all connections; 0: no limit */
 	uint64_t quota_bytes_per_day;	 /* per account, per UTC day; 0: no limit */
 	uint64_t retention_ms;		 /* records older than this are deleted; 0: kept */
+	uint64_t rollup_retention_ms;	 /* per-minute rollups older than this: deleted */
 };
 
 /* Defaults of the abuse limits; see docs/server.md, "Limits". */

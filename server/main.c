@@ -27,7 +27,8 @@ static const struct command {
 	 "                      [--speedtest token|open|off] [--speedtest-streams N]\n"
 	 "                      [--password-workers THREADS/QUEUE] [--login-rate "
 	 "BURST/PER_MINUTE]\n"
-	 "                      [--quota RECORDS_PER_S/MIB_PER_DAY] [--retention AGE]\n"},
+	 "                      [--quota RECORDS_PER_S/MIB_PER_DAY] [--retention AGE]\n"
+	 "                      [--rollup-retention AGE]\n"},
 	{"user", cmd_user,
 	 "  srvmon-server user add NAME [--role agent|viewer|admin] --db PATH\n"
 	 "                                             (password: one line on stdin)\n"

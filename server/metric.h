@@ -1,5 +1,6 @@
 /* The series metrics of the read API and the alert rules: which record and field each comes
- * from, its unit (policy as data; db_api_schema.c copies the table into table metric_names). */
+ * from, its unit (policy as data; store_sqlite_schema.c copies the table into table metric_names).
+ */
 #ifndef SRVMON_SERVER_METRIC_H
 #define SRVMON_SERVER_METRIC_H
 

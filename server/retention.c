@@ -31,14 +31,29 @@ int retention_parse(const char *s, uint64_t *ret_ms)
 	return parse_duration_ms(s, 1000, MAX_DAYS * DAY_MS, ret_ms);
 }
 
-int64_t retention_step(struct db *db, uint64_t age_ms, uint64_t wall_ms, uint64_t *ret_deleted)
+static int64_t cutoff(uint64_t age_ms, uint64_t wall_ms)
 {
-	int64_t cutoff = wall_ms > age_ms ? (int64_t)(wall_ms - age_ms) : 0;
+	return wall_ms > age_ms ? (int64_t)(wall_ms - age_ms) : 0;
+}
+
+int64_t retention_step(struct db *db, uint64_t age_ms, uint64_t rollup_age_ms, uint64_t wall_ms,
+		       uint64_t *ret_deleted)
+{
+	uint64_t rollups = 0;
 	int r;
 
 	*ret_deleted = 0;
-	r = db_records_expire(db, cutoff, RETENTION_BATCH, ret_deleted);
-	if (r < 0)
-		return r;
-	return *ret_deleted == RETENTION_BATCH ? RETENTION_BUSY_MS : RETENTION_IDLE_MS;
+	if (age_ms) {
+		r = db_records_expire(db, cutoff(age_ms, wall_ms), RETENTION_BATCH, ret_deleted);
+		if (r < 0)
+			return r;
+	}
+	if (rollup_age_ms) {
+		r = db_rollups_expire(db, cutoff(rollup_age_ms, wall_ms), RETENTION_BATCH,
+				      &rollups);
+		if (r < 0)
+			return r;
+	}
+	return *ret_deleted == RETENTION_BATCH || rollups == RETENTION_BATCH ? RETENTION_BUSY_MS
+									     : RETENTION_IDLE_MS;
 }

@@ -1,6 +1,6 @@
 """A deleted record (what retention's batch does) takes the read API's rows derived from it:
-its samples in metrics, their share of the minute aggregate (min/max taken again from the
-samples left, the row gone with its last sample), its execs and speedtests rows."""
+its samples in metrics, its execs and speedtests rows; the per-minute rollups (metrics_1m)
+stay as they were (schema version 3: they go at --rollup-retention)."""
 import json
 import sqlite3
 
@@ -11,7 +11,7 @@ server = Server(work)
 server.add_user("a", "a-pass")  # creates and migrates the database
 
 con = sqlite3.connect(server.db)
-check(con.execute("PRAGMA user_version").fetchone()[0] == 2, "user_version 2")
+check(con.execute("SELECT version FROM schema_version").fetchall() == [(3,)], "schema_version 3")
 rows = [(1, "resources", 60000, {"cpu_percent": 5, "ram_available": 10}),
         (2, "resources", 61000, {"cpu_percent": 7, "ram_available": 12}),
         (3, "exec", 62000, {"argv": ["ls"], "user": "root"}),
@@ -31,8 +31,8 @@ check(counts() == [4, 2, 1, 1], "derived rows stored: %r" % counts())
 con.execute("DELETE FROM records WHERE seq = ?", ("%020d" % 2,))
 cpu = con.execute("SELECT n, sum, min, max FROM metrics_1m m JOIN metric_names n ON n.id = m.metric"
                   " WHERE n.name = 'cpu_percent'").fetchall()
-check(cpu == [(1, 5.0, 5.0, 5.0)], "the minute without the deleted sample: %r" % cpu)
+check(cpu == [(2, 12.0, 5.0, 7.0)], "the minute keeps the deleted sample: %r" % cpu)
 con.execute("DELETE FROM records WHERE received_ms < 100")
 con.commit()
-check(counts() == [0, 0, 0, 0], "nothing derived is left: %r" % counts())
+check(counts() == [0, 2, 0, 0], "only the rollups are left: %r" % counts())
 con.close()

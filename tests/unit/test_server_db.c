@@ -1,4 +1,4 @@
-/* server/db.c: records stored exactly (seq as 20 digits), deduplicated, counted. */
+/* server/store_sqlite.c (through db.h): records stored exactly (seq as 20 digits), deduplicated, counted. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /* server/grant.c: the password and refresh-token grants of POST /token, refresh-token replay
- * (revoking the family, server/revoke.c). */
+ * (revoking the family, server/store_sqlite_revoke.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdbool.h>

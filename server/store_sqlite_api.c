@@ -1,27 +1,25 @@
-#include "db_api.h"
+#include "store_sqlite_impl.h"
 
-#include "db.h"
 #include "json_out.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
 static int prepare(struct db *db, const char *sql, sqlite3_stmt **ret)
 {
-	return sqlite3_prepare_v2(db_sqlite(db), sql, -1, ret, NULL) == SQLITE_OK ? 0 : -EIO;
+	return sqlite3_prepare_v2(sq_h(db), sql, -1, ret, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
-int db_token_auth(struct db *db, const char *hash, struct db_auth *ret)
+int sq_token_auth(struct db *db, const char *hash, struct db_auth *ret)
 {
 	sqlite3_stmt *st = NULL;
 	char role[16];
 	int r;
 
-	/* Found as db.c finds any credential (the hash compared in constant time); its role
-	 * only then, by the hash now known to be stored. */
+	/* Found as store_sqlite.c finds any credential (the hash compared in constant time); its
+	 * role only then, by the hash now known to be stored. */
 	r = db_token_lookup(db, hash, ret->account, sizeof(ret->account), &ret->expires_ms);
 	if (r < 0)
 		return r;
@@ -31,7 +29,7 @@ int db_token_auth(struct db *db, const char *hash, struct db_auth *ret)
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW) {
-		r = db_column_text(st, 0, role, sizeof(role));
+		r = sq_column_text(st, 0, role, sizeof(role));
 		/* An unknown role grants nothing: taken as agent. */
 		if (r == 0 && role_parse(role, &ret->role) < 0)
 			ret->role = ROLE_AGENT;
@@ -42,7 +40,7 @@ int db_token_auth(struct db *db, const char *hash, struct db_auth *ret)
 	return r;
 }
 
-int db_account_set_role(struct db *db, const char *name, enum role role)
+int sq_account_set_role(struct db *db, const char *name, enum role role)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -53,13 +51,13 @@ int db_account_set_role(struct db *db, const char *name, enum role role)
 	sqlite3_bind_text(st, 1, role_name(role), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-	if (r == 0 && sqlite3_changes(db_sqlite(db)) == 0)
+	if (r == 0 && sqlite3_changes(sq_h(db)) == 0)
 		r = -ENOENT;
 	sqlite3_finalize(st);
 	return r;
 }
 
-int db_account_role(struct db *db, const char *name, enum role *ret)
+int sq_account_role(struct db *db, const char *name, enum role *ret)
 {
 	sqlite3_stmt *st = NULL;
 	char role[16];
@@ -71,7 +69,7 @@ int db_account_role(struct db *db, const char *name, enum role *ret)
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW) {
-		r = db_column_text(st, 0, role, sizeof(role));
+		r = sq_column_text(st, 0, role, sizeof(role));
 		if (r == 0 && role_parse(role, ret) < 0)
 			r = -EIO;
 	} else {
@@ -136,7 +134,7 @@ static int64_t host_interval(sqlite3_stmt *st, int first_col)
 	return best > DB_API_INTERVAL_MAX_MS ? DB_API_INTERVAL_MAX_MS : best;
 }
 
-int db_api_hosts(struct db *db, uint64_t now_ms, bool (*connected)(const char *host_id, void *ctx),
+int sq_api_hosts(struct db *db, uint64_t now_ms, bool (*connected)(const char *host_id, void *ctx),
 		 void *ctx, struct sbuf *out)
 {
 	/* Columns 0..N_SHOWN-1 are written as they are, by name. */
@@ -206,7 +204,7 @@ int db_api_hosts(struct db *db, uint64_t now_ms, bool (*connected)(const char *h
 	return r;
 }
 
-int db_api_host_key(struct db *db, const char *host_id, int64_t *ret_key)
+int sq_api_host_key(struct db *db, const char *host_id, int64_t *ret_key)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -226,7 +224,7 @@ int db_api_host_key(struct db *db, const char *host_id, int64_t *ret_key)
 	return r;
 }
 
-int db_api_series(struct db *db, const struct db_series_query *q, struct sbuf *out)
+int sq_api_series(struct db *db, const struct db_series_query *q, struct sbuf *out)
 {
 	static const char raw_sql[] =
 		"SELECT ts - ts % ?1 AS b, min(value), avg(value), max(value), count(*)"
@@ -315,7 +313,7 @@ static int add_bodies(sqlite3_stmt *st, struct sbuf *out, uint64_t limit, uint64
 	return 1; /* more rows than limit */
 }
 
-int db_api_speedtests(struct db *db, int64_t host, int64_t from, int64_t to, uint64_t limit,
+int sq_api_speedtests(struct db *db, int64_t host, int64_t from, int64_t to, uint64_t limit,
 		      struct sbuf *out)
 {
 	sqlite3_stmt *st = NULL;
@@ -420,7 +418,7 @@ static int execs_page(struct db *db, const struct db_exec_query *q, bool use_fts
 	if (use_fts)
 		sqlite3_bind_text(st, 9, match.s, (int)match.len, SQLITE_STATIC);
 	if (budget)
-		sqlite3_progress_handler(db_sqlite(db), EXEC_SCAN_STEP_UNIT, scan_progress, budget);
+		sqlite3_progress_handler(sq_h(db), EXEC_SCAN_STEP_UNIT, scan_progress, budget);
 	r = sbuf_addc(out, '[');
 	while (r == 0) {
 		r = sqlite3_step(st);
@@ -442,7 +440,7 @@ static int execs_page(struct db *db, const struct db_exec_query *q, bool use_fts
 		n++;
 	}
 	if (budget)
-		sqlite3_progress_handler(db_sqlite(db), 0, NULL, NULL);
+		sqlite3_progress_handler(sq_h(db), 0, NULL, NULL);
 	if (r == 0)
 		r = sbuf_addc(out, ']');
 out:
@@ -452,7 +450,7 @@ out:
 	return r;
 }
 
-int db_api_execs(struct db *db, const struct db_exec_query *q, struct sbuf *out, bool *ret_more,
+int sq_api_execs(struct db *db, const struct db_exec_query *q, struct sbuf *out, bool *ret_more,
 		 int64_t *ret_next_ts, int64_t *ret_next_id)
 {
 	struct scan_budget budget = {.left = EXEC_SCAN_BUDGET_STEPS};
@@ -472,7 +470,7 @@ int db_api_execs(struct db *db, const struct db_exec_query *q, struct sbuf *out,
 	return execs_page(db, q, true, NULL, out, ret_more, ret_next_ts, ret_next_id);
 }
 
-int db_api_records_after(struct db *db, int64_t after_id, const char *host_id, const char *type,
+int sq_api_records_after(struct db *db, int64_t after_id, const char *host_id, const char *type,
 			 uint64_t limit, db_api_record_cb cb, void *ctx, int64_t *ret_last)
 {
 	sqlite3_stmt *st = NULL;
@@ -511,7 +509,7 @@ int db_api_records_after(struct db *db, int64_t after_id, const char *host_id, c
 	return r;
 }
 
-int db_api_last_record(struct db *db, int64_t *ret)
+int sq_api_last_record(struct db *db, int64_t *ret)
 {
 	sqlite3_stmt *st = NULL;
 	int r;

@@ -1,10 +1,8 @@
-#include "revoke.h"
-
-#include "db.h"
+/* The SQLite engine's revocation: deleting the tokens of a refresh family or an account, and
+ * an account with them. */
+#include "store_sqlite_impl.h"
 
 #include <errno.h>
-#include <sqlite3.h>
-#include <stdbool.h>
 
 /* Runs a DELETE with one text parameter; *ret_n gets the number of rows deleted. */
 static int delete_by(sqlite3 *sql, const char *text, const char *arg, uint64_t *ret_n)
@@ -22,9 +20,9 @@ static int delete_by(sqlite3 *sql, const char *text, const char *arg, uint64_t *
 	return r;
 }
 
-int revoke_family(struct db *db, const char *family, struct revoke_counts *ret)
+int sq_revoke_family(struct db *db, const char *family, struct revoke_counts *ret)
 {
-	sqlite3 *sql = db_sqlite(db);
+	sqlite3 *sql = sq_h(db);
 	int r;
 
 	*ret = (struct revoke_counts){0};
@@ -35,9 +33,9 @@ int revoke_family(struct db *db, const char *family, struct revoke_counts *ret)
 	return r;
 }
 
-int revoke_account(struct db *db, const char *account, struct revoke_counts *ret)
+int sq_revoke_account(struct db *db, const char *account, struct revoke_counts *ret)
 {
-	sqlite3 *sql = db_sqlite(db);
+	sqlite3 *sql = sq_h(db);
 	int r;
 
 	*ret = (struct revoke_counts){0};
@@ -48,23 +46,22 @@ int revoke_account(struct db *db, const char *account, struct revoke_counts *ret
 	return r;
 }
 
-int revoke_delete_account(struct db *db, const char *account, struct revoke_counts *ret)
+int sq_revoke_delete_account(struct db *db, const char *account, struct revoke_counts *ret)
 {
-	sqlite3 *sql = db_sqlite(db);
 	uint64_t n = 0;
 	int r;
 
 	*ret = (struct revoke_counts){0};
-	r = db_begin(db);
+	r = sq_begin(db);
 	if (r < 0)
 		return r;
-	r = delete_by(sql, "DELETE FROM accounts WHERE name = ?", account, &n);
+	r = delete_by(sq_h(db), "DELETE FROM accounts WHERE name = ?", account, &n);
 	if (r == 0 && n == 0)
 		r = -ENOENT;
 	if (r == 0)
-		r = revoke_account(db, account, ret);
+		r = sq_revoke_account(db, account, ret);
 	if (r == 0)
-		return db_commit(db);
-	db_rollback(db);
+		return sq_commit(db);
+	sq_rollback(db);
 	return r;
 }

@@ -1,11 +1,9 @@
-#include "db_alerts.h"
+#include "store_sqlite_impl.h"
 
-#include "db.h"
 #include "json_out.h"
 #include "metric.h"
 
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,7 +13,7 @@
 
 static int prepare(struct db *db, const char *sql, sqlite3_stmt **ret)
 {
-	return sqlite3_prepare_v2(db_sqlite(db), sql, -1, ret, NULL) == SQLITE_OK ? 0 : -EIO;
+	return sqlite3_prepare_v2(sq_h(db), sql, -1, ret, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
@@ -43,7 +41,7 @@ static void bind_rule(sqlite3_stmt *st, const struct alert_rule *rule)
 	bind_text_or_null(st, 9, rule->webhook);
 }
 
-int db_alert_add(struct db *db, const struct alert_rule *rule, uint64_t now_ms, int64_t *ret_id)
+int sq_alert_add(struct db *db, const struct alert_rule *rule, uint64_t now_ms, int64_t *ret_id)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t last = 0;
@@ -68,12 +66,12 @@ int db_alert_add(struct db *db, const struct alert_rule *rule, uint64_t now_ms, 
 	sqlite3_bind_int64(st, 11, last);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
 	if (r == 0)
-		*ret_id = sqlite3_last_insert_rowid(db_sqlite(db));
+		*ret_id = sqlite3_last_insert_rowid(sq_h(db));
 	sqlite3_finalize(st);
 	return r;
 }
 
-int db_alert_update(struct db *db, const struct alert_rule *rule)
+int sq_alert_update(struct db *db, const struct alert_rule *rule)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -88,7 +86,7 @@ int db_alert_update(struct db *db, const struct alert_rule *rule)
 	bind_rule(st, rule);
 	sqlite3_bind_int64(st, 10, rule->id);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-	if (r == 0 && sqlite3_changes(db_sqlite(db)) == 0)
+	if (r == 0 && sqlite3_changes(sq_h(db)) == 0)
 		r = -ENOENT;
 	sqlite3_finalize(st);
 	return r;
@@ -105,12 +103,12 @@ static int exec_id(struct db *db, const char *sql, int64_t id, bool *ret_changed
 	sqlite3_bind_int64(st, 1, id);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
 	if (ret_changed)
-		*ret_changed = sqlite3_changes(db_sqlite(db)) > 0;
+		*ret_changed = sqlite3_changes(sq_h(db)) > 0;
 	sqlite3_finalize(st);
 	return r;
 }
 
-int db_alert_del(struct db *db, int64_t id)
+int sq_alert_del(struct db *db, int64_t id)
 {
 	bool changed = false;
 	int r;
@@ -154,7 +152,7 @@ static int read_rule(sqlite3_stmt *st, struct alert_rule *ret)
 	return 0;
 }
 
-int db_alert_get(struct db *db, int64_t id, struct alert_rule *ret)
+int sq_alert_get(struct db *db, int64_t id, struct alert_rule *ret)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -172,7 +170,7 @@ int db_alert_get(struct db *db, int64_t id, struct alert_rule *ret)
 	return r;
 }
 
-int db_alert_foreach(struct db *db, db_alert_rule_cb cb, void *ctx)
+int sq_alert_foreach(struct db *db, db_alert_rule_cb cb, void *ctx)
 {
 	sqlite3_stmt *st = NULL;
 	struct alert_rule rule;
@@ -197,7 +195,7 @@ int db_alert_foreach(struct db *db, db_alert_rule_cb cb, void *ctx)
 	return r;
 }
 
-int db_alert_set_cursor(struct db *db, int64_t id, int64_t exec_cursor)
+int sq_alert_set_cursor(struct db *db, int64_t id, int64_t exec_cursor)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -226,7 +224,7 @@ static int rule_json(const struct alert_rule *rule, int64_t exec_cursor, void *c
 	return r ? r : alert_rule_to_json(rule, c->out);
 }
 
-int db_alert_rules_json(struct db *db, struct sbuf *out)
+int sq_alert_rules_json(struct db *db, struct sbuf *out)
 {
 	struct json_ctx c = {.out = out};
 	int r = sbuf_addc(out, '[');
@@ -256,7 +254,7 @@ static int add_json_col(struct sbuf *out, sqlite3_stmt *st, int col)
 	}
 }
 
-int db_alert_states_json(struct db *db, struct sbuf *out)
+int sq_alert_states_json(struct db *db, struct sbuf *out)
 {
 	static const char *const names[] = {"rule_id", "name",	    "host_id",	"hostname",
 					    "state",   "since_ms",  "fired_ms", "resolved_ms",
@@ -301,14 +299,7 @@ int db_alert_states_json(struct db *db, struct sbuf *out)
 	return r;
 }
 
-static const char *const state_names[] = {"ok", "firing", "resolved"};
-
-const char *alert_state_name(enum alert_state_kind s)
-{
-	return (unsigned int)s < 3 ? state_names[s] : "?";
-}
-
-int db_alert_state_get(struct db *db, int64_t rule_id, int64_t host, struct alert_state *ret)
+int sq_alert_state_get(struct db *db, int64_t rule_id, int64_t host, struct alert_state *ret)
 {
 	sqlite3_stmt *st = NULL;
 	char buf[16];
@@ -342,7 +333,7 @@ int db_alert_state_get(struct db *db, int64_t rule_id, int64_t host, struct aler
 	return r;
 }
 
-int db_alert_state_put(struct db *db, int64_t rule_id, int64_t host, const struct alert_state *s,
+int sq_alert_state_put(struct db *db, int64_t rule_id, int64_t host, const struct alert_state *s,
 		       uint64_t now_ms)
 {
 	sqlite3_stmt *st = NULL;
@@ -403,7 +394,7 @@ static int foreach_host(sqlite3_stmt *st, db_alert_host_cb cb, void *ctx)
 	}
 }
 
-int db_alert_hosts(struct db *db, const char *metric, const char *host_id, db_alert_host_cb cb,
+int sq_alert_hosts(struct db *db, const char *metric, const char *host_id, db_alert_host_cb cb,
 		   void *ctx)
 {
 	const struct metric_def *m = metric ? metric_by_name(metric) : NULL;
@@ -429,7 +420,7 @@ int db_alert_hosts(struct db *db, const char *metric, const char *host_id, db_al
 	return r;
 }
 
-int db_alert_firing(struct db *db, int64_t rule_id, db_alert_host_cb cb, void *ctx)
+int sq_alert_firing(struct db *db, int64_t rule_id, db_alert_host_cb cb, void *ctx)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -447,7 +438,7 @@ int db_alert_firing(struct db *db, int64_t rule_id, db_alert_host_cb cb, void *c
 	return r;
 }
 
-int db_alert_execs_after(struct db *db, int64_t cursor, uint64_t limit, db_alert_exec_cb cb,
+int sq_alert_execs_after(struct db *db, int64_t cursor, uint64_t limit, db_alert_exec_cb cb,
 			 void *ctx, int64_t *ret_last)
 {
 	sqlite3_stmt *st = NULL;

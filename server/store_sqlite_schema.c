@@ -1,9 +1,8 @@
-#include "db_api_schema.h"
-
+/* The SQLite schema of roles, the read API and alerts (sq_api_migrate()). */
 #include "metric.h"
+#include "store_sqlite_impl.h"
 
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -38,7 +37,7 @@ static const char api_schema[] =
 	"CREATE INDEX IF NOT EXISTS execs_host_ts ON execs(host, ts, id);"
 	"CREATE INDEX IF NOT EXISTS execs_user_ts ON execs(user, ts, id);"
 	/* Substring search over hay: a trigram index (case-sensitive, like instr()), kept in
-	 * step with execs by triggers; db_api.c uses it when scanning would take long. */
+	 * step with execs by triggers; store_sqlite_api.c uses it when scanning would take long. */
 	"CREATE VIRTUAL TABLE IF NOT EXISTS execs_fts USING fts5(hay, content='execs',"
 	" content_rowid='id', tokenize='trigram case_sensitive 1');"
 	"CREATE TRIGGER IF NOT EXISTS execs_fts_insert AFTER INSERT ON execs BEGIN"
@@ -186,9 +185,8 @@ static const char api_schema[] =
 	"   min = min(min, excluded.min), max = max(max, excluded.max);"
 	" END;"
 	/* A record removed (retention) takes its rows with it: its search and speed-test rows
-	 * (keyed by its id) and its samples (host, metric of its type, its ts). A minute's
-	 * aggregate loses the sample; its min and max are taken again from the samples left
-	 * (the raw samples are kept as long as their records), and it goes with the last one. */
+	 * (keyed by its id) and its samples (host, metric of its type, its ts). The minute's
+	 * aggregate stays (schema version 3): rollups go at --rollup-retention. */
 	"DROP TRIGGER IF EXISTS records_api_delete;"
 	"CREATE TRIGGER records_api_delete AFTER DELETE ON records BEGIN"
 	" DELETE FROM execs WHERE id = OLD.id;"
@@ -196,16 +194,6 @@ static const char api_schema[] =
 	" DELETE FROM metrics WHERE OLD.type IN ('resources', 'network')"
 	"  AND host = (SELECT id FROM hosts WHERE host_id = OLD.host_id) AND ts = OLD.ts"
 	"  AND metric IN (SELECT id FROM metric_names WHERE type = OLD.type);"
-	" END;"
-	"CREATE TRIGGER IF NOT EXISTS metrics_rollup_delete AFTER DELETE ON metrics BEGIN"
-	" DELETE FROM metrics_1m WHERE host = OLD.host AND metric = OLD.metric"
-	"  AND minute = OLD.ts - OLD.ts % 60000 AND n <= 1;"
-	" UPDATE metrics_1m SET n = n - 1, sum = sum - OLD.value,"
-	"  min = (SELECT min(value) FROM metrics WHERE host = OLD.host AND metric = OLD.metric"
-	"   AND ts >= OLD.ts - OLD.ts % 60000 AND ts < OLD.ts - OLD.ts % 60000 + 60000),"
-	"  max = (SELECT max(value) FROM metrics WHERE host = OLD.host AND metric = OLD.metric"
-	"   AND ts >= OLD.ts - OLD.ts % 60000 AND ts < OLD.ts - OLD.ts % 60000 + 60000)"
-	"  WHERE host = OLD.host AND metric = OLD.metric AND minute = OLD.ts - OLD.ts % 60000;"
 	" END;";
 
 static const char ingest_trigger[] =
@@ -214,7 +202,8 @@ static const char ingest_trigger[] =
 	"  VALUES(NEW.id, NEW.host_id, NEW.type, NEW.ts, NEW.received_ms, NEW.body);"
 	" END;";
 
-/* The role of a token is its account's when it is issued (tokens are inserted by db.c). */
+/* The role of a token is its account's when it is issued (tokens are inserted by store_sqlite.c).
+ */
 static const char role_trigger[] =
 	"CREATE TRIGGER IF NOT EXISTS tokens_role AFTER INSERT ON tokens BEGIN"
 	" UPDATE tokens SET role = coalesce((SELECT role FROM accounts"
@@ -297,7 +286,7 @@ static int rename_owner_table(sqlite3 *sql)
 	return r;
 }
 
-int db_api_migrate(struct sqlite3 *sql, const char **ret_err)
+int sq_api_migrate(sqlite3 *sql, const char **ret_err)
 {
 	bool backfill, fts_new;
 	int r;

@@ -1,6 +1,5 @@
-#include "db_migrate.h"
-
-#include "db_api_schema.h"
+/* Brings a SQLite database made by an earlier srvmon-server up to the current schema. */
+#include "store_sqlite_impl.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -11,8 +10,6 @@
 #define OLD_RECORDS_KEY "UNIQUE(host_id, seq))"
 #define NEW_RECORDS_KEY "UNIQUE(host_id, seq, account))"
 
-_Static_assert(DB_SCHEMA_VERSION == 2, "db_migrate() writes user_version 2");
-
 static int exec(sqlite3 *sql, const char *text, const char **ret_err)
 {
 	if (sqlite3_exec(sql, text, NULL, NULL, NULL) != SQLITE_OK) {
@@ -22,18 +19,19 @@ static int exec(sqlite3 *sql, const char *text, const char **ret_err)
 	return 0;
 }
 
-static int user_version(sqlite3 *sql, int *ret, const char **ret_err)
+/* The integer of the first row of query (0 when none). */
+static int query_int(sqlite3 *sql, const char *query, int *ret, const char **ret_err)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if (sqlite3_prepare_v2(sql, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(sql, query, -1, &st, NULL) != SQLITE_OK) {
 		*ret_err = sqlite3_errmsg(sql);
 		return -EIO;
 	}
 	r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
-		*ret = sqlite3_column_int(st, 0);
+	if (r == SQLITE_ROW || r == SQLITE_DONE) {
+		*ret = r == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
 		r = 0;
 	} else {
 		*ret_err = sqlite3_errmsg(sql);
@@ -41,6 +39,24 @@ static int user_version(sqlite3 *sql, int *ret, const char **ret_err)
 	}
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* The version in table schema_version; before version 3 (no such table) PRAGMA user_version,
+ * which versions 1 and 2 kept (0: made before versions were kept, or new). */
+static int read_version(sqlite3 *sql, int *ret, const char **ret_err)
+{
+	int have = 0;
+	int r;
+
+	r = query_int(sql,
+		      "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+		      " AND name = 'schema_version'",
+		      &have, ret_err);
+	if (r < 0)
+		return r;
+	if (!have)
+		return query_int(sql, "PRAGMA user_version", ret, ret_err);
+	return query_int(sql, "SELECT coalesce(max(version), 0) FROM schema_version", ret, ret_err);
 }
 
 static int add_column(sqlite3 *sql, const char *table, const char *column, const char *type,
@@ -127,25 +143,11 @@ static int rekey_records(sqlite3 *sql, const char **ret_err)
 	return r;
 }
 
-int db_migrate(sqlite3 *sql, const char *schema, const char **ret_err)
+/* Version 1: refresh-token families (reuse revokes them), host ownership. */
+static int step_1(sqlite3 *sql, const char *schema, const char **ret_err)
 {
-	int version = 0;
 	int r;
 
-	r = user_version(sql, &version, ret_err);
-	if (r < 0 || version >= DB_SCHEMA_VERSION)
-		return r;
-	r = exec(sql, "BEGIN IMMEDIATE", ret_err);
-	if (r < 0)
-		return r;
-	/* Another process may have migrated it meanwhile. */
-	r = user_version(sql, &version, ret_err);
-	if (r < 0 || version >= DB_SCHEMA_VERSION)
-		goto out;
-
-	if (version >= 1)
-		goto version_2;
-	/* Version 1: refresh-token families (reuse revokes them), host ownership. */
 	r = add_column(sql, "tokens", "family", "TEXT", ret_err);
 	if (r == 0)
 		r = add_column(sql, "refresh_tokens", "family", "TEXT", ret_err);
@@ -164,9 +166,8 @@ int db_migrate(sqlite3 *sql, const char *schema, const char **ret_err)
 	 * (SQLite takes the bare columns from the row of min(id)). */
 	if (r == 0)
 		r = exec(sql,
-			 "INSERT OR IGNORE INTO host_owners(host_id, account, assigned_ms, "
-			 "first_seen_ms,"
-			 " last_seen_ms)"
+			 "INSERT OR IGNORE INTO host_owners(host_id, account, assigned_ms,"
+			 " first_seen_ms, last_seen_ms)"
 			 " SELECT f.host_id, f.account, f.received_ms, f.received_ms,"
 			 " (SELECT max(received_ms) FROM records WHERE host_id = f.host_id)"
 			 " FROM (SELECT host_id, account, received_ms, min(id) FROM records"
@@ -175,15 +176,78 @@ int db_migrate(sqlite3 *sql, const char *schema, const char **ret_err)
 	/* The indexes of a rebuilt table. */
 	if (r == 0)
 		r = exec(sql, schema, ret_err);
-	if (r == 0)
-		r = exec(sql, "PRAGMA user_version = 1", ret_err);
+	return r;
+}
+
+/* Version 2: roles, the read API's and the alerts' tables (store_sqlite_schema.c). */
+static int step_2(sqlite3 *sql, const char *schema, const char **ret_err)
+{
+	(void)schema;
+	return sq_api_migrate(sql, ret_err);
+}
+
+/* Version 3: the version in a table (the same for both engines), and per-minute rollups that
+ * outlive the raw samples: deleting a sample (retention) no longer touches its minute. */
+static int step_3(sqlite3 *sql, const char *schema, const char **ret_err)
+{
+	(void)schema;
+	return exec(sql,
+		    "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);"
+		    "DROP TRIGGER IF EXISTS metrics_rollup_delete;",
+		    ret_err);
+}
+
+typedef int (*migrate_step)(sqlite3 *sql, const char *schema, const char **ret_err);
+
+/* steps[v - 1] brings version v - 1 to v. */
+static const migrate_step steps[] = {step_1, step_2, step_3};
+_Static_assert(sizeof(steps) / sizeof(steps[0]) == STORE_SCHEMA_VERSION,
+	       "one migration step per schema version (store.h)");
+
+static int newer(int version, const char **ret_err)
+{
+	static char msg[128];
+
+	(void)snprintf(msg, sizeof(msg),
+		       "the database is at schema version %d, this srvmon-server knows up to %d:"
+		       " made by a newer srvmon-server",
+		       version, STORE_SCHEMA_VERSION);
+	*ret_err = msg;
+	return -EPROTO;
+}
+
+int sq_migrate(sqlite3 *sql, const char *schema, const char **ret_err)
+{
+	int version = 0;
+	int r;
+
+	r = read_version(sql, &version, ret_err);
+	if (r < 0 || version == STORE_SCHEMA_VERSION)
+		return r;
+	if (version > STORE_SCHEMA_VERSION)
+		return newer(version, ret_err);
+	r = exec(sql, "BEGIN IMMEDIATE", ret_err);
 	if (r < 0)
+		return r;
+	/* Another process may have migrated it meanwhile. */
+	r = read_version(sql, &version, ret_err);
+	if (r == 0 && version > STORE_SCHEMA_VERSION)
+		r = newer(version, ret_err);
+	if (r < 0 || version == STORE_SCHEMA_VERSION)
 		goto out;
-version_2:
-	/* Version 2: roles, the read API's and the alerts' tables (db_api_schema.c). */
-	r = db_api_migrate(sql, ret_err);
-	if (r == 0)
-		r = exec(sql, "PRAGMA user_version = 2", ret_err);
+	if (version < 0)
+		version = 0;
+	for (int v = version; v < STORE_SCHEMA_VERSION && r == 0; v++)
+		r = steps[v](sql, schema, ret_err);
+	if (r == 0) {
+		char set[96];
+
+		(void)snprintf(set, sizeof(set),
+			       "DELETE FROM schema_version;"
+			       " INSERT INTO schema_version(version) VALUES(%d);",
+			       STORE_SCHEMA_VERSION);
+		r = exec(sql, set, ret_err);
+	}
 out:
 	if (r == 0)
 		return exec(sql, "COMMIT", ret_err);
@@ -196,4 +260,11 @@ out:
 	}
 	(void)sqlite3_exec(sql, "ROLLBACK", NULL, NULL, NULL);
 	return r;
+}
+
+int sq_schema_version(struct db *db, int *ret)
+{
+	const char *err;
+
+	return read_version(sq_h(db), ret, &err);
 }

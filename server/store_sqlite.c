@@ -1,21 +1,13 @@
-#include "db.h"
+/* The SQLite engine: open and schema, accounts, tokens, counters, records, transactions, and
+ * its table of operations (store_sqlite_ops). */
+#include "store_sqlite_impl.h"
 
-#include "db_migrate.h"
-#include "numparse.h"
 #include "token.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct db {
-	sqlite3 *sql;
-	sqlite3_stmt *insert; /* the record INSERT, prepared once */
-	bool in_tx;
-};
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS accounts("
@@ -56,20 +48,10 @@ static const char schema[] =
 	" first_seen_ms INTEGER,"
 	" last_seen_ms INTEGER);";
 
-void db_seq_format(uint64_t seq, char ret[DB_SEQ_DIGITS + 1])
-{
-	(void)snprintf(ret, DB_SEQ_DIGITS + 1, "%020" PRIu64, seq);
-}
-
-int db_seq_parse(const char *s, uint64_t *ret)
-{
-	return parse_u64(s, 0, UINT64_MAX, ret);
-}
-
-struct db *db_open(const char *path, bool create, const char **ret_err)
+struct db *store_sqlite_open(const char *path, bool create, const char **ret_err)
 {
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-	struct db *db;
+	struct store_sqlite *db;
 	char *errmsg = NULL;
 	const char *dummy;
 	int r;
@@ -82,6 +64,7 @@ struct db *db_open(const char *path, bool create, const char **ret_err)
 		errno = ENOMEM;
 		return NULL;
 	}
+	db->base.ops = &store_sqlite_ops;
 	if (create)
 		flags |= SQLITE_OPEN_CREATE;
 	r = sqlite3_open_v2(path, &db->sql, flags, NULL);
@@ -105,12 +88,12 @@ struct db *db_open(const char *path, bool create, const char **ret_err)
 		goto fail;
 	}
 	/* Databases made by earlier versions are brought up to this schema in place. */
-	r = db_migrate(db->sql, schema, ret_err);
+	r = sq_migrate(db->sql, schema, ret_err);
 	if (r < 0) {
 		errno = -r;
 		goto fail;
 	}
-	return db;
+	return &db->base;
 fail:
 	/* The message lives in the handle: keep a copy in a static buffer before closing. */
 	{
@@ -126,74 +109,76 @@ fail:
 	return NULL;
 }
 
-void db_close(struct db *db)
+void sq_close(struct db *db)
 {
-	if (!db)
+	struct store_sqlite *s = sq_of(db);
+
+	if (!s)
 		return;
-	if (db->in_tx)
-		(void)sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_finalize(db->insert);
-	sqlite3_close(db->sql);
-	free(db);
+	if (s->in_tx)
+		(void)sqlite3_exec(s->sql, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_finalize(s->insert);
+	sqlite3_close(s->sql);
+	free(s);
 }
 
-int db_begin(struct db *db)
+int sq_begin(struct db *db)
 {
-	if (db->in_tx)
+	struct store_sqlite *s = sq_of(db);
+
+	if (s->in_tx)
 		return -EBUSY;
-	if (sqlite3_exec(db->sql, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(s->sql, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return -EIO;
-	db->in_tx = true;
+	s->in_tx = true;
 	return 0;
 }
 
-int db_commit(struct db *db)
+int sq_commit(struct db *db)
 {
+	struct store_sqlite *s = sq_of(db);
 	int r = 0;
 
-	if (!db->in_tx)
+	if (!s->in_tx)
 		return 0;
-	if (sqlite3_exec(db->sql, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	if (sqlite3_exec(s->sql, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		r = -EIO;
 		/* SQLite may have rolled back already (then ROLLBACK fails, harmlessly). */
-		if (!sqlite3_get_autocommit(db->sql))
-			(void)sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+		if (!sqlite3_get_autocommit(s->sql))
+			(void)sqlite3_exec(s->sql, "ROLLBACK", NULL, NULL, NULL);
 	}
-	db->in_tx = false;
+	s->in_tx = false;
 	return r;
 }
 
-void db_rollback(struct db *db)
+void sq_rollback(struct db *db)
 {
-	if (!db->in_tx)
+	struct store_sqlite *s = sq_of(db);
+
+	if (!s->in_tx)
 		return;
-	(void)sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
-	db->in_tx = false;
+	(void)sqlite3_exec(s->sql, "ROLLBACK", NULL, NULL, NULL);
+	s->in_tx = false;
 }
 
-bool db_in_transaction(const struct db *db)
+bool sq_in_transaction(const struct db *db)
 {
-	return db->in_tx;
+	return sq_of_const(db)->in_tx;
 }
 
-const char *db_errmsg(const struct db *db)
+const char *sq_errmsg(const struct db *db)
 {
-	return sqlite3_errmsg(db->sql);
-}
-
-struct sqlite3 *db_sqlite(struct db *db)
-{
-	return db->sql;
+	return sqlite3_errmsg(sq_of_const(db)->sql);
 }
 
 static int prepare(struct db *db, const char *sql, sqlite3_stmt **ret)
 {
-	if (sqlite3_prepare_v2(db->sql, sql, -1, ret, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(sq_h(db), sql, -1, ret, NULL) != SQLITE_OK)
 		return -EIO;
 	return 0;
 }
 
-int db_column_text(struct sqlite3_stmt *st, int col, char *ret, size_t size)
+int sq_column_text(sqlite3_stmt *st, int col, char *ret, size_t size)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
 	int n = sqlite3_column_bytes(st, col);
@@ -207,7 +192,7 @@ int db_column_text(struct sqlite3_stmt *st, int col, char *ret, size_t size)
 	return 0;
 }
 
-int db_account_add(struct db *db, const char *name, const char *hash, uint64_t now_ms)
+int sq_account_add(struct db *db, const char *name, const char *hash, uint64_t now_ms)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -221,7 +206,7 @@ int db_account_add(struct db *db, const char *name, const char *hash, uint64_t n
 	r = sqlite3_step(st);
 	if (r == SQLITE_DONE)
 		r = 0;
-	else if (sqlite3_extended_errcode(db->sql) == SQLITE_CONSTRAINT_PRIMARYKEY)
+	else if (sqlite3_extended_errcode(sq_h(db)) == SQLITE_CONSTRAINT_PRIMARYKEY)
 		r = -EEXIST;
 	else
 		r = -EIO;
@@ -229,7 +214,7 @@ int db_account_add(struct db *db, const char *name, const char *hash, uint64_t n
 	return r;
 }
 
-int db_account_hash(struct db *db, const char *name, char *ret, size_t size)
+int sq_account_hash(struct db *db, const char *name, char *ret, size_t size)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -240,7 +225,7 @@ int db_account_hash(struct db *db, const char *name, char *ret, size_t size)
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
-		r = db_column_text(st, 0, ret, size);
+		r = sq_column_text(st, 0, ret, size);
 	else if (r == SQLITE_DONE)
 		r = -ENOENT;
 	else
@@ -283,7 +268,7 @@ static int credential_add(struct db *db, const char *purge_sql, const char *inse
 	return r;
 }
 
-int db_token_add(struct db *db, const char *hash, const char *account, const char *family,
+int sq_token_add(struct db *db, const char *hash, const char *account, const char *family,
 		 uint64_t now_ms, uint64_t expires_ms)
 {
 	return credential_add(db, "DELETE FROM tokens WHERE expires_ms <= ?",
@@ -329,7 +314,7 @@ static int credential_find(struct db *db, const char *sql, const char *hash, sql
 	return r == SQLITE_DONE ? SQLITE_DONE : -EIO;
 }
 
-int db_token_lookup(struct db *db, const char *hash, char *ret_account, size_t size,
+int sq_token_lookup(struct db *db, const char *hash, char *ret_account, size_t size,
 		    uint64_t *ret_expires_ms)
 {
 	sqlite3_stmt *st = NULL;
@@ -340,7 +325,7 @@ int db_token_lookup(struct db *db, const char *hash, char *ret_account, size_t s
 			    " WHERE hash >= ?1 AND hash < ?1 || 'g'",
 			    hash, &st);
 	if (r == SQLITE_ROW) {
-		r = db_column_text(st, 1, ret_account, size);
+		r = sq_column_text(st, 1, ret_account, size);
 		*ret_expires_ms = (uint64_t)sqlite3_column_int64(st, 2);
 	} else if (r == SQLITE_DONE) {
 		r = -ENOENT;
@@ -349,7 +334,7 @@ int db_token_lookup(struct db *db, const char *hash, char *ret_account, size_t s
 	return r;
 }
 
-int db_refresh_add(struct db *db, const char *hash, const char *account, const char *family,
+int sq_refresh_add(struct db *db, const char *hash, const char *account, const char *family,
 		   uint64_t now_ms, uint64_t expires_ms)
 {
 	return credential_add(db, "DELETE FROM refresh_tokens WHERE expires_ms <= ?",
@@ -358,7 +343,7 @@ int db_refresh_add(struct db *db, const char *hash, const char *account, const c
 			      hash, account, family, now_ms, expires_ms);
 }
 
-int db_refresh_use(struct db *db, const char *hash, uint64_t now_ms, char *ret_account, size_t size,
+int sq_refresh_use(struct db *db, const char *hash, uint64_t now_ms, char *ret_account, size_t size,
 		   char *ret_family, size_t family_size)
 {
 	sqlite3_stmt *st = NULL;
@@ -374,14 +359,14 @@ int db_refresh_use(struct db *db, const char *hash, uint64_t now_ms, char *ret_a
 		return -ENOENT;
 	if (r < 0)
 		return r;
-	r = db_column_text(st, 0, stored, sizeof(stored));
+	r = sq_column_text(st, 0, stored, sizeof(stored));
 	if (r == 0)
-		r = db_column_text(st, 1, ret_account, size);
+		r = sq_column_text(st, 1, ret_account, size);
 	/* Without a family (not made by this version) a token is a family of its own. */
 	if (r == 0)
 		r = sqlite3_column_type(st, 3) == SQLITE_NULL
-			    ? db_column_text(st, 0, ret_family, family_size)
-			    : db_column_text(st, 3, ret_family, family_size);
+			    ? sq_column_text(st, 0, ret_family, family_size)
+			    : sq_column_text(st, 3, ret_family, family_size);
 	used = sqlite3_column_type(st, 4) != SQLITE_NULL;
 	if (r == 0 && (uint64_t)sqlite3_column_int64(st, 2) <= now_ms)
 		r = -ENOENT;
@@ -399,13 +384,13 @@ int db_refresh_use(struct db *db, const char *hash, uint64_t now_ms, char *ret_a
 	sqlite3_bind_text(st, 1, stored, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)now_ms);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-	if (r == 0 && sqlite3_changes(db->sql) == 0)
+	if (r == 0 && sqlite3_changes(sq_h(db)) == 0)
 		r = -EALREADY;
 	sqlite3_finalize(st);
 	return r;
 }
 
-int db_counter_add(struct db *db, const char *name, uint64_t delta)
+int sq_counter_add(struct db *db, const char *name, uint64_t delta)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -423,21 +408,22 @@ int db_counter_add(struct db *db, const char *name, uint64_t delta)
 	return r;
 }
 
-int db_record_insert(struct db *db, const struct db_record *rec, bool *ret_inserted)
+int sq_record_insert(struct db *db, const struct db_record *rec, bool *ret_inserted)
 {
+	struct store_sqlite *s = sq_of(db);
 	char seq[DB_SEQ_DIGITS + 1];
 	sqlite3_stmt *st;
 	int r;
 
-	if (!db->insert) {
+	if (!s->insert) {
 		r = prepare(db,
 			    "INSERT OR IGNORE INTO records(host_id, seq, type, ts, received_ms,"
 			    " account, body) VALUES(?, ?, ?, ?, ?, ?, ?)",
-			    &db->insert);
+			    &s->insert);
 		if (r < 0)
 			return r;
 	}
-	st = db->insert;
+	st = s->insert;
 	db_seq_format(rec->seq, seq);
 	sqlite3_bind_text(st, 1, rec->host_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, seq, -1, SQLITE_STATIC);
@@ -447,15 +433,15 @@ int db_record_insert(struct db *db, const struct db_record *rec, bool *ret_inser
 	sqlite3_bind_text(st, 6, rec->account, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, rec->body, (int)rec->body_len, SQLITE_STATIC);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-	if (r == 0)
-		*ret_inserted = sqlite3_changes(db->sql) > 0;
+	if (r == 0 && ret_inserted)
+		*ret_inserted = sqlite3_changes(s->sql) > 0;
 	/* The bound text is the caller's: unbind it before the statement is kept. */
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return r;
 }
 
-int db_records_foreach(struct db *db, const char *host_id, const char *type, uint64_t n,
+int sq_records_foreach(struct db *db, const char *host_id, const char *type, uint64_t n,
 		       db_record_cb cb, void *ctx)
 {
 	sqlite3_stmt *st = NULL;
@@ -534,7 +520,7 @@ static int query_u64(struct db *db, const char *sql, const char *text, int64_t n
 	return r;
 }
 
-int db_stats_read(struct db *db, uint64_t now_ms, struct db_stats *ret)
+int sq_stats_read(struct db *db, uint64_t now_ms, struct db_stats *ret)
 {
 	static const char counter_sql[] = "SELECT value FROM counters WHERE name = ?";
 	sqlite3_stmt *st = NULL;
@@ -554,7 +540,7 @@ int db_stats_read(struct db *db, uint64_t now_ms, struct db_stats *ret)
 		ret->records += count;
 		if (ret->n_types >= sizeof(ret->types) / sizeof(ret->types[0]))
 			continue;
-		if (db_column_text(st, 0, ret->types[ret->n_types].type,
+		if (sq_column_text(st, 0, ret->types[ret->n_types].type,
 				   sizeof(ret->types[0].type)) < 0)
 			continue;
 		ret->types[ret->n_types++].count = count;
@@ -579,26 +565,57 @@ int db_stats_read(struct db *db, uint64_t now_ms, struct db_stats *ret)
 	return r;
 }
 
-int db_records_expire(struct db *db, int64_t cutoff_ms, uint64_t batch, uint64_t *ret_deleted)
-{
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	*ret_deleted = 0;
-	/* Ids grow with arrival: the oldest rows are the first ones by id (the primary key), so
-	 * a batch reads at most batch rows, whatever the table's size. */
-	r = prepare(db,
-		    "DELETE FROM records WHERE id IN (SELECT id FROM"
-		    " (SELECT id, received_ms FROM records ORDER BY id LIMIT ?2)"
-		    " WHERE received_ms < ?1)",
-		    &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, cutoff_ms);
-	sqlite3_bind_int64(st, 2, batch > INT64_MAX ? INT64_MAX : (sqlite3_int64)batch);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-	if (r == 0)
-		*ret_deleted = (uint64_t)sqlite3_changes(db->sql);
-	sqlite3_finalize(st);
-	return r;
-}
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.open = store_sqlite_open,
+	.close = sq_close,
+	.errmsg = sq_errmsg,
+	.schema_version = sq_schema_version,
+	.account_add = sq_account_add,
+	.account_hash = sq_account_hash,
+	.token_add = sq_token_add,
+	.token_lookup = sq_token_lookup,
+	.refresh_add = sq_refresh_add,
+	.refresh_use = sq_refresh_use,
+	.counter_add = sq_counter_add,
+	.record_insert = sq_record_insert,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.in_transaction = sq_in_transaction,
+	.records_foreach = sq_records_foreach,
+	.records_expire = sq_records_expire,
+	.rollups_expire = sq_rollups_expire,
+	.stats_read = sq_stats_read,
+	.token_auth = sq_token_auth,
+	.account_set_role = sq_account_set_role,
+	.account_role = sq_account_role,
+	.api_hosts = sq_api_hosts,
+	.api_host_key = sq_api_host_key,
+	.api_series = sq_api_series,
+	.api_speedtests = sq_api_speedtests,
+	.api_execs = sq_api_execs,
+	.api_records_after = sq_api_records_after,
+	.api_last_record = sq_api_last_record,
+	.alert_add = sq_alert_add,
+	.alert_update = sq_alert_update,
+	.alert_del = sq_alert_del,
+	.alert_get = sq_alert_get,
+	.alert_foreach = sq_alert_foreach,
+	.alert_set_cursor = sq_alert_set_cursor,
+	.alert_rules_json = sq_alert_rules_json,
+	.alert_states_json = sq_alert_states_json,
+	.alert_state_get = sq_alert_state_get,
+	.alert_state_put = sq_alert_state_put,
+	.alert_hosts = sq_alert_hosts,
+	.alert_firing = sq_alert_firing,
+	.alert_execs_after = sq_alert_execs_after,
+	.revoke_family = sq_revoke_family,
+	.revoke_account = sq_revoke_account,
+	.revoke_delete_account = sq_revoke_delete_account,
+	.host_claim = sq_host_claim,
+	.host_owner = sq_host_owner,
+	.host_add = sq_host_add,
+	.host_del = sq_host_del,
+	.host_foreach = sq_host_foreach,
+};
