@@ -109,7 +109,6 @@ int pg_api_expire(struct db *db, int64_t cutoff_ms, uint64_t batch, uint64_t *re
 
 /* The ops, each with the contract of its store_ops member. */
 /* base half */
-struct db *pg_open(const char *target, bool create, const char **ret_err);
 void pg_close(struct db *db);
 const char *pg_errmsg(const struct db *db);
 int pg_schema_version(struct db *db, int *ret);
