@@ -27,6 +27,10 @@
 #include "store.h"
 
 #ifdef SRVMON_WITH_POSTGRESQL
+#include "store_pg_read.h"
+#endif
+
+#ifdef SRVMON_WITH_POSTGRESQL
 
 #define T0    1764000000000LL /* 2025-11-24 16:00 UTC */
 #define HOSTA "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -583,6 +587,68 @@ static void test_rollups_expire(void **state)
 	test_series(state);
 }
 
+/* pg_body_add(): strict JSON as it is, what only cJSON reads reprinted, garbage refused. */
+static void test_body(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"{\"a\":1,\"b\":[true,null,-0.5e+3],\"c\":\"x\\\"y\\u00e9\"}", NULL},
+		{"{ \"a\" :\t[ ]\r\n}", NULL},
+		{"{\"a\":01}", "{\"a\":1}"},
+		{"{\"a\":-01.50}", "{\"a\":-1.5}"},
+		{"{\"a\":1.}", "{\"a\":1}"},
+		{"{\"a\":\"x\\u0000y\"}", "{\"a\":\"x\"}"},
+		{"{\"a\":\"x\\\\u0000y\"}", NULL},
+		{"{\x01\"a\":2}", "{\"a\":2}"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sbuf out = {0};
+
+		assert_int_equal(pg_body_add(&out, cases[i].in, strlen(cases[i].in)), 0);
+		assert_string_equal(out.s, cases[i].out ? cases[i].out : cases[i].in);
+		sbuf_free(&out);
+	}
+	{
+		struct sbuf out = {0};
+
+		assert_int_equal(pg_body_add(&out, "{\"a\":01", 7), -EINVAL);
+		sbuf_free(&out);
+	}
+}
+
+/* A body that PostgreSQL's jsonb refuses as it is (ingest's cJSON took it) is stored and
+ * applied, not a failed batch. PostgreSQL only: SQLite's JSON functions refuse it too. */
+static void test_lenient_body(void **state)
+{
+	static const char body[] = "{\"type\":\"resources\",\"host_id\":\"eeee\",\"seq\":1,"
+				   "\"ts\":1764000000000,\"cpu_percent\":07,\"ram_total\":1.}";
+	struct env *e = *state;
+	struct db_record r = {
+		.host_id = "eeee",
+		.seq = 1,
+		.type = "resources",
+		.ts = T0,
+		.received_ms = (uint64_t)T0,
+		.account = "agent1",
+		.body = body,
+		.body_len = sizeof(body) - 1,
+	};
+	struct sbuf out = {0};
+	bool inserted = false;
+
+	assert_int_equal(db_record_insert(e->pg, &r, &inserted), 0);
+	assert_true(inserted);
+	assert_int_equal(db_api_hosts(e->pg, NOW, NULL, NULL, &out), 0);
+	assert_non_null(strstr(out.s, "{\"host_id\":\"eeee\",\"hostname\":null,\"os\":null,"
+				      "\"kernel\":null,\"agent_version\":null,\"collector\":null,"
+				      "\"last_seen_ms\":1764000000000,\"first_seen_ms\":"
+				      "1764000000000,\"cpu_percent\":7,\"ram_total\":1,"));
+	sbuf_free(&out);
+}
+
 #ifdef PGREAD_HARNESS
 struct db *harness_open(const char *conninfo);
 #endif
@@ -654,14 +720,20 @@ PG_TEST(test_execs)
 PG_TEST(test_records_after)
 PG_TEST(test_alerts)
 PG_TEST(test_rollups_expire)
+PG_TEST(test_lenient_body)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(pg_test_hosts),	  cmocka_unit_test(pg_test_series),
-		cmocka_unit_test(pg_test_speedtests),	  cmocka_unit_test(pg_test_execs),
-		cmocka_unit_test(pg_test_records_after),  cmocka_unit_test(pg_test_alerts),
+		cmocka_unit_test(pg_test_hosts),
+		cmocka_unit_test(pg_test_series),
+		cmocka_unit_test(pg_test_speedtests),
+		cmocka_unit_test(pg_test_execs),
+		cmocka_unit_test(pg_test_records_after),
+		cmocka_unit_test(pg_test_alerts),
 		cmocka_unit_test(pg_test_rollups_expire),
+		cmocka_unit_test(pg_test_lenient_body),
+		cmocka_unit_test(test_body),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
