@@ -369,6 +369,8 @@ int pg_alert_firing(struct db *db, int64_t rule_id, db_alert_host_cb cb, void *c
 	return foreach_host(res, cb, ctx);
 }
 
+/* The page is chosen in execs alone, then joined (joined first, the planner sorts every exec
+ * after the cursor); an exec whose record is gone has seq 0 rather than stall the cursor. */
 int pg_alert_execs_after(struct db *db, int64_t cursor, uint64_t limit, db_alert_exec_cb cb,
 			 void *ctx, int64_t *ret_last)
 {
@@ -378,9 +380,10 @@ int pg_alert_execs_after(struct db *db, int64_t cursor, uint64_t limit, db_alert
 	PGresult *res = pg_query(
 		db,
 		"SELECT h.id, h.host_id, h.hostname, h.last_seen_ms, NULL::float8, e.ts,"
-		" split_part(e.hay, E'\\n', 1), r.seq, e.id FROM execs e"
-		" JOIN hosts h ON h.id = e.host JOIN records r ON r.id = e.id AND r.ts = e.ts"
-		" WHERE e.id > $1::bigint ORDER BY e.id LIMIT $2::bigint",
+		" split_part(e.hay, E'\\n', 1), r.seq, e.id"
+		" FROM (SELECT id, ts, host, hay FROM execs WHERE id > $1::bigint ORDER BY id"
+		" LIMIT $2::bigint) e JOIN hosts h ON h.id = e.host"
+		" LEFT JOIN records r ON r.id = e.id AND r.ts = e.ts ORDER BY e.id",
 		2, v);
 	int r = 0;
 
