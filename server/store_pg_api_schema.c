@@ -4,8 +4,8 @@
  *
  * Differences from SQLite, none visible in the API's answers:
  *   - metrics, metrics_1m and execs are partitioned by range of their time column, one
- *     partition per UTC day (pg_partition_ensure() before each insert), so that retention
- *     drops days whole (store_pg_expire.c);
+ *     partition per UTC day (pg_partition_ensure() before each insert) and a DEFAULT one for
+ *     the days that get none, so that retention drops days whole (store_pg_expire.c);
  *   - the SQLite columns of INTEGER affinity that hold a number taken from a record's JSON
  *     (ram_total, upload_rate, ...) are NUMERIC: exact, like SQLite's integers, and still able
  *     to hold a fraction; store_pg_json.c writes them as SQLite does;
@@ -54,6 +54,13 @@ static const char api_schema[] =
 	"CREATE TABLE IF NOT EXISTS execs("
 	" id BIGINT NOT NULL, host BIGINT NOT NULL, ts BIGINT NOT NULL, \"user\" TEXT NOT NULL,"
 	" hay TEXT NOT NULL, PRIMARY KEY(id, ts)) PARTITION BY RANGE (ts);"
+	/* The rows of days without a partition of their own (store_pg_partition.c: days far
+	 * from today), thinned by ts at retention. */
+	"CREATE TABLE IF NOT EXISTS metrics_default PARTITION OF metrics DEFAULT;"
+	"CREATE INDEX IF NOT EXISTS metrics_default_ts ON metrics_default(ts);"
+	"CREATE TABLE IF NOT EXISTS metrics_1m_default PARTITION OF metrics_1m DEFAULT;"
+	"CREATE INDEX IF NOT EXISTS metrics_1m_default_minute ON metrics_1m_default(minute);"
+	"CREATE TABLE IF NOT EXISTS execs_default PARTITION OF execs DEFAULT;"
 	"CREATE INDEX IF NOT EXISTS execs_ts ON execs(ts, id);"
 	"CREATE INDEX IF NOT EXISTS execs_host_ts ON execs(host, ts, id);"
 	"CREATE INDEX IF NOT EXISTS execs_user_ts ON execs(\"user\", ts, id);"
