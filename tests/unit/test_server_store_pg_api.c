@@ -178,6 +178,47 @@ static void test_records_after(void **state)
 	     "records after, one type");
 }
 
+static void superuser_sql(const char *db, const char *sql)
+{
+	char url[256];
+	PGconn *c;
+	PGresult *res;
+
+	pg_fixture_url(&fx, db, url, sizeof(url));
+	c = PQconnectdb(url);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	res = PQexec(c, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(res));
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		assert_string_equal(PQgetvalue(res, 0, 0), "0");
+	PQclear(res);
+	PQfinish(c);
+}
+
+/* A database whose owner may not create extensions: no trigram index (a warning), the same
+ * exec search answers. */
+static void test_no_trigram(void **state)
+{
+	struct env *e = *state;
+	struct env plain = {.sq = e->sq};
+	void *st = &plain;
+	char url[256];
+
+	superuser_sql("srvmon", "CREATE ROLE srvmon_plain LOGIN");
+	superuser_sql("srvmon", "CREATE DATABASE plain OWNER srvmon_plain");
+	superuser_sql("srvmon", "REVOKE CREATE ON DATABASE plain FROM srvmon_plain");
+	(void)snprintf(url, sizeof(url), "postgresql:///plain?host=%s&port=%d&user=srvmon_plain",
+		       fx.dir, fx.port);
+	plain.pg = db_open(url, true, NULL);
+	assert_non_null(plain.pg);
+	superuser_sql("plain",
+		      "SELECT count(*) FROM pg_indexes WHERE indexname = 'execs_hay_trgm'");
+	store_all(plain.pg);
+	test_execs(&st);
+	db_close(plain.pg);
+}
+
 static int64_t rollups(struct db *db)
 {
 	uint64_t n, total = 0;
@@ -358,9 +399,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hosts),	       cmocka_unit_test(test_series),
 		cmocka_unit_test(test_speedtests),     cmocka_unit_test(test_execs),
-		cmocka_unit_test(test_records_after),  cmocka_unit_test(test_rollups_expire),
-		cmocka_unit_test(test_records_expire), cmocka_unit_test(test_lenient_body),
-		cmocka_unit_test(test_default_busy),
+		cmocka_unit_test(test_records_after),  cmocka_unit_test(test_no_trigram),
+		cmocka_unit_test(test_rollups_expire), cmocka_unit_test(test_records_expire),
+		cmocka_unit_test(test_lenient_body),   cmocka_unit_test(test_default_busy),
 	};
 	const char *why = NULL;
 
