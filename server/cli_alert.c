@@ -212,7 +212,8 @@ int cmd_alert(int argc, char **argv)
 	if (strcmp(verb, "list") == 0) {
 		r = db_alert_foreach(db, print_rule, NULL);
 		if (r < 0)
-			log_err("alert list: database \"%s\": %s", db_path, db_errmsg(db));
+			log_err("alert list: database \"%s\": %s", cli_db_label(db_path),
+				db_errmsg(db));
 		ret = r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 		goto out;
 	}
@@ -241,7 +242,8 @@ int cmd_alert(int argc, char **argv)
 		r = db_alert_update(db, &rule);
 	}
 	if (r < 0) {
-		log_err("alert %s: database \"%s\": %s", verb, db_path, db_errmsg(db));
+		log_err("alert %s: database \"%s\": %s", verb, cli_db_label(db_path),
+			db_errmsg(db));
 		goto out;
 	}
 	if (db_alert_get(db, id, &rule) == 0)
