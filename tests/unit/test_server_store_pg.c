@@ -611,7 +611,7 @@ static void database_goes_away_and_back(void **state)
 static int group_setup(void **state)
 {
 	(void)state;
-	return pg_fixture_start(&pg) == 0 ? 0 : -1;
+	return pg_fixture_start(&pg, false) == 0 ? 0 : -1;
 }
 
 static int group_teardown(void **state)
