@@ -218,8 +218,9 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
 		next = retention_step(srv->opts.db, srv->opts.retention_ms,
 				      srv->opts.rollup_retention_ms, wall_ms(), &deleted);
 		if (next < 0) {
-			log_err_errno((int)next, "retention: deleting old records: database \"%s\"",
-				      db_errmsg(srv->opts.db));
+			log_db_err(srv->opts.db, (int)next,
+				   "retention: deleting old records: database \"%s\"",
+				   db_errmsg(srv->opts.db));
 			next = RETENTION_IDLE_MS;
 		} else if (deleted > 0) {
 			log_debug("retention: deleted %" PRIu64 " records older than %" PRIu64 " s",

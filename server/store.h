@@ -67,6 +67,8 @@ struct store_ops {
 	struct db *(*open)(const char *target, bool create, const char **ret_err);
 	void (*close)(struct db *db);
 	const char *(*errmsg)(const struct db *db);
+	/* db_reachable(). */
+	bool (*reachable)(const struct db *db);
 	/* The schema version the database is at (STORE_SCHEMA_VERSION after open). 0 or -EIO. */
 	int (*schema_version)(struct db *db, int *ret);
 

@@ -133,6 +133,12 @@ void pg_rollback(struct db *db)
 	pg->in_tx = false;
 }
 
+/* Not while the loss is logged and the reconnect not yet made. */
+static bool pg_reachable(const struct db *db)
+{
+	return !pg_of_const(db)->down_logged;
+}
+
 bool pg_in_transaction(const struct db *db)
 {
 	return pg_of_const(db)->in_tx;
@@ -143,6 +149,7 @@ const struct store_ops store_pg_ops = {
 	.open = store_pg_open,
 	.close = pg_close,
 	.errmsg = pg_errmsg,
+	.reachable = pg_reachable,
 	.schema_version = pg_schema_version,
 	.account_add = pg_account_add,
 	.account_hash = pg_account_hash,

@@ -114,15 +114,23 @@ static struct pg_stmt *stmt_add(struct pg_stmt_cache *c, const char *sql)
 	return &c->slots[i];
 }
 
+/* The message on one line: libpq's span several ("...\n\tThis probably means..."). */
 static void set_err(struct store_pg *pg, const char *what, const char *msg)
 {
-	size_t len;
+	char *r, *w;
 
 	(void)snprintf(pg->err, sizeof(pg->err), "%s%s%s", what ? what : "", what ? ": " : "",
 		       msg && *msg ? msg : "unknown error");
-	len = strlen(pg->err);
-	while (len > 0 && (pg->err[len - 1] == '\n' || pg->err[len - 1] == ' '))
-		pg->err[--len] = '\0';
+	for (r = w = pg->err; *r; r++) {
+		bool space = *r == '\n' || *r == '\t' || *r == ' ';
+
+		if (space && (w == pg->err || w[-1] == ' '))
+			continue;
+		*w++ = space ? ' ' : *r;
+	}
+	while (w > pg->err && w[-1] == ' ')
+		w--;
+	*w = '\0';
 }
 
 int pg_fail(struct db *db, const PGresult *r, const char *what)
