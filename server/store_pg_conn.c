@@ -418,3 +418,15 @@ int pg_exec_changes(struct db *db, const char *sql, int n, const char *const *ar
 	PQclear(r);
 	return 0;
 }
+
+int pg_select_text(struct db *db, const char *sql, const char *key, char *ret, size_t size)
+{
+	PGresult *r = pg_query(db, sql, 1, &key);
+	int rc;
+
+	if (!r)
+		return -EIO;
+	rc = PQntuples(r) ? pg_copy_text(r, 0, 0, ret, size) : -ENOENT;
+	PQclear(r);
+	return rc;
+}
