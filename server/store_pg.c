@@ -117,6 +117,7 @@ int pg_commit(struct db *db)
 	if (r < 0 && pg->conn && PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
 		(void)pg_tx_command(db, "ROLLBACK");
 	pg_batch_discard(pg);
+	pg_parts_tx_end(pg, r == 0);
 	pg->in_tx = false;
 	return r < 0 ? -EIO : 0;
 }
@@ -130,6 +131,7 @@ void pg_rollback(struct db *db)
 	pg_batch_discard(pg);
 	if (pg->conn)
 		(void)pg_tx_command(db, "ROLLBACK");
+	pg_parts_tx_end(pg, false);
 	pg->in_tx = false;
 }
 

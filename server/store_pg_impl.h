@@ -130,6 +130,9 @@ void pg_batch_free(struct pg_batch *b);
  * short transaction (no transaction may be open), once per UTC day. 0 or -EIO. */
 int pg_partitions_prepare(struct db *db, int64_t now_ms);
 void pg_parts_free(struct pg_parts *p);
+/* The open transaction ended (committed or not): partitions made in it are known, or
+ * forgotten. */
+void pg_parts_tx_end(struct store_pg *pg, bool committed);
 
 /* store_pg_partition.c: the day partition of parent that holds ts_ms exists (cached). 0 or
  * -EIO. */

@@ -365,6 +365,20 @@ static void rollback_discards_queue(void **state)
 	db_rollback(db);
 	assert_int_equal(db_commit(db), 0); /* none open: nothing to do */
 	assert_int_equal(sql_int(url, "SELECT count(*) FROM records"), 0);
+	/* A day partition made in a rolled-back transaction is gone: it is made again, and
+	 * the record lands in it, not in DEFAULT. */
+	assert_int_equal(db_begin(db), 0);
+	queue_range(db, "h3", 1, 1, now - 10 * DAY_MS);
+	assert_int_equal(db_records_foreach(db, NULL, NULL, 10, count_cb, &(int){0}), 0);
+	db_rollback(db);
+	{
+		struct db_record rec = rec_of("h3", 1, now - 10 * DAY_MS, "alice");
+		bool inserted = false;
+
+		assert_int_equal(db_record_insert(db, &rec, &inserted), 0);
+		assert_true(inserted);
+	}
+	assert_int_equal(sql_int(url, "SELECT count(*) FROM records_default"), 0);
 	db_close(db);
 }
 
