@@ -24,9 +24,12 @@ cc -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -DSRVMON_WITH_POSTGRESQL=1
 work=$(mktemp -d /tmp/srvmon-store-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo '```'
+# Alternating, three times each: a load change hits both engines alike.
 for run in 1 2 3; do
 	rm -f "$work"/db*
 	"$bin" --db "$work/db" --records "$records" --per-tx "$per_tx"
 	"$bin" --pg --records "$records" --per-tx "$per_tx"
-	echo "(run $run)"
 done
+echo '```'
