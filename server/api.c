@@ -256,6 +256,7 @@ static int authenticate(struct api_req *rq, const struct api_args *args)
 	OPENSSL_cleanse(token, sizeof(token));
 	if (r < 0)
 		return r;
+	memcpy(rq->token_sha, sha, sizeof(rq->token_sha));
 	r = db_token_auth(rq->api->db, sha, &rq->auth);
 	if (r == -ENOENT)
 		return -EACCES;
@@ -406,7 +407,7 @@ int api_http_writeable(struct lws *wsi, struct api_req *rq)
 	unsigned char buf[LWS_PRE + WRITE_CHUNK];
 	size_t n;
 
-	if (rq->phase == RQ_SSE_HEADERS || rq->phase == RQ_SSE)
+	if (rq->phase == RQ_SSE_HEADERS || rq->phase == RQ_SSE || rq->phase == RQ_SSE_CLOSING)
 		return api_events_writeable(wsi, rq);
 	if (rq->phase == RQ_HEADERS) {
 		if (api_write_headers(wsi, rq, "application/json", rq->out.len) < 0)
