@@ -14,7 +14,16 @@ valgrind libclang-rt-14-dev debootstrap
 prometheus python3-prometheus-client iperf3
 python3-fastapi python3-uvicorn python3-wsproto python3-multipart
 chromium
+msmtp python3-aiosmtpd
 "
+
+# The alert-email test sends through /usr/sbin/sendmail from msmtp-mta; a machine whose
+# sendmail is another MTA's keeps it (msmtp-mta would replace it): the test then runs
+# /usr/bin/msmtp itself.
+if [ ! -e /usr/sbin/sendmail ] ||
+	dpkg-query -W -f='${Status}' msmtp-mta 2>/dev/null | grep -q "install ok installed"; then
+	PKGS="$PKGS msmtp-mta"
+fi
 
 # --bench: also the peer tools the benchmarks measure against.
 if [ "${1:-}" = "--bench" ]; then

@@ -20,7 +20,7 @@
 
 #define BODY_MAX ((size_t)16 * 1024)
 
-struct api *api_new(struct db *db, struct lws_context *ctx)
+struct api *api_new(struct db *db, struct lws_context *ctx, const char *sendmail)
 {
 	struct api *api = calloc(1, sizeof(*api));
 
@@ -30,7 +30,7 @@ struct api *api_new(struct db *db, struct lws_context *ctx)
 	}
 	api->db = db;
 	api->ctx = ctx;
-	api->alerts = alerts_new(db, ctx, api);
+	api->alerts = alerts_new(db, ctx, api, sendmail);
 	if (!api->alerts) {
 		int e = errno;
 

@@ -271,6 +271,7 @@ def main():
                 e.value = x; e.dispatchEvent(new Event('change')); };
                 v('rule-kind', 'metric'); v('rule-metric', 'disk_available'); v('rule-op', '<');
                 v('rule-threshold', '5 GiB'); v('rule-for', '2m'); v('rule-name', 'ui-disk');
+                v('rule-email', 'ops@example.org');
                 document.getElementById('rule-form').requestSubmit(); return true; })()""")
             added = b.wait("""(() => { const r = [...document.querySelectorAll('#alert-rules tr')]
                 .find((tr) => tr.textContent.includes('ui-disk'));
@@ -281,7 +282,8 @@ def main():
             mine = [r for r in rules if r.get("name") == "ui-disk"]
             check(len(mine) == 1 and mine[0]["metric"] == "disk_available" and
                   mine[0]["op"] == "<" and mine[0]["threshold"] == 5 * 2**30 and
-                  mine[0]["for_ms"] == 120000, "the form stored the rule as typed: %s" % mine)
+                  mine[0]["for_ms"] == 120000 and mine[0]["email"] == "ops@example.org",
+                  "the form stored the rule as typed: %s" % mine)
             b.eval("window.confirm = () => true; document.querySelector("
                    "'#alert-rules tr[data-rule=\"%s\"] button').click(); true" % added["id"])
             b.wait("!document.querySelector('#alert-rules tr[data-rule=\"%s\"]')" % added["id"],
