@@ -5,7 +5,7 @@ charts drawn from real points, and the command search finding a command with its
 argv. Each raises (check() fails) when the page does not show it."""
 import json
 
-from srvmon_testlib import check
+from srvmon_testlib import check, fail
 
 FILL = ("(() => { document.getElementById('login-user').value = %s;"
         " document.getElementById('login-password').value = %s;"
@@ -77,3 +77,27 @@ def command_found(b, marker):
                    "the command in the search results")
     check(found == [{"argv": ["/bin/echo", marker], "line": "/bin/echo " + marker}],
           "search %r: exactly the exec this test ran, argv %s" % (marker, found))
+
+
+def phone_fits(b, host_id, mobile=True):
+    """A phone-sized viewport: the host page draws its charts and does not overflow
+    sideways; then no page error and no CSP refusal happened on the way."""
+    b.set_viewport(390, 844, mobile=mobile, scale=2)
+    b.eval("location.hash = '#/host/%s'" % host_id)
+    b.wait("window.srvmon.charts().cpu > 1", 20, "charts on a phone")
+    over = b.eval("document.documentElement.scrollWidth - window.innerWidth")
+    check(over <= 0, "phone viewport: no sideways overflow (%d px)" % over)
+    problems = [p for p in b.problems() if "status of 400" not in p]
+    check(not problems, "no page error and no CSP refusal: %s" % problems)
+
+
+def fail_with_screenshot(b, work, err):
+    """Fails with err, a screenshot of the page in work (when one can be taken) and the
+    page's problems."""
+    shot = work.file("failure.png")
+    try:
+        b.screenshot(shot)
+        problems = b.problems()
+    except Exception:  # noqa: BLE001 - the screenshot is a bonus
+        shot, problems = "none", "unknown"
+    fail("%s (screenshot %s, page problems %s)" % (err, shot, problems))

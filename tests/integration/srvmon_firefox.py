@@ -6,7 +6,6 @@ puppeteer-core from the npm registry: tests/browser/firefox_driver.mjs, installe
 scripts/install-deps.sh (npm ci in tests/browser), run by node as a child that takes one
 JSON request per line. Its firefox reaches nothing beyond loopback (see the driver). Both
 are ended by PID, however the test ends."""
-import atexit
 import json
 import os
 import select
@@ -15,23 +14,13 @@ import signal
 import subprocess
 import time
 
-from srvmon_browser import BrowserError, PageWait
+# Started browsers are closed at exit with srvmon_browser's (its _STARTED list).
+from srvmon_browser import _STARTED, BrowserError, PageWait
 
 SOURCE = os.environ.get("SRVMON_SOURCE_DIR",
                         os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DRIVER_DIR = os.path.join(SOURCE, "tests", "browser")
 FIREFOX = os.environ.get("SRVMON_FIREFOX", "/usr/bin/firefox-esr")
-
-_STARTED = []
-
-
-def _end_started():
-    for b in _STARTED:
-        b.close()
-
-
-atexit.register(_end_started)
-
 
 class Firefox(PageWait):
     """One headless Firefox with one page; width x height is the viewport in CSS pixels."""

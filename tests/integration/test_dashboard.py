@@ -239,21 +239,9 @@ def main():
             check(True, "the admin deletes it from the list")
 
             # 8. A phone-sized viewport: the page does not overflow sideways.
-            b.set_viewport(390, 844, mobile=True, scale=2)
-            b.eval("location.hash = '#/host/%s'" % row["host"])
-            b.wait("window.srvmon.charts().cpu > 1", 20, "charts on a phone")
-            over = b.eval("document.documentElement.scrollWidth - window.innerWidth")
-            check(over <= 0, "phone viewport: no sideways overflow (%d px)" % over)
-
-            problems = [p for p in b.problems() if "status of 400" not in p]
-            check(not problems, "no page error and no CSP refusal: %s" % problems)
+            dashboard_checks.phone_fits(b, row["host"])
         except (BrowserError, TimeoutError) as e:
-            shot = work.file("failure.png")
-            try:
-                browser.screenshot(shot)
-            except Exception:  # noqa: BLE001 - the screenshot is a bonus
-                shot = "none"
-            fail("%s (screenshot %s, page problems %s)" % (e, shot, browser.problems()))
+            dashboard_checks.fail_with_screenshot(browser, work, e)
         finally:
             browser.close()
     print("test_dashboard: %.1f s" % (time.monotonic() - t0))

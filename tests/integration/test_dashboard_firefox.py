@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dashboard_checks  # noqa: E402
 from srvmon_browser import BrowserError  # noqa: E402
 from srvmon_firefox import Firefox  # noqa: E402
-from srvmon_testlib import (Agent, agent_config, check, fail, served, wait_for,  # noqa: E402
+from srvmon_testlib import (Agent, agent_config, check, served, wait_for,  # noqa: E402
                             write_config)
 
 VIEWER, VIEWER_PW = "viewer1", "view-pass-1"
@@ -50,20 +50,10 @@ def main():
             check(True, "the CPU chart grows live (more than %d points)" % pts["cpu"])
             dashboard_checks.command_found(b, marker)
             # A phone's width (mobile emulation would reload the page, and sign it out).
-            b.set_viewport(390, 844, scale=2)
-            b.eval("location.hash = '#/host/%s'" % row["host"])
-            b.wait("window.srvmon.charts().cpu > 1", 20, "charts on a phone")
-            over = b.eval("document.documentElement.scrollWidth - window.innerWidth")
-            check(over <= 0, "phone viewport: no sideways overflow (%d px)" % over)
-            problems = [p for p in b.problems() if "status of 400" not in p]
-            check(not problems, "no page error and no CSP refusal: %s" % problems)
+            dashboard_checks.phone_fits(b, row["host"], mobile=False)
         except (BrowserError, TimeoutError) as e:
-            shot = work.file("failure.png")
-            try:
-                browser.screenshot(shot)
-            except Exception:  # noqa: BLE001 - the screenshot is a bonus
-                shot = "none"
-            fail("%s (screenshot %s, log %s)" % (e, shot, work.file("firefox.log")))
+            dashboard_checks.fail_with_screenshot(browser, work, "%s (firefox log %s)"
+                                                  % (e, work.file("firefox.log")))
         finally:
             browser.close()
     print("test_dashboard_firefox: %.1f s" % (time.monotonic() - t0))
