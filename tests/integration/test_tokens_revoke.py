@@ -3,14 +3,15 @@
 account with its tokens. A connection whose token was revoked is closed with 4401 at its
 next message (within 2 s); the real agent then logs in again and keeps shipping. An open
 /api/v1/events stream of a revoked (or deleted) account's token ends with `event: end`
-within TOKEN_RECHECK_MS (5 s); another account's stream stays open."""
+within TOKEN_RECHECK_MS (5 s), as does one whose token expired; another account's stream
+stays open."""
 import json
 import threading
 import time
 import urllib.request
 
-from srvmon_testlib import (Agent, WsClient, agent_config, check, post_token, served, wait_for,
-                            write_config)
+from srvmon_testlib import (Agent, Server, Workdir, WsClient, agent_config, check, post_token,
+                            served, wait_for, write_config)
 
 
 def token_post(form):
@@ -80,17 +81,37 @@ class EventStream:
         self.resp.close()
 
 
+def viewer_stream(server, name):
+    status, body = post_token(server, {"grant_type": "password", "username": name,
+                                       "password": name + "-pass"})
+    check(status == 200, "viewer %s logs in: %d" % (name, status))
+    return EventStream(server, json.loads(body)["access_token"])
+
+
 def streams_end(server):
     """token revoke --account and user del end those accounts' event streams; another's
-    stays open."""
+    stays open. Meanwhile, on a server whose tokens live 2 s, a stream ends when its token
+    expires."""
+    short = Server(Workdir(), token_lifetime=2)
+    short.add_user("xenia", "xenia-pass", role="viewer")
+    short.start()
+    try:
+        expiring = viewer_stream(short, "xenia")
+        revoke_and_delete(server)
+        wait_for(lambda: expiring.ended is not None, TOKEN_RECHECK_S + 5,
+                 "the end of the expiring stream")
+        check(expiring.end_event() == {"reason": "token expired"},
+              "a stream whose token expired: `event: end` with its reason (%r)"
+              % expiring.lines[-3:])
+        expiring.close()
+    finally:
+        short.stop()
+
+
+def revoke_and_delete(server):
     for name in ("vera", "viktor", "wanda"):
         server.add_user(name, name + "-pass", role="viewer")
-    streams = {}
-    for name in ("vera", "viktor", "wanda"):
-        status, body = post_token(server, {"grant_type": "password", "username": name,
-                                           "password": name + "-pass"})
-        check(status == 200, "viewer %s logs in: %d" % (name, status))
-        streams[name] = EventStream(server, json.loads(body)["access_token"])
+    streams = {name: viewer_stream(server, name) for name in ("vera", "viktor", "wanda")}
     check(wait_for(lambda: all(s.lines for s in streams.values()), 10, "the streams' heads"),
           "three event streams are open")
     start = time.monotonic()
