@@ -423,7 +423,7 @@ struct server *server_new(const struct server_opts *opts)
 	}
 	s->vhost = lws_create_vhost(s->ctx, &info);
 	if (s->vhost)
-		s->api = api_new(opts->db, s->ctx);
+		s->api = api_new(opts->db, s->ctx, opts->sendmail);
 	if (!s->vhost || !s->api) {
 		pwpool_stop(s->pw);
 		api_stop(s->api);
