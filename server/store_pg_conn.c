@@ -114,15 +114,23 @@ static struct pg_stmt *stmt_add(struct pg_stmt_cache *c, const char *sql)
 	return &c->slots[i];
 }
 
+/* The message on one line: libpq's span several ("...\n\tThis probably means..."). */
 static void set_err(struct store_pg *pg, const char *what, const char *msg)
 {
-	size_t len;
+	char *r, *w;
 
 	(void)snprintf(pg->err, sizeof(pg->err), "%s%s%s", what ? what : "", what ? ": " : "",
 		       msg && *msg ? msg : "unknown error");
-	len = strlen(pg->err);
-	while (len > 0 && (pg->err[len - 1] == '\n' || pg->err[len - 1] == ' '))
-		pg->err[--len] = '\0';
+	for (r = w = pg->err; *r; r++) {
+		bool space = *r == '\n' || *r == '\t' || *r == ' ';
+
+		if (space && (w == pg->err || w[-1] == ' '))
+			continue;
+		*w++ = space ? ' ' : *r;
+	}
+	while (w > pg->err && w[-1] == ' ')
+		w--;
+	*w = '\0';
 }
 
 int pg_fail(struct db *db, const PGresult *r, const char *what)
@@ -409,4 +417,16 @@ int pg_exec_changes(struct db *db, const char *sql, int n, const char *const *ar
 	*ret = pg_changes(r);
 	PQclear(r);
 	return 0;
+}
+
+int pg_select_text(struct db *db, const char *sql, const char *key, char *ret, size_t size)
+{
+	PGresult *r = pg_query(db, sql, 1, &key);
+	int rc;
+
+	if (!r)
+		return -EIO;
+	rc = PQntuples(r) ? pg_copy_text(r, 0, 0, ret, size) : -ENOENT;
+	PQclear(r);
+	return rc;
 }

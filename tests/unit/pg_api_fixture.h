@@ -252,7 +252,7 @@ static inline struct db *open_pg(void)
 	const char *err = NULL;
 	struct db *db;
 
-	if (pg_fixture_start(&fx) < 0)
+	if (pg_fixture_start(&fx, false) < 0)
 		return NULL;
 	db = db_open(fx.url, true, &err);
 	if (!db)

@@ -106,6 +106,7 @@ static void test_alerts(void **state)
 	(void)snprintf(cpu.name, sizeof(cpu.name), "cpu high");
 	(void)snprintf(cpu.metric, sizeof(cpu.metric), "cpu_percent");
 	(void)snprintf(cpu.webhook, sizeof(cpu.webhook), "http://127.0.0.1:9/hook");
+	(void)snprintf(cpu.email, sizeof(cpu.email), "ops@example.org");
 	(void)snprintf(off.name, sizeof(off.name), "b offline");
 	(void)snprintf(off.host_id, sizeof(off.host_id), HOSTB);
 	(void)snprintf(ex.name, sizeof(ex.name), "cron \"jobs\"");
