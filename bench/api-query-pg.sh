@@ -48,7 +48,8 @@ def as_postgres(*cmd, **kw):
 
 def psql(sql):
     as_postgres("%s/psql" % pg_bin, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", pgdir,
-                "-d", "srvmon", "-c", sql, stdout=subprocess.DEVNULL)
+                "-d", "srvmon", "-c", "SET client_min_messages = warning", "-c", sql,
+                stdout=subprocess.DEVNULL)
 
 
 def psql_value(sql):

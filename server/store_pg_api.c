@@ -183,9 +183,11 @@ int pg_api_speedtests(struct db *db, int64_t host, int64_t from, int64_t to, uin
  * first, the planner hashes every matching record (1.5 s for the newest 100 of 1,000,000).
  */
 #define EXECS_HEAD                                                                                 \
-	"SELECT r.body, e.ts, e.id FROM execs e JOIN records r ON r.id = e.id AND r.ts = e.ts"     \
+	"SELECT r.body, x.ts, x.id FROM (SELECT e.id, e.ts FROM execs e"                           \
 	" WHERE e.ts BETWEEN $1::bigint AND $2::bigint"
-#define EXECS_TAIL	 " ORDER BY e.ts DESC, e.id DESC LIMIT $8::bigint"
+#define EXECS_TAIL                                                                                 \
+	" ORDER BY e.ts DESC, e.id DESC LIMIT $8::bigint) x"                                       \
+	" JOIN records r ON r.id = x.id AND r.ts = x.ts ORDER BY x.ts DESC, x.id DESC"
 #define HOST_NO		 " AND $3::bigint IS NULL"
 #define HOST_YES	 " AND e.host = $3::bigint"
 #define USER_NO		 " AND $4::text IS NULL"
