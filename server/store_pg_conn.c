@@ -153,8 +153,18 @@ static void notice_to_debug(void *arg, const char *message)
 /* One connection attempt; nothing logged. 0 or -EIO with the message in pg->err. */
 static int connect_once(struct store_pg *pg)
 {
-	const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
-	const char *const values[] = {CONNECT_TIMEOUT_S, "srvmon-server", pg->conninfo, NULL};
+	/* Over TCP, a peer that vanished without a reset is noticed within about 15 s
+	 * (unacknowledged data, or idle keepalives) instead of blocking the event loop. */
+	const char *const keys[] = {"connect_timeout",
+				    "fallback_application_name",
+				    "tcp_user_timeout",
+				    "keepalives_idle",
+				    "keepalives_interval",
+				    "keepalives_count",
+				    "dbname",
+				    NULL};
+	const char *const values[] = {
+		CONNECT_TIMEOUT_S, "srvmon-server", "15000", "10", "2", "3", pg->conninfo, NULL};
 	PGconn *conn;
 
 	/* The URL's own parameters (expanded from dbname) override the defaults before it. */

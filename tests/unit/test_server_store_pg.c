@@ -1,6 +1,6 @@
 /* server/store_pg*.c, the PostgreSQL engine's base half, against a private PostgreSQL 15
- * (pg_fixture.c): schema v3 and its idempotent, concurrent migration; records deduplicated
- * across two handles (two nodes), batched in a transaction, discarded by a rollback;
+ * (pg_fixture.c): the current schema (v4) and its idempotent, concurrent migration; records
+ * deduplicated across two handles (two nodes), batched in a transaction, discarded by a rollback;
  * accounts, tokens, refresh reuse, host ownership; retention dropping a day partition; the
  * database going away (-EIO, one log line) and coming back. The database is inspected with
  * libpq behind the server's back (test only). */
@@ -143,7 +143,7 @@ static void assert_current_version(struct db *db)
 	assert_int_equal(v, STORE_SCHEMA_VERSION);
 }
 
-static void open_creates_v3(void **state)
+static void open_creates_current_schema(void **state)
 {
 	char url[192];
 	struct db *db;
@@ -154,7 +154,8 @@ static void open_creates_v3(void **state)
 	assert_current_version(db);
 	db_close(db);
 	assert_int_equal(sql_int(url, "SELECT count(*) FROM schema_version"), 1);
-	assert_int_equal(sql_int(url, "SELECT max(version) FROM schema_version"), 3);
+	assert_int_equal(sql_int(url, "SELECT max(version) FROM schema_version"),
+			 STORE_SCHEMA_VERSION);
 	/* records is partitioned, with a DEFAULT partition and today's. */
 	assert_int_equal(sql_int(url, "SELECT count(*) FROM pg_partitioned_table p JOIN pg_class c"
 				      " ON c.oid = p.partrelid WHERE c.relname = 'records'"),
@@ -656,7 +657,7 @@ static int run_pure(void)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(open_creates_v3),
+		cmocka_unit_test(open_creates_current_schema),
 		cmocka_unit_test(reopen_is_idempotent),
 		cmocka_unit_test(two_handles_migrate_concurrently),
 		cmocka_unit_test(records_dedup_across_nodes),
