@@ -74,8 +74,6 @@ static const char api_schema[] =
 	" metric TEXT, op TEXT, threshold DOUBLE PRECISION, regex TEXT, for_ms BIGINT NOT NULL,"
 	" host_id TEXT, webhook TEXT, created_ms BIGINT NOT NULL,"
 	" exec_cursor BIGINT NOT NULL DEFAULT 0, email TEXT);"
-	/* Schema version 4 (store.h), for a table made before it. */
-	"ALTER TABLE alert_rules ADD COLUMN IF NOT EXISTS email TEXT;"
 	"CREATE TABLE IF NOT EXISTS alert_state("
 	" rule_id BIGINT NOT NULL, host BIGINT NOT NULL,"
 	" state TEXT NOT NULL CHECK(state IN ('ok', 'firing', 'resolved')),"
