@@ -77,76 +77,46 @@ static const char hosts_sql[] =
 	GAP " = CASE WHEN a." TS " > greatest(h." TS ", a." BEFORE ")"                             \
 	    " THEN a." TS " - greatest(h." TS ", a." BEFORE ") ELSE h." GAP " END"
 
+/* clang-format off */
 static const char figures_sql[] =
 	"WITH r AS (SELECT (e->>'i')::int AS i, e->>'h' AS host_id, e->>'t' AS type,"
 	"  (e->>'ts')::bigint AS ts, e->'b' AS b FROM jsonb_array_elements($1::jsonb) e),"
 	" w AS (SELECT r.*, max(ts) OVER (PARTITION BY host_id, type ORDER BY i"
 	"  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM r),"
 	" a AS (SELECT host_id, bool_or(type = 'hello') AS hello,"
-	"  " HELLO("hostname") ", " HELLO("os") ", " HELLO(
-		"kernel") ","
-			  "  " HELLO("agent_version") ", " HELLO(
-				  "collector") ","
-					       "  max(ts) FILTER (WHERE type = 'resources') AS "
-					       "res_ts, " BEFORE("resources",
-								 "res_before") ","
-									       "  " LATEST(
-										       "resources",
-										       "srvmon_f8",
-										       "cpu_"
-										       "percent") ","
-												  "  " LATEST(
-													  "resources",
-													  "srvmon_num", "ram_total") ","
-																     "  " LATEST("resources", "srvmon_num", "ram_available") ","
-																							     "  " LATEST("resources", "srvmon_num", "disk_total") ","
-																														  "  " LATEST("resources", "srvmon_num", "disk_available") ","
-																																					   "  max(ts) FILTER (WHERE type = 'network') AS net_ts,"
-																																					   "  (array_agg(srvmon_num(b->'interval_ms') ORDER BY ts DESC, i DESC)"
-																																					   "   FILTER (WHERE type = 'network'))[1] AS net_interval_ms,"
-																																					   "  " LATEST("network",
-																																						       "srvmon_num", "upload_rate") ","
-																																										    "  " LATEST("network", "srvmon_num",
-																																												"download_rate") ","
-																																														 "  " LATEST("network",
-																																															     "srvmon_num",
-																																															     "rx_peak_rate") ","
-																																																	     "  " LATEST("network",
-																																																			 "srvmon_num",
-																																																			 "tx_peak_rate") ","
-																																																					 "  max(ts) FILTER (WHERE type = 'status') AS status_ts,"
-																																																					 "  " BEFORE("status", "status_before") "  FROM w GROUP BY host_id)"
-																																																										" UPDATE hosts h SET " SET_HELLO("hostname") ", " SET_HELLO("os") ", " SET_HELLO("kernel") ","
-																																																																					   " " SET_HELLO(
-																																																																						   "agent_version") ", " SET_HELLO("collector") ","
-																																																																												" " SET_GAP(
-																																																																													"res_ts",
-																																																																													"res_before", "res_gap_ms") ","
-																																																																																    " " SET_LATEST("res_ts",
-																																																																																		   "cpu_percent") ", " SET_LATEST("res_ts",
-																																																																																						  "ram_total") ","
-																																																																																							       " " SET_LATEST("res_ts", "ram_available") ", " SET_LATEST("res_ts", "disk_total") ","
-																																																																																																		 " " SET_LATEST("res_ts",
-																																																																																																				"disk_available") ","
-																																																																																																						  " res_ts = greatest(h.res_ts, a.res_ts),"
-																																																																																																						  " " SET_LATEST(
-																																																																																																							  "net_ts",
-																																																																																																							  "net_interval_ms") ", " SET_LATEST("net_ts",
-																																																																																																											     "upload_rate") ","
-																																																																																																													    " " SET_LATEST(
-																																																																																																														    "net_ts",
-																																																																																																														    "download_rate") ", " SET_LATEST("net_ts",
-																																																																																																																		     "rx_peak_rate") ","
-																																																																																																																				     " " SET_LATEST(
-																																																																																																																					     "net_ts",
-																																																																																																																					     "tx_peak_rate") ","
-																																																																																																																							     " net_ts = greatest(h.net_ts, a.net_ts),"
-																																																																																																																							     " " SET_GAP(
-																																																																																																																								     "status_ts",
-																																																																																																																								     "status_before",
-																																																																																																																								     "status_gap_ms") ","
-																																																																																																																										      " status_ts = greatest(h.status_ts, a.status_ts)"
-																																																																																																																										      " FROM a WHERE h.host_id = a.host_id";
+	"  " HELLO("hostname") ", " HELLO("os") ", " HELLO("kernel") ","
+	"  " HELLO("agent_version") ", " HELLO("collector") ","
+	"  max(ts) FILTER (WHERE type = 'resources') AS res_ts, " BEFORE("resources", "res_before") ","
+	"  " LATEST("resources", "srvmon_f8", "cpu_percent") ","
+	"  " LATEST("resources", "srvmon_num", "ram_total") ","
+	"  " LATEST("resources", "srvmon_num", "ram_available") ","
+	"  " LATEST("resources", "srvmon_num", "disk_total") ","
+	"  " LATEST("resources", "srvmon_num", "disk_available") ","
+	"  max(ts) FILTER (WHERE type = 'network') AS net_ts,"
+	"  (array_agg(srvmon_num(b->'interval_ms') ORDER BY ts DESC, i DESC)"
+	"   FILTER (WHERE type = 'network'))[1] AS net_interval_ms,"
+	"  " LATEST("network", "srvmon_num", "upload_rate") ","
+	"  " LATEST("network", "srvmon_num", "download_rate") ","
+	"  " LATEST("network", "srvmon_num", "rx_peak_rate") ","
+	"  " LATEST("network", "srvmon_num", "tx_peak_rate") ","
+	"  max(ts) FILTER (WHERE type = 'status') AS status_ts,"
+	"  " BEFORE("status", "status_before")
+	"  FROM w GROUP BY host_id)"
+	" UPDATE hosts h SET " SET_HELLO("hostname") ", " SET_HELLO("os") ", " SET_HELLO("kernel") ","
+	" " SET_HELLO("agent_version") ", " SET_HELLO("collector") ","
+	" " SET_GAP("res_ts", "res_before", "res_gap_ms") ","
+	" " SET_LATEST("res_ts", "cpu_percent") ", " SET_LATEST("res_ts", "ram_total") ","
+	" " SET_LATEST("res_ts", "ram_available") ", " SET_LATEST("res_ts", "disk_total") ","
+	" " SET_LATEST("res_ts", "disk_available") ","
+	" res_ts = greatest(h.res_ts, a.res_ts),"
+	" " SET_LATEST("net_ts", "net_interval_ms") ", " SET_LATEST("net_ts", "upload_rate") ","
+	" " SET_LATEST("net_ts", "download_rate") ", " SET_LATEST("net_ts", "rx_peak_rate") ","
+	" " SET_LATEST("net_ts", "tx_peak_rate") ","
+	" net_ts = greatest(h.net_ts, a.net_ts),"
+	" " SET_GAP("status_ts", "status_before", "status_gap_ms") ","
+	" status_ts = greatest(h.status_ts, a.status_ts)"
+	" FROM a WHERE h.host_id = a.host_id";
+/* clang-format on */
 
 /* A sample already stored (the same host, metric and ts) is not counted twice. */
 static const char metrics_sql[] =
