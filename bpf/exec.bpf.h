@@ -22,16 +22,18 @@
 #ifndef SRVMON_EXEC_ABLATE
 #define SRVMON_EXEC_ABLATE 0
 #endif
-#define ABLATE_EMPTY	0x1   /* exec_ok returns at once */
-#define ABLATE_CWD	0x2   /* no cwd */
-#define ABLATE_STRINGS	0x4   /* no tty/cgroup name reads */
-#define ABLATE_OUTPUT	0x8   /* no ring-buffer output */
-#define ABLATE_ARGV	0x10  /* no argv read */
-#define ABLATE_FILENAME 0x20  /* no filename read */
-#define ABLATE_IDENTITY 0x40  /* only pid and time of the identity fields */
-#define ABLATE_CWDCACHE 0x80  /* the cwd walked at every exec (no cwd_cache) */
-#define ABLATE_CWDTIME	0x100 /* adds: put_cwd() timed into cwd_hist (measures, not ablates) */
-#define ABLATED(x)	((SRVMON_EXEC_ABLATE & (x)) != 0)
+#define ABLATE_EMPTY	 0x1   /* exec_ok returns at once */
+#define ABLATE_CWD	 0x2   /* no cwd */
+#define ABLATE_STRINGS	 0x4   /* no tty/cgroup name reads */
+#define ABLATE_OUTPUT	 0x8   /* no ring-buffer output */
+#define ABLATE_ARGV	 0x10  /* no argv read */
+#define ABLATE_FILENAME	 0x20  /* no filename read */
+#define ABLATE_IDENTITY	 0x40  /* only pid and time of the identity fields */
+#define ABLATE_CWDCACHE	 0x80  /* the cwd walked at every exec (no cwd_cache) */
+#define ABLATE_CWDTIME	 0x100 /* adds: put_cwd() timed into cwd_hist (measures, not ablates) */
+#define ABLATE_PROGTIME	 0x200 /* adds: exec_ok timed into exec_hist (measures, not ablates) */
+#define ABLATE_CWDSERIAL 0x400 /* the cached cwd checked through the loaded pointers */
+#define ABLATED(x)	 ((SRVMON_EXEC_ABLATE & (x)) != 0)
 
 struct exec_buf {
 	struct srvmon_exec_rec rec;

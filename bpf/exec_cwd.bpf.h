@@ -168,14 +168,36 @@ static long cwd_step(__u32 i, void *arg)
 }
 
 /*
+ * The next object of a replay: the pointer the filling walk noted (cached, compared equal
+ * to the one just loaded), read again by a volatile load so that the compiler cannot
+ * substitute the loaded one. The same object, but the address of each level's loads then
+ * comes from the cache entry (in this CPU's cache), not from the previous level's dentry:
+ * the CPU issues the loads of all levels at once instead of one cache miss after the
+ * other. ABLATE_CWDSERIAL follows the loaded pointers instead (the bench's reference).
+ */
+static __always_inline void *cwd_next(const __u64 *cached, void *loaded, __u32 btf_id)
+{
+	if (ABLATED(ABLATE_CWDSERIAL))
+		return loaded;
+	return bpf_rdonly_cast((void *)*(const volatile __u64 *)cached, btf_id);
+}
+
+#define CWD_NEXT(type, cached, loaded)                                                             \
+	((struct type *)cwd_next(cached, loaded, bpf_core_type_id_kernel(struct type)))
+
+/*
  * Whether the cached walk of ent, which starts at (vm, d), would read the same today:
  * the same state machine as cwd_step(), reading the same pointers with direct loads but
  * no names, comparing each with what the walk that filled the entry read: every dentry
  * on the way still has the same parent, the same name hash and length (the hash is
  * salted with the parent's address) and the same d_seq (bumped by every rename or
  * delete of it), and every mount crossed the same parent, mountpoint and root. The
- * walk's result is a function of exactly these pointers and names. An inline loop, not
- * a bpf_loop callback: a call per step cost as much as the check (bench/exec-kernel-cost).
+ * walk's result is a function of exactly these pointers and names. Each level is
+ * reached through the pointer noted for it (cwd_next()), which the level below has just
+ * compared equal to the live one: by induction from the task's pinned fs->pwd, every
+ * object read is the live one whenever every comparison holds, and any difference is a
+ * miss. An inline loop, not a bpf_loop callback: a call per step cost as much as the
+ * check (bench/exec-kernel-cost).
  */
 static __always_inline int cwd_valid(struct cwd_entry *ent, struct vfsmount *vm, struct dentry *d)
 {
@@ -193,16 +215,20 @@ static __always_inline int cwd_valid(struct cwd_entry *ent, struct vfsmount *vm,
 			return 0;
 		if (d == root) {
 			struct mount *up = mnt->mnt_parent;
+			struct dentry *mp, *up_root;
 
 			if ((__u64)up != ck->a)
 				return 0;
 			if (up == mnt || !up)
 				return last;
-			d = mnt->mnt_mountpoint;
-			mnt = up;
-			root = up->mnt.mnt_root;
-			if ((__u64)d != ck->b || (__u64)root != ck->c)
+			mp = mnt->mnt_mountpoint;
+			up = CWD_NEXT(mount, &ck->a, up);
+			up_root = up->mnt.mnt_root;
+			if ((__u64)mp != ck->b || (__u64)up_root != ck->c)
 				return 0;
+			d = CWD_NEXT(dentry, &ck->b, mp);
+			mnt = up;
+			root = CWD_NEXT(dentry, &ck->c, up_root);
 		} else {
 			struct dentry *parent = d->d_parent;
 
@@ -211,7 +237,7 @@ static __always_inline int cwd_valid(struct cwd_entry *ent, struct vfsmount *vm,
 				return 0;
 			if (d == parent)
 				return last;
-			d = parent;
+			d = CWD_NEXT(dentry, &ck->a, parent);
 		}
 		if (last)
 			return 1;
