@@ -9,6 +9,7 @@ build-essential cmake pkg-config dpkg-dev
 clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
 libcurl4-openssl-dev libwebsockets-dev libssl-dev libcjson-dev
 libinih-dev libsqlite3-dev sqlite3 libargon2-dev libsystemd-dev
+libpq-dev postgresql-15 postgresql-client-15
 libcmocka-dev iproute2 iputils-ping procps python3 util-linux
 valgrind libclang-rt-14-dev debootstrap
 prometheus python3-prometheus-client iperf3

@@ -6,6 +6,9 @@
 # The suite runs twice: first built with AddressSanitizer + UndefinedBehaviorSanitizer
 # (every process's log is checked for sanitizer reports), then the normal build,
 # whose ctest summary ends the output. SRVMON_SKIP_SANITIZE=1 skips the first pass.
+# The tests on PostgreSQL (ctest label pg: the server suite again on a private PostgreSQL,
+# tests/integration/srvmon_pg.py, and the multi-node and outage tests) run in the second
+# pass only, to keep the suite's time.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -16,7 +19,7 @@ if [ "${SRVMON_SKIP_SANITIZE:-0}" != 1 ]; then
 	cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DSRVMON_SANITIZE=ON >/dev/null
 	cmake --build build-sanitize -j"$(nproc)" >/dev/null
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --test-dir build-sanitize -j2 --output-on-failure --timeout 600 "$@"
+		ctest --test-dir build-sanitize -j2 --output-on-failure --timeout 600 -LE pg "$@"
 fi
 
 echo "== pass 2: release build =="
