@@ -167,11 +167,13 @@ class Server:
     """srvmon-server serve on 127.0.0.1 with the database of its Workdir (work.db)."""
 
     def __init__(self, work, port=0, token_lifetime=None, extra=(), listen="127.0.0.1",
-                 netns=None, print_records=False):
+                 netns=None, print_records=False, db=None, log_name="server.log"):
         """print_records: serve --print-records; its stdout (the readable record lines) goes
-        to its own file, read by stdout(); the log (stderr) stays in read_log()."""
+        to its own file, read by stdout(); the log (stderr) stays in read_log(). db: the
+        database (a path or a postgresql:// URL) instead of work.db; log_name: the log's
+        file in work (several servers in one Workdir)."""
         self.work = work
-        self.db = work.db
+        self.db = db or work.db
         self.port = port
         self.token_lifetime = token_lifetime
         self.extra = list(extra)
@@ -180,7 +182,7 @@ class Server:
         self.print_records = print_records
         self.out_path = work.file("server.out")
         self.proc = None
-        self.log_path = work.file("server.log")
+        self.log_path = work.file(log_name)
 
     def add_user(self, name, password, role=None):
         """role: None (the default, agent), "agent", "viewer" or "admin"."""
