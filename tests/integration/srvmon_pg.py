@@ -3,7 +3,7 @@
 PgCluster: initdb + pg_ctl as user postgres (runuser -u postgres --: the tests run as root),
 data directory and Unix socket in a fresh temp dir, listen_addresses='' (no TCP at all),
 trust authentication for the local socket. database(name) creates a fresh database and
-returns its postgresql:// URL for srvmon-server's --db; query() runs SQL with psql.
+returns its postgresql:// URL for srvmon-server's --db; query_url() runs SQL on one with psql.
 stop()/start() take the server away and bring it back on the same data (the outage tests);
 remove() stops it and deletes the temp dir. Every wait is bounded.
 
@@ -135,28 +135,9 @@ class PgCluster:
         return "postgresql://%s@%s/%s" % (PG_USER, urllib.parse.quote(self.dir, safe=""),
                                           dbname)
 
-    def psql(self, dbname, sql, variables=None, timeout=60):
-        """Runs sql (read from stdin, so :'name' variables are interpolated) in dbname; returns
-        the CompletedProcess. Output: unaligned, no headers, fields separated by 0x1f,
-        rows by 0x1e, NULL as 0x00-free marker \\x01."""
-        cmd = ["psql", "-X", "-q", "-h", self.dir, "-U", PG_USER, "-d", dbname, "-v",
-               "ON_ERROR_STOP=1", "-A", "-t", "-F", "\x1f", "-R", "\x1e", "-P", "null=\x01"]
-        for k, v in (variables or {}).items():
-            cmd += ["-v", "%s=%s" % (k, v)]
-        return subprocess.run(cmd, input=sql, capture_output=True, text=True, timeout=timeout)
-
     def query(self, dbname, sql, variables=None):
-        """The rows of sql as lists of strings (None for NULL); RuntimeError on failure."""
-        r = self.psql(dbname, sql, variables)
-        if r.returncode != 0:
-            raise RuntimeError("psql in %s failed (%d): %s" % (dbname, r.returncode, r.stderr))
-        out = r.stdout
-        if out.endswith("\n"):
-            out = out[:-1]
-        if not out:
-            return []
-        return [[None if f == "\x01" else f for f in row.split("\x1f")]
-                for row in out.split("\x1e") if row != ""]
+        """The rows of sql in dbname (query_url)."""
+        return query_url(self.url(dbname), sql, variables)
 
     def database(self, prefix="t"):
         """A new empty database: its URL."""
@@ -169,6 +150,24 @@ class PgCluster:
 def dbname_of(url):
     """The database name of a URL made by PgCluster.url()."""
     return urllib.parse.urlsplit(url).path.lstrip("/")
+
+
+def query_url(url, sql, variables=None, timeout=60):
+    """The rows of sql (read by psql from stdin, so :'name' variables are interpolated) on
+    the database of a URL made by PgCluster.url(), as lists of strings (None for NULL).
+    RuntimeError when psql fails."""
+    parts = urllib.parse.urlsplit(url)
+    host = urllib.parse.unquote(parts.netloc.rpartition("@")[2])
+    cmd = ["psql", "-X", "-q", "-h", host, "-U", PG_USER, "-d", dbname_of(url), "-v",
+           "ON_ERROR_STOP=1", "-A", "-t", "-F", "\x1f", "-R", "\x1e", "-P", "null=\x01"]
+    for k, v in (variables or {}).items():
+        cmd += ["-v", "%s=%s" % (k, v)]
+    r = subprocess.run(cmd, input=sql, capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError("psql on %s failed (%d): %s" % (url, r.returncode, r.stderr))
+    out = r.stdout[:-1] if r.stdout.endswith("\n") else r.stdout
+    return [[None if f == "\x01" else f for f in row.split("\x1f")]
+            for row in out.split("\x1e") if row != ""]
 
 
 _CLUSTER = None

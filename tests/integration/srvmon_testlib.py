@@ -122,7 +122,7 @@ def _pg_value(v):
 
 def db_rows(target, sql, params=()):
     """The rows (tuples) of a read-only query on the database target (a SQLite path or a
-    postgresql:// URL of pg_cluster()), on a connection of its own. sql uses ? placeholders
+    postgresql:// URL of srvmon_pg), on a connection of its own. sql uses ? placeholders
     (psql: quoted literals, so compare with text or numbers as the column's type allows)."""
     if not target.startswith("postgresql://"):
         con = sqlite3.connect("file:%s?mode=ro" % target, uri=True, timeout=10)
@@ -139,7 +139,7 @@ def db_rows(target, sql, params=()):
     for i, p in enumerate(params):
         variables["p%d" % i] = str(p)
         text += ":'p%d'" % i + parts[i + 1]
-    rows = pg_cluster().query(srvmon_pg.dbname_of(target), text + ";", variables)
+    rows = srvmon_pg.query_url(target, text + ";", variables)
     return [tuple(_pg_value(v) for v in row) for row in rows]
 
 
