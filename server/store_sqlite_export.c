@@ -110,7 +110,6 @@ int store_export_records(struct db *db, int64_t after_id, uint64_t limit, export
 	sqlite3_bind_int64(st, 2, limit > INT64_MAX ? INT64_MAX : (sqlite3_int64)limit);
 	for (;;) {
 		struct db_record rec;
-		const char *seq;
 		int64_t id;
 
 		r = sqlite3_step(st);
@@ -119,19 +118,9 @@ int store_export_records(struct db *db, int64_t after_id, uint64_t limit, export
 			break;
 		}
 		id = sqlite3_column_int64(st, 0);
-		rec.host_id = text_or_null(st, 1);
-		seq = text_or_null(st, 2);
-		rec.type = text_or_null(st, 3);
-		rec.ts = sqlite3_column_int64(st, 4);
-		rec.received_ms = (uint64_t)sqlite3_column_int64(st, 5);
-		rec.account = text_or_null(st, 6);
-		rec.body = text_or_null(st, 7);
-		rec.body_len = (size_t)sqlite3_column_bytes(st, 7);
-		if (!rec.host_id || !seq || !rec.type || !rec.account || !rec.body ||
-		    db_seq_parse(seq, &rec.seq) < 0) {
-			r = -EIO;
+		r = sq_column_record(st, 1, &rec);
+		if (r < 0)
 			break;
-		}
 		r = cb(id, &rec, ctx);
 		if (r != 0)
 			break;

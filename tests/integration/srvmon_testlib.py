@@ -534,6 +534,67 @@ interval = 1s
 %s""" % (server.port, client_id, password, work.file("state"), extra)
 
 
+# Sampling every 200 ms (~10 records/s): agent_config(...).split("[resources]")[0] +
+# FAST_SAMPLING (it replaces agent_config()'s own [resources], [network] and [history]).
+FAST_SAMPLING = """
+[resources]
+interval = 200ms
+
+[network]
+interval = 200ms
+
+# agent_config()'s own [history] section is cut off with the rest above.
+[history]
+enabled = false
+"""
+
+
+def host_agent(port, host_id, fast=False):
+    """An Agent (not started) of the server at 127.0.0.1:port with host_id, in a Workdir of
+    its own (its state dir: the second value returned); fast: FAST_SAMPLING."""
+    import types
+    w = Workdir(prefix="srvmon-agent-%s-" % host_id)
+    cfg = agent_config(types.SimpleNamespace(port=port, work=w))
+    if fast:
+        cfg = cfg.split("[resources]")[0] + FAST_SAMPLING
+    cfg = cfg.replace("[agent]\n", "[agent]\nhost_id = %s\n" % host_id)
+    return Agent(w, write_config(w, cfg)), w.file("state")
+
+
+def stored_seqs(target, host_id):
+    """The seqs of host_id stored in the database target (db_rows), ascending."""
+    return sorted(int(s) for (s,) in db_rows(target, "SELECT seq FROM records WHERE host_id = ?",
+                                             (host_id,)))
+
+
+def spool_acked(state_dir):
+    """The cumulative ack an agent's spool has recorded (its acked file, written every
+    second), 0 before the first."""
+    try:
+        with open(os.path.join(state_dir, "spool", "acked"), "rb") as f:
+            raw = f.read(8)
+        return struct.unpack("<Q", raw)[0] if len(raw) == 8 else 0
+    except FileNotFoundError:
+        return 0
+
+
+def check_each_seq_once(target, state_dirs):
+    """Once the agents have stopped: no (host_id, seq) is stored twice in target, and for
+    each host_id -> agent state dir of state_dirs, the stored seqs and those still in the
+    agent's spool together leave no gap."""
+    dups = db_rows(target, "SELECT host_id, seq, count(*) FROM records GROUP BY host_id, seq"
+                   " HAVING count(*) > 1")
+    check(dups == [], "no (host_id, seq) stored twice: %r" % dups[:5])
+    for host, state in state_dirs.items():
+        stored = stored_seqs(target, host)
+        left = spool_records(os.path.join(state, "spool"))
+        every = sorted(set(stored) | set(left))
+        check(stored and every == list(range(every[0], every[-1] + 1)),
+              "%s: %d stored (%s..%s) + %d still spooled: every seq, no gap" % (
+                  host, len(stored), stored[0] if stored else "-",
+                  stored[-1] if stored else "-", len(left)))
+
+
 class Agent:
     def __init__(self, work, config_path, args=(), env=None, prefix=(), log_name="agent.log"):
         """env: extra environment variables; prefix: command run before the agent's

@@ -5,17 +5,14 @@ back node 1's replies for 2 s, so node 1 has committed records the agent never s
 the agent sends them again to node 2, whose unique index drops them. Every record
 (host_id, seq) is stored exactly once, none is missing (what is not stored is still in the
 agent's spool), and a token issued by one node works on the other."""
-import os
 import socket
 import struct
-import subprocess
 import threading
 import time
-import types
 
-from srvmon_testlib import (SERVER, Agent, Server, Workdir, WsClient, agent_config, check,
-                            db_rows, pg_cluster, server_token, spool_records, wait_for,
-                            write_config)
+from srvmon_testlib import (Server, Workdir, WsClient, check, check_each_seq_once,
+                            host_agent, pg_cluster, server_token, spool_acked, stored_seqs,
+                            wait_for)
 
 
 class SwitchProxy:
@@ -98,40 +95,12 @@ class SwitchProxy:
         self.switch(0)
 
 
-def acked(state_dir):
-    """The agent's cumulative ack (its spool's acked file), 0 before the first."""
-    try:
-        with open(os.path.join(state_dir, "spool", "acked"), "rb") as f:
-            raw = f.read(8)
-        return struct.unpack("<Q", raw)[0] if len(raw) == 8 else 0
-    except FileNotFoundError:
-        return 0
-
-
-def seqs(url, host):
-    return sorted(int(s) for (s,) in db_rows(url, "SELECT seq FROM records WHERE host_id = ?",
-                                             (host,)))
-
-
-def add_user(url, name, password):
-    r = subprocess.run([SERVER, "user", "add", name, "--db", url], input=password + "\n",
-                       text=True, capture_output=True, timeout=60)
-    check(r.returncode == 0, "user add on the shared database: %s" % r.stderr.strip())
-
-
-def agent_for(port, name):
-    """An agent (host_id name, its own state dir) of the server at port."""
-    w = Workdir(prefix="srvmon-node-agent-")
-    cfg = agent_config(types.SimpleNamespace(port=port, work=w))
-    cfg = cfg.replace("[agent]\n", "[agent]\nhost_id = %s\n" % name)
-    return Agent(w, write_config(w, cfg)), w.file("state")
-
-
 t_start = time.monotonic()
 work = Workdir()
 url = pg_cluster().database("nodes")
-add_user(url, "agent1", "s3cret-pass")
-node1 = Server(work, db=url, log_name="node1.log").start()
+node1 = Server(work, db=url, log_name="node1.log")
+node1.add_user("agent1", "s3cret-pass")  # in the shared database: an account of both nodes
+node1.start()
 node2 = Server(work, db=url, log_name="node2.log").start()
 proxy = SwitchProxy(node1.port)
 agents = {}
@@ -143,39 +112,30 @@ try:
 
     for name, port in (("host-on-1", node1.port), ("host-on-2", node2.port),
                        ("host-moved", proxy.port)):
-        agents[name] = agent_for(port, name)
+        agents[name] = host_agent(port, name)
         agents[name][0].start()
-    wait_for(lambda: all(len(seqs(url, h)) >= 6 for h in agents), 30,
+    wait_for(lambda: all(len(stored_seqs(url, h)) >= 6 for h in agents), 30,
              "6 records of each agent stored")
 
     # Node 1 commits, but its acks to the moved agent are held back, then the connection is
     # cut and the agent's reconnect goes to node 2.
     proxy.hold(True)
     time.sleep(2)
-    committed = max(seqs(url, "host-moved"))
-    seen = acked(agents["host-moved"][1])
+    committed = max(stored_seqs(url, "host-moved"))
+    seen = spool_acked(agents["host-moved"][1])
     proxy.switch(node2.port)
     check(committed > seen, "node 1 committed seqs up to %d, the agent saw acks up to %d only"
           % (committed, seen))
-    wait_for(lambda: max(seqs(url, "host-moved")) >= committed + 6, 30,
+    wait_for(lambda: max(stored_seqs(url, "host-moved")) >= committed + 6, 30,
              "the moved agent's records going on through node 2")
-    wait_for(lambda: acked(agents["host-moved"][1]) >= committed, 20,
+    wait_for(lambda: spool_acked(agents["host-moved"][1]) >= committed, 20,
              "node 2 acks the records node 1 had committed (sent again, deduplicated)")
     check(proxy.connections.get(node1.port, 0) >= 1 and proxy.connections.get(node2.port, 0) >= 1,
           "the moved agent connected to both nodes: %r" % proxy.connections)
 
     for name, (agent, _) in agents.items():
         check(agent.stop() == 0, "agent %s exits 0" % name)
-    dups = db_rows(url, "SELECT host_id, seq, count(*) FROM records GROUP BY host_id, seq"
-                   " HAVING count(*) > 1")
-    check(dups == [], "no (host_id, seq) stored twice: %r" % dups[:5])
-    for name, (_, state) in agents.items():
-        stored = seqs(url, name)
-        left = spool_records(os.path.join(state, "spool"))
-        every = sorted(set(stored) | set(left))
-        check(every == list(range(every[0], every[-1] + 1)),
-              "%s: stored %d records (%d..%d), %d still spooled, no gap" % (
-                  name, len(stored), stored[0], stored[-1], len(left)))
+    check_each_seq_once(url, {h: state for h, (_, state) in agents.items()})
     for n, node in (("node 1", node1), ("node 2", node2)):
         check('connection of "agent1" established' in node.read_log(),
               "%s served agent connections" % n)

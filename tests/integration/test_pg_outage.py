@@ -5,37 +5,11 @@ arrive. Afterwards nothing is lost (every seq of each agent is stored, or still 
 when it stopped), nothing is stored twice, and the agents went on producing."""
 import os
 import time
-import types
 
-from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, db_rows, pg_cluster,
-                            spool_records, wait_for, write_config)
+from srvmon_testlib import (Server, Workdir, check, check_each_seq_once, host_agent, pg_cluster,
+                            spool_acked, spool_records, stored_seqs, wait_for)
 
-FAST = """
-[resources]
-interval = 200ms
-
-[network]
-interval = 200ms
-
-[history]
-enabled = false
-"""
 HOSTS = ("outage-a", "outage-b")
-
-
-def seqs(url, host):
-    return sorted(int(s) for (s,) in db_rows(url, "SELECT seq FROM records WHERE host_id = ?",
-                                             (host,)))
-
-
-def acked(state_dir):
-    try:
-        with open(os.path.join(state_dir, "spool", "acked"), "rb") as f:
-            raw = f.read(8)
-        return int.from_bytes(raw, "little") if len(raw) == 8 else 0
-    except FileNotFoundError:
-        return 0
-
 
 t_start = time.monotonic()
 pg = pg_cluster()
@@ -47,35 +21,33 @@ server.start()
 agents = {}
 try:
     for host in HOSTS:
-        w = Workdir(prefix="srvmon-outage-agent-")
-        cfg = agent_config(types.SimpleNamespace(port=server.port, work=w)).split(
-            "[resources]")[0] + FAST
-        cfg = cfg.replace("[agent]\n", "[agent]\nhost_id = %s\n" % host)
-        agents[host] = (Agent(w, write_config(w, cfg)).start(), w.file("state"))
-    wait_for(lambda: all(len(seqs(url, h)) >= 10 for h in HOSTS), 30,
+        agents[host] = host_agent(server.port, host, fast=True)
+        agents[host][0].start()
+    wait_for(lambda: all(len(stored_seqs(url, h)) >= 10 for h in HOSTS), 30,
              "10 records of each agent stored")
 
     log_mark = len(server.read_log())
     pg.stop("fast")
     t_down = time.monotonic()
     time.sleep(1.5)  # acks in flight at the stop arrive, the acked markers are written
-    acked_down = {h: acked(agents[h][1]) for h in HOSTS}
+    acked_down = {h: spool_acked(agents[h][1]) for h in HOSTS}
     time.sleep(max(0.0, 10 - (time.monotonic() - t_down)))
     check(server.proc.poll() is None, "srvmon-server is still running after 10 s without "
           "its database")
     check(all(a.alive() for a, _ in agents.values()), "the agents are still running")
+    produced = {}
     for h in HOSTS:
-        check(acked(agents[h][1]) == acked_down[h],
+        check(spool_acked(agents[h][1]) == acked_down[h],
               "%s: nothing acked while the database is away (acked %d)" % (h, acked_down[h]))
         left = spool_records(os.path.join(agents[h][1], "spool"))
         check(len([s for s in left if s > acked_down[h]]) >= 20,
               "%s: the outage's records wait in the spool (%d)" % (h, len(left)))
-    produced = {h: max(spool_records(os.path.join(agents[h][1], "spool")) + [0]) for h in HOSTS}
+        produced[h] = max(left)
 
     pg.start()
     t_up = time.monotonic()
-    wait_for(lambda: all(seqs(url, h) and max(seqs(url, h)) > produced[h] + 5 for h in HOSTS),
-             30, "the spooled records and new ones stored after the database is back")
+    wait_for(lambda: all(max(stored_seqs(url, h)) > produced[h] + 5 for h in HOSTS), 30,
+             "the spooled records and new ones stored after the database is back")
     print("caught up %.1f s after the database came back" % (time.monotonic() - t_up))
     log = server.read_log()[log_mark:]
     print("server log during the outage:\n" + log[-3000:])
@@ -87,16 +59,9 @@ try:
 
     for h, (agent, _) in agents.items():
         check(agent.stop() == 0, "agent %s exits 0" % h)
-    dups = db_rows(url, "SELECT host_id, seq, count(*) FROM records GROUP BY host_id, seq"
-                   " HAVING count(*) > 1")
-    check(dups == [], "no (host_id, seq) stored twice: %r" % dups[:5])
-    for h, (_, state) in agents.items():
-        stored = seqs(url, h)
-        left = spool_records(os.path.join(state, "spool"))
-        every = sorted(set(stored) | set(left))
-        check(every == list(range(every[0], every[-1] + 1)),
-              "%s: %d stored (%d..%d) + %d still spooled: every seq, no gap" % (
-                  h, len(stored), stored[0], stored[-1], len(left)))
+    check_each_seq_once(url, {h: state for h, (_, state) in agents.items()})
+    for h in HOSTS:
+        stored = set(stored_seqs(url, h))
         check(all(s in stored for s in range(acked_down[h] + 1, produced[h] + 1)),
               "%s: every record of the outage (%d..%d) stored"
               % (h, acked_down[h] + 1, produced[h]))
