@@ -24,6 +24,7 @@
 #include "log.h"
 #include "monoclock.h"
 #include "numparse.h"
+#include "password.h"
 #include "db.h"
 #include "db_alerts.h"
 #include "db_api.h"
@@ -114,14 +115,19 @@ static bool fresh_has(const struct migrate *m, const char *name)
 
 static int copy_account(const struct export_account *a, void *ctx)
 {
+	char hash[PASSWORD_ENCODED_MAX];
 	struct migrate *m = ctx;
 	int r;
 
-	r = db_account_add(m->dst, a->name, a->hash, a->created_ms);
-	if (r == -EEXIST) {
+	/* Looked up first rather than inserted and refused: on PostgreSQL a refused INSERT
+	 * would abort the whole transaction. */
+	r = db_account_hash(m->dst, a->name, hash, sizeof(hash));
+	if (r == 0) {
 		m->accounts_kept++;
 		return 0;
 	}
+	if (r == -ENOENT)
+		r = db_account_add(m->dst, a->name, a->hash, a->created_ms);
 	if (r == 0)
 		r = db_account_set_role(m->dst, a->name, a->role);
 	if (dst_write(m, r) < 0)
