@@ -15,6 +15,80 @@ bool store_is_pg_url(const char *target)
 	       strncmp(target, "postgres://", strlen("postgres://")) == 0;
 }
 
+/* Appends n bytes of s at *pos (cut at size - 1); false once something did not fit. */
+static bool put(char *ret, size_t size, size_t *pos, const char *s, size_t n)
+{
+	size_t room = size - 1 - *pos;
+	size_t k = n < room ? n : room;
+
+	memcpy(ret + *pos, s, k);
+	*pos += k;
+	ret[*pos] = '\0';
+	return k == n;
+}
+
+/* Whether the query parameter starting at p (up to its '=') names a password. */
+static bool secret_param(const char *p, size_t name_len)
+{
+	static const char *const names[] = {"password", "sslpassword"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == name_len && strncmp(p, names[i], name_len) == 0)
+			return true;
+	return false;
+}
+
+int store_target_safe(const char *target, char *ret, size_t size)
+{
+	const char *authority, *end, *at, *colon, *p;
+	bool ok = true;
+	size_t pos = 0;
+
+	if (size == 0)
+		return -ENOSPC;
+	ret[0] = '\0';
+	if (!store_is_pg_url(target))
+		return put(ret, size, &pos, target, strlen(target)) ? 0 : -ENOSPC;
+	/* postgresql://[userinfo@]host[:port][,...][/dbname][?param=value&...] */
+	authority = strstr(target, "://") + 3;
+	/* libpq takes user:password@ up to an '@' before the first '/' (a '?' may be in the
+	 * password); the last such '@', so that a raw one in the password is covered too. */
+	end = authority + strcspn(authority, "/");
+	at = NULL;
+	for (p = authority; p < end; p++)
+		if (*p == '@')
+			at = p;
+	ok = put(ret, size, &pos, target, (size_t)(authority - target));
+	if (at) {
+		colon = memchr(authority, ':', (size_t)(at - authority));
+		if (colon) {
+			ok = ok && put(ret, size, &pos, authority, (size_t)(colon - authority));
+			ok = ok && put(ret, size, &pos, ":***", 4);
+		} else {
+			ok = ok && put(ret, size, &pos, authority, (size_t)(at - authority));
+		}
+		authority = at;
+	}
+	p = strchr(authority, '?');
+	end = authority + strlen(authority);
+	ok = ok && put(ret, size, &pos, authority, (size_t)((p ? p : end) - authority));
+	while (p && *p) {
+		/* p at '?' or '&': the separator, then name=value up to the next '&'. */
+		size_t len = 1 + strcspn(p + 1, "&");
+		const char *eq = memchr(p + 1, '=', len - 1);
+
+		if (eq && secret_param(p + 1, (size_t)(eq - p - 1))) {
+			ok = ok && put(ret, size, &pos, p, (size_t)(eq + 1 - p));
+			ok = ok && put(ret, size, &pos, "***", 3);
+		} else {
+			ok = ok && put(ret, size, &pos, p, len);
+		}
+		p += len;
+	}
+	return ok ? 0 : -ENOSPC;
+}
+
 struct db *db_open(const char *target, bool create, const char **ret_err)
 {
 	const char *dummy;

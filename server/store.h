@@ -170,4 +170,9 @@ int store_host_owner(struct db *db, const char *host_id, char *ret, size_t size)
 /* Whether target names a PostgreSQL database (postgresql:// or postgres://). Pure. */
 bool store_is_pg_url(const char *target);
 
+/* target as it may be logged: a SQLite path as it is, a PostgreSQL URL with its password
+ * (user:PASSWORD@ and the password= and sslpassword= parameters) replaced by "***". Pure.
+ * 0, or -ENOSPC when it was cut to fit size (always NUL-terminated when size > 0). */
+int store_target_safe(const char *target, char *ret, size_t size);
+
 #endif

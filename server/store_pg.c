@@ -1,265 +1,141 @@
-/* The PostgreSQL engine (store_pg_impl.h): its ops table and, until the base half lands,
- * STUBS for the base half's operations. */
+/* The PostgreSQL engine (store_pg_impl.h): opening a database (connection, schema, today's
+ * partitions), closing it, transactions, and its table of operations (store_pg_ops). */
 #include "store_pg_impl.h"
+
+#include "monoclock.h"
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 struct db *store_pg_open(const char *url, bool create, const char **ret_err)
 {
-	(void)url;
-	(void)create;
-	*ret_err = "the PostgreSQL engine is not implemented yet";
-	errno = ENOTSUP;
+	static char msg[256];
+	struct store_pg *pg;
+	size_t size;
+	int r;
+
+	*ret_err = "out of memory";
+	pg = calloc(1, sizeof(*pg));
+	if (!pg) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	pg->base.ops = &store_pg_ops;
+	/* "***" for each password: room for the worst case of short ones. */
+	size = 2 * strlen(url) + 16;
+	pg->conninfo = strdup(url);
+	pg->safe_target = malloc(size);
+	if (!pg->conninfo || !pg->safe_target) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	(void)store_target_safe(url, pg->safe_target, size);
+	r = pg_open_connection(pg);
+	if (r < 0) {
+		*ret_err = pg->err;
+		goto fail;
+	}
+	/* Creates or migrates the schema (one transaction, under an advisory lock). */
+	r = pg_schema_migrate(&pg->base, create, ret_err);
+	if (r < 0)
+		goto fail;
+	/* Today's and tomorrow's day partitions, before any ingest transaction needs them. */
+	r = pg_partitions_prepare(&pg->base, (int64_t)wall_ms());
+	if (r < 0) {
+		*ret_err = pg->err;
+		goto fail;
+	}
+	return &pg->base;
+fail:
+	/* The message may live in the handle: keep a copy before freeing it. */
+	(void)snprintf(msg, sizeof(msg), "%s", *ret_err);
+	*ret_err = msg;
+	pg_close(&pg->base);
+	errno = -r;
 	return NULL;
 }
 
 void pg_close(struct db *db)
 {
-	(void)db;
+	struct store_pg *pg = pg_of(db);
+
+	if (!pg)
+		return;
+	pg_batch_free(pg->batch);
+	/* Closing the connection rolls an open transaction back. */
+	if (pg->conn)
+		PQfinish(pg->conn);
+	pg_stmts_free(pg->stmts);
+	pg_parts_free(pg->parts);
+	free(pg->conninfo);
+	free(pg->safe_target);
+	free(pg);
 }
 
 const char *pg_errmsg(const struct db *db)
 {
-	(void)db;
-	return "not implemented";
-}
+	const struct store_pg *pg = pg_of_const(db);
 
-int pg_schema_version(struct db *db, int *ret)
-{
-	(void)db;
-	(void)ret;
-	return -ENOTSUP;
-}
-
-int pg_account_add(struct db *db, const char *name, const char *hash, uint64_t now_ms)
-{
-	(void)db;
-	(void)name;
-	(void)hash;
-	(void)now_ms;
-	return -ENOTSUP;
-}
-
-int pg_account_hash(struct db *db, const char *name, char *ret, size_t size)
-{
-	(void)db;
-	(void)name;
-	(void)ret;
-	(void)size;
-	return -ENOTSUP;
-}
-
-int pg_token_add(struct db *db, const char *hash, const char *account, const char *family,
-		 uint64_t now_ms, uint64_t expires_ms)
-{
-	(void)db;
-	(void)hash;
-	(void)account;
-	(void)family;
-	(void)now_ms;
-	(void)expires_ms;
-	return -ENOTSUP;
-}
-
-int pg_token_lookup(struct db *db, const char *hash, char *ret_account, size_t size,
-		    uint64_t *ret_expires_ms)
-{
-	(void)db;
-	(void)hash;
-	(void)ret_account;
-	(void)size;
-	(void)ret_expires_ms;
-	return -ENOTSUP;
-}
-
-int pg_refresh_add(struct db *db, const char *hash, const char *account, const char *family,
-		   uint64_t now_ms, uint64_t expires_ms)
-{
-	(void)db;
-	(void)hash;
-	(void)account;
-	(void)family;
-	(void)now_ms;
-	(void)expires_ms;
-	return -ENOTSUP;
-}
-
-int pg_refresh_use(struct db *db, const char *hash, uint64_t now_ms, char *ret_account, size_t size,
-		   char *ret_family, size_t family_size)
-{
-	(void)db;
-	(void)hash;
-	(void)now_ms;
-	(void)ret_account;
-	(void)size;
-	(void)ret_family;
-	(void)family_size;
-	return -ENOTSUP;
-}
-
-int pg_counter_add(struct db *db, const char *name, uint64_t delta)
-{
-	(void)db;
-	(void)name;
-	(void)delta;
-	return -ENOTSUP;
-}
-
-int pg_record_insert(struct db *db, const struct db_record *rec, bool *ret_inserted)
-{
-	(void)db;
-	(void)rec;
-	(void)ret_inserted;
-	return -ENOTSUP;
+	return pg->err[0] ? pg->err : "no error";
 }
 
 int pg_begin(struct db *db)
 {
-	(void)db;
-	return -ENOTSUP;
+	struct store_pg *pg = pg_of(db);
+	int r;
+
+	if (pg->in_tx)
+		return -EBUSY;
+	/* A new UTC day's partitions are made here, outside any transaction (cached: nothing
+	 * to do for the rest of the day). Reconnects when the database was away. */
+	r = pg_partitions_prepare(db, (int64_t)wall_ms());
+	if (r == 0)
+		r = pg_connect(pg);
+	if (r == 0)
+		r = pg_tx_command(db, "BEGIN");
+	if (r < 0)
+		return -EIO;
+	pg->in_tx = true;
+	return 0;
 }
 
 int pg_commit(struct db *db)
 {
-	(void)db;
-	return -ENOTSUP;
+	struct store_pg *pg = pg_of(db);
+	int r = 0;
+
+	if (!pg->in_tx)
+		return 0;
+	if (pg_batch_pending(pg))
+		r = pg_batch_flush(db);
+	if (r == 0)
+		r = pg_tx_command(db, "COMMIT");
+	/* After a failed statement the server holds the aborted transaction until ROLLBACK. */
+	if (r < 0 && pg->conn && PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
+		(void)pg_tx_command(db, "ROLLBACK");
+	pg_batch_discard(pg);
+	pg->in_tx = false;
+	return r < 0 ? -EIO : 0;
 }
 
 void pg_rollback(struct db *db)
 {
-	(void)db;
+	struct store_pg *pg = pg_of(db);
+
+	if (!pg->in_tx)
+		return;
+	pg_batch_discard(pg);
+	if (pg->conn)
+		(void)pg_tx_command(db, "ROLLBACK");
+	pg->in_tx = false;
 }
 
 bool pg_in_transaction(const struct db *db)
 {
-	(void)db;
-	return false;
-}
-
-int pg_records_foreach(struct db *db, const char *host_id, const char *type, uint64_t n,
-		       db_record_cb cb, void *ctx)
-{
-	(void)db;
-	(void)host_id;
-	(void)type;
-	(void)n;
-	(void)cb;
-	(void)ctx;
-	return -ENOTSUP;
-}
-
-int pg_records_expire(struct db *db, int64_t cutoff_ms, uint64_t batch, uint64_t *ret_deleted)
-{
-	(void)db;
-	(void)cutoff_ms;
-	(void)batch;
-	(void)ret_deleted;
-	return -ENOTSUP;
-}
-
-int pg_stats_read(struct db *db, uint64_t now_ms, struct db_stats *ret)
-{
-	(void)db;
-	(void)now_ms;
-	(void)ret;
-	return -ENOTSUP;
-}
-
-int pg_token_auth(struct db *db, const char *hash, struct db_auth *ret)
-{
-	(void)db;
-	(void)hash;
-	(void)ret;
-	return -ENOTSUP;
-}
-
-int pg_account_set_role(struct db *db, const char *name, enum role role)
-{
-	(void)db;
-	(void)name;
-	(void)role;
-	return -ENOTSUP;
-}
-
-int pg_account_role(struct db *db, const char *name, enum role *ret)
-{
-	(void)db;
-	(void)name;
-	(void)ret;
-	return -ENOTSUP;
-}
-
-int pg_revoke_family(struct db *db, const char *family, struct revoke_counts *ret)
-{
-	(void)db;
-	(void)family;
-	(void)ret;
-	return -ENOTSUP;
-}
-
-int pg_revoke_account(struct db *db, const char *account, struct revoke_counts *ret)
-{
-	(void)db;
-	(void)account;
-	(void)ret;
-	return -ENOTSUP;
-}
-
-int pg_revoke_delete_account(struct db *db, const char *account, struct revoke_counts *ret)
-{
-	(void)db;
-	(void)account;
-	(void)ret;
-	return -ENOTSUP;
-}
-
-int pg_host_claim(struct db *db, const char *host_id, const char *account, uint64_t now_ms,
-		  char *ret_owner, size_t size)
-{
-	(void)db;
-	(void)host_id;
-	(void)account;
-	(void)now_ms;
-	(void)ret_owner;
-	(void)size;
-	return -ENOTSUP;
-}
-
-int pg_host_owner(struct db *db, const char *host_id, char *ret, size_t size)
-{
-	(void)db;
-	(void)host_id;
-	(void)ret;
-	(void)size;
-	return -ENOTSUP;
-}
-
-int pg_host_add(struct db *db, const char *host_id, const char *account, uint64_t now_ms,
-		char *ret_owner, size_t size)
-{
-	(void)db;
-	(void)host_id;
-	(void)account;
-	(void)now_ms;
-	(void)ret_owner;
-	(void)size;
-	return -ENOTSUP;
-}
-
-int pg_host_del(struct db *db, const char *host_id)
-{
-	(void)db;
-	(void)host_id;
-	return -ENOTSUP;
-}
-
-int pg_host_foreach(struct db *db, hosts_row_cb cb, void *ctx)
-{
-	(void)db;
-	(void)cb;
-	(void)ctx;
-	return -ENOTSUP;
+	return pg_of_const(db)->in_tx;
 }
 
 const struct store_ops store_pg_ops = {

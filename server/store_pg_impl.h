@@ -38,6 +38,7 @@
 
 struct pg_stmt_cache; /* store_pg_conn.c */
 struct pg_batch;      /* store_pg_records.c */
+struct pg_parts;      /* store_pg_partition.c */
 
 struct store_pg {
 	struct db base;	     /* first member: a struct db * is a struct store_pg * */
@@ -51,6 +52,8 @@ struct store_pg {
 	char err[256];	     /* the last error, for errmsg() */
 	struct pg_stmt_cache *stmts;
 	struct pg_batch *batch; /* records queued by record_insert(ret_inserted == NULL) */
+	bool flushing;		/* the batch is being flushed: pg_query() must not flush it */
+	struct pg_parts *parts; /* day partitions known to exist */
 };
 
 static inline struct store_pg *pg_of(struct db *db)
@@ -88,6 +91,42 @@ int pg_fail(struct db *db, const PGresult *r, const char *what);
 const char *pg_i64(char buf[24], int64_t v);
 /* Parses column col of row row of r as an int64 (0 for NULL). */
 int64_t pg_get_i64(const PGresult *r, int row, int col);
+
+/* Copies text column col of row row into ret (NUL-terminated). 0, -EIO for NULL, -ENOSPC
+ * when it does not fit. */
+int pg_copy_text(const PGresult *r, int row, int col, char *ret, size_t size);
+/* The number of rows the statement of r changed (PQcmdTuples). */
+uint64_t pg_changes(const PGresult *r);
+/* pg_query() of a statement that changes rows: *ret gets how many. 0 or -EIO. */
+int pg_exec_changes(struct db *db, const char *sql, int n, const char *const *args, uint64_t *ret);
+
+/* Base-half internals. store_pg_conn.c: connects (or reconnects, when the backoff allows it
+ * and no transaction is open) so that pg->conn is usable. 0 or -EIO. */
+int pg_connect(struct store_pg *pg);
+/* The first connection (store_pg_open): allocates the statement cache, connects once, logs
+ * nothing. 0, -ENOMEM or -EIO with the message in pg->err. */
+int pg_open_connection(struct store_pg *pg);
+/* Runs BEGIN, COMMIT or ROLLBACK (unprepared, no flush): 0, or -EIO (also when COMMIT
+ * answers that the transaction had been aborted). */
+int pg_tx_command(struct db *db, const char *cmd);
+/* Frees the statement cache (pg_close). */
+void pg_stmts_free(struct pg_stmt_cache *c);
+/* store_pg_schema.c: creates or migrates the schema to STORE_SCHEMA_VERSION in one
+ * transaction under an advisory lock (create false: a database without the schema is
+ * refused with -ENOENT). 0 or -EIO/-EPROTO/-ENOENT with *ret_err set. */
+int pg_schema_migrate(struct db *db, bool create, const char **ret_err);
+/* store_pg_records.c: inserts the queued records (one statement) and applies the inserted
+ * ones (pg_api_apply); the queue is empty afterwards, also on failure. 0 or -EIO. */
+int pg_batch_flush(struct db *db);
+/* Whether records are queued. */
+bool pg_batch_pending(const struct store_pg *pg);
+/* Empties the queue (rollback, lost connection). */
+void pg_batch_discard(struct store_pg *pg);
+void pg_batch_free(struct pg_batch *b);
+/* store_pg_partition.c: makes the day partitions of today and tomorrow, each in its own
+ * short transaction (no transaction may be open), once per UTC day. 0 or -EIO. */
+int pg_partitions_prepare(struct db *db, int64_t now_ms);
+void pg_parts_free(struct pg_parts *p);
 
 /* store_pg_partition.c: the day partition of parent that holds ts_ms exists (cached). 0 or
  * -EIO. */
