@@ -20,7 +20,6 @@
  */
 #include "cli.h"
 
-#include "dbtarget.h"
 #include "log.h"
 #include "monoclock.h"
 #include "numparse.h"
@@ -441,8 +440,9 @@ int cmd_migrate(int argc, char **argv)
 	r = parse_opts(argc, argv, &from, &to, &m.batch);
 	if (r)
 		return r;
-	dbtarget_redact(from, m.src_name, sizeof(m.src_name));
-	dbtarget_redact(to, m.dst_name, sizeof(m.dst_name));
+	/* Cut names are still safe to print (-ENOSPC only says they were cut). */
+	(void)store_target_safe(from, m.src_name, sizeof(m.src_name));
+	(void)store_target_safe(to, m.dst_name, sizeof(m.dst_name));
 	m.now_ms = wall_ms();
 	r = -EIO;
 	m.src = open_side(from, false, "source", m.src_name);
