@@ -45,7 +45,8 @@ from srvmon_testlib import Server, Workdir, db_rows, server_token
 SECS, CONNS = int(os.environ["LOAD_SECONDS"]), int(os.environ["LOAD_CONNS"])
 NODE_CPU = float(os.environ["NODE_CPU"])
 NCPU = os.cpu_count()
-SERVE = ["--token-rate", "0", "--ack-interval", "0", "--quota", "0"]
+# --conn-limit: the default 64 per address would refuse most of the loopback connections.
+SERVE = ["--token-rate", "0", "--ack-interval", "0", "--quota", "0", "--conn-limit", "4096/4096"]
 SATURATED, PACED = ["--window", "100"], ["--rate", "10", "--window", "100"]
 
 

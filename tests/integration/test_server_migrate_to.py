@@ -1,6 +1,8 @@
-"""srvmon-server migrate --from sqlite:PATH --to postgresql://...: a SQLite installation filled
-by a real agent (plus a viewer, an alert rule, a used refresh token) is migrated to a fresh
-PostgreSQL database; a server on the URL then serves the same records through the read API,
+"""srvmon-server migrate --from sqlite:PATH --to TARGET: a SQLite installation filled by a real
+agent (plus a viewer, an alert rule, a used refresh token) is migrated to the Workdir's
+database: a fresh PostgreSQL database in the .pg variant (the command's purpose), another
+SQLite file otherwise (so that the command also runs in the sanitizer pass). A server on the
+target then serves the same records through the read API,
 accepts the access token issued by the SQLite server and the same password, still refuses
 the used refresh token (a replay), and keeps the exec cursor of the rule past the migrated
 records. Rerunning the migration inserts nothing; a URL's password never appears in its
@@ -11,7 +13,7 @@ import time
 import urllib.parse
 
 from srvmon_testlib import (SERVER, Agent, Server, Workdir, WsClient, agent_config, check,
-                            db_rows, http, pg_cluster, post_token, token_reply, wait_for,
+                            db_engine, db_rows, http, post_token, token_reply, wait_for,
                             write_config)
 
 
@@ -43,7 +45,7 @@ def migrate(src, dst):
 
 
 work = Workdir()
-sqlite_db = work.file("srvmon.db")
+sqlite_db = work.file("source.db")
 server = Server(work, db=sqlite_db, extra=("--retention", "0"))
 agent = None
 try:
@@ -74,27 +76,28 @@ try:
     server.stop()
     before = records_of(sqlite_db)
 
-    url = pg_cluster().database("migrate")
+    url = work.db  # the target: a PostgreSQL URL (SRVMON_TEST_DB_ENGINE=pg) or a SQLite file
+    to = url if db_engine() == "pg" else "sqlite:" + url
     t0 = time.monotonic()
-    rc, err = migrate(sqlite_db, url)
+    rc, err = migrate(sqlite_db, to)
     took = time.monotonic() - t0
     check(rc == 0, "migrate exits 0 (%.1f s): %s" % (took, err))
     check("records %d of %d (100%%)" % (len(before), len(before)) in err,
           "the progress line counts every record")
     check(", %d records read, %d inserted" % (len(before), len(before)) in err and
           "2 accounts" in err and "1 alert rules" in err, "the summary: %s" % err.strip())
-    check(records_of(url) == before, "PostgreSQL holds the same %d records" % len(before))
+    check(records_of(url) == before, "the target holds the same %d records" % len(before))
 
-    rc, err = migrate(sqlite_db, url)
+    rc, err = migrate(sqlite_db, to)
     check(rc == 0 and ", %d records read, 0 inserted" % len(before) in err and
           "0 accounts (2 already there, kept)" in err and "0 alert rules (1 already there)" in err,
           "a rerun inserts nothing: %s" % err.strip())
     check(records_of(url) == before, "still the same records, none twice")
 
-    pg = Server(work, db=url, extra=("--retention", "0"), log_name="server-pg.log").start()
+    pg = Server(work, db=url, extra=("--retention", "0"), log_name="server-target.log").start()
     try:
         check(stable_hosts(pg, viewer) == hosts_before,
-              "the viewer's token from SQLite works on PostgreSQL; /api/v1/hosts is the same")
+              "the viewer's token from SQLite works on the target; /api/v1/hosts is the same")
         st, series_after = api(pg, viewer, series_path)
         check(st == 200 and series_after == series_before, "the same cpu_percent series")
         ws = WsClient(pg.port, old_access)
@@ -104,7 +107,7 @@ try:
         check(token_reply(pg, "agent1", "s3cret-pass")["access_token"], "the same password")
         st, body = post_token(pg, {"grant_type": "refresh_token", "refresh_token": first})
         check(st == 400 and "invalid_grant" in body,
-              "the refresh token used on SQLite is a replay on PostgreSQL: %d %s" % (st, body))
+              "the refresh token used on SQLite is a replay on the target: %d %s" % (st, body))
         rules = db_rows(url, "SELECT name, exec_cursor FROM alert_rules")
         last = db_rows(url, "SELECT max(id) FROM records")[0][0]
         check(rules == [("migrated-exec", last)],
@@ -119,7 +122,7 @@ try:
     rc, err = migrate(sqlite_db, bad)
     check(rc == 1 and "target" in err and "hunter2" not in err and "srvmon:***@" in err,
           "a target that cannot be opened: named, password hidden: %s" % err.strip())
-    rc, err = migrate(work.file("missing.db"), url)
+    rc, err = migrate(work.file("missing.db"), to)
     check(rc == 1 and "source" in err and "missing.db" in err, "a missing source: %s" % err.strip())
     rc, err = migrate(sqlite_db, "sqlite:" + sqlite_db)
     check(rc == 2, "--from and --to the same file: usage error")
