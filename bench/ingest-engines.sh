@@ -149,7 +149,7 @@ def run(name, target, nodes, load_args, pin=None, cap=None, pg=None):
                 set_affinity(pid, "0-%d" % (NCPU - 1))
     stored = db_rows(db, "SELECT count(*) FROM records")[0][0]
     rate = p50 = p99 = mx = 0.0
-    acked = 0
+    acked = errors = 0
     for out, _ in outs:
         m = re.search(r"records/s=(\d+) ack_latency_ms p50=([\d.]+) p99=([\d.]+) max=([\d.]+)",
                       out)
@@ -160,11 +160,18 @@ def run(name, target, nodes, load_args, pin=None, cap=None, pg=None):
             p99 = max(p99, float(m.group(3)))
             mx = max(mx, float(m.group(4)))
             acked += int(a.group(1))
-    ok = all(rc == 0 for rc in rcs) and acked > 0 and stored >= acked
+        e = re.search(r"errors=(\d+) closed=(\d+)", out)
+        errors += int(e.group(1)) + int(e.group(2)) if e else 1
+    # A load process exits 1 when records were still unacked 10 s after the run (a server
+    # that cannot keep up): that is a figure, not a failure. Lost acked records, errors and
+    # closed connections are.
+    ok = acked > 0 and stored >= acked and errors == 0
     print("### %s, %d connections, %d s (load average before: %s)\n" % (name, CONNS, SECS, load))
     print("```\n%s```" % "".join(o for o, _ in outs))
-    print("stored in the database: %d records (acked: %d)%s\n"
-          % (stored, acked, "" if ok else " FAILED"))
+    print("stored in the database: %d records (acked: %d)%s%s\n"
+          % (stored, acked, "" if all(rc == 0 for rc in rcs) else
+             " (records still unacked at the end: the server fell behind)",
+             "" if ok else " FAILED"))
     if not ok:
         print("".join(e[-2000:] for _, e in outs))
     return name, rate, p50, p99, mx, ok

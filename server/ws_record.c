@@ -239,7 +239,9 @@ int ws_record(struct lws *wsi, struct server *srv, struct session *ss, const cha
 		.body = buf,
 		.body_len = len,
 	};
-	r = db_record_insert(srv->opts.db, &rec, &inserted);
+	/* Whether it was new only matters to --print-records: without it the engine may queue
+	 * the record and insert the loop turn's records in one statement (PostgreSQL). */
+	r = db_record_insert(srv->opts.db, &rec, srv->opts.records_out ? &inserted : NULL);
 	if (r < 0) {
 		log_err_errno(r, "%s: storing %s seq=%" PRIu64 " of \"%s\": database \"%s\"",
 			      WS_PATH, m.type, m.seq, m.host_id, db_errmsg(srv->opts.db));
@@ -266,7 +268,9 @@ int ws_record(struct lws *wsi, struct server *srv, struct session *ss, const cha
 		(void)fflush(srv->opts.records_out);
 	}
 	log_debug("%s: %s seq=%" PRIu64 " from \"%s\" %s", WS_PATH, m.type, m.seq, m.host_id,
-		  inserted ? "stored" : "duplicate");
+		  !srv->opts.records_out ? "queued"
+		  : inserted		 ? "stored"
+					 : "duplicate");
 	if (!ss->conn_host) {
 		ss->conn_host = strdup(m.host_id);
 		if (ss->conn_host)
