@@ -42,6 +42,7 @@ args_of() {
 	exec-peers.sh) echo "5000 3" ;;
 	exec-loss.sh) echo "4000" ;;
 	exec-kernel-cost.sh) echo "3000 5" ;;
+	store-pg-insert.sh) echo "build-bench 200000 500" ;;
 	*) echo "" ;;
 	esac
 }

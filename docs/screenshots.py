@@ -4,8 +4,8 @@
     python3 docs/screenshots.py [--build build] [--seconds 90]
 
 Starts srvmon-server on 127.0.0.1 (fresh database in a temporary directory), a viewer
-account, this machine's srvmon-agent (exec history on, a speed test against the server
-at start), and two more agents under their own UTS namespace (`unshare --uts`, their own
+account, this machine's srvmon-agent (exec history of login sessions, a speed test
+against the server at start; a few commands run as in a login session), and two more agents under their own UTS namespace (`unshare --uts`, their own
 hostname and host_id; the same machine's figures) so that the list shows a small fleet;
 the third is stopped before the shots to show an offline host. After --seconds of data,
 headless Chromium (tests/integration/srvmon_browser.py, viewport 1280x800) takes a shot
@@ -16,6 +16,7 @@ run. Everything stays on loopback.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -52,8 +53,12 @@ def main():
         # WebSockets, the browser); a real host would count its default-route interface.
         speed = ("include = lo\nexclude =\n"
                  "\n[speedtest]\nenabled = true\ninterval = 1m\njitter = 0ms\nfirst_delay = 0s\n"
+                 "first_jitter = 0ms\n"
                  "max_megabytes = 40\nmax_duration = 2s\n")
-        cfg = write_config(work, agent_config(server, history="trail = false\n", extra=speed))
+        # The history of login sessions only (filter = login): the commands below, not the
+        # builds and tests other work runs on the machine meanwhile.
+        history = "trail = false\nfilter = login\nfailed = false\n"
+        cfg = write_config(work, agent_config(server, history=history, extra=speed))
         agents.append(Agent(work, cfg).start())
         for name in ("web-02", "db-01"):
             text = agent_config(server).replace(
@@ -63,11 +68,6 @@ def main():
             agents.append(Agent(work, c, log_name="agent-%s.log" % name,
                                 prefix=["unshare", "--uts", "sh", "-c",
                                         'hostname "$0" && exec "$@"', name]).start())
-        # Some commands for the history, as an admin would type them.
-        for argv in (["uname", "-a"], ["df", "-h", "/"], ["ls", "-la", "/etc/srvmon"],
-                     ["ip", "-brief", "address"], ["grep", "-c", "processor", "/proc/cpuinfo"],
-                     ["sh", "-c", "echo 'srvmon dashboard demo' > /dev/null"]):
-            subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # Alert rules as an admin would set them (whether they fire is up to the machine).
         admin = server_token(server, "admin", "admin-pass")
         for rule in ({"name": "cpu busy", "kind": "metric", "metric": "cpu_percent", "op": ">",
@@ -87,6 +87,17 @@ def main():
         print("collecting %.0f s of data ..." % args.seconds, flush=True)
         while time.monotonic() < deadline:
             time.sleep(1)
+        # Some commands for the history, as an admin would type them in a login session (the
+        # audit login uid set, as pam_loginuid does at an SSH login): the newest ones.
+        # Full paths: a shell's PATH search would add a failed exec per PATH entry.
+        login = ["/bin/sh", "-c", 'echo 0 > /proc/self/loginuid && exec "$@"', "login"]
+        for argv in (["uname", "-a"], ["df", "-h", "/"], ["ls", "-la", "/etc/srvmon"],
+                     ["ip", "-brief", "address"], ["grep", "-c", "processor", "/proc/cpuinfo"],
+                     ["sh", "-c", "echo 'srvmon dashboard demo' > /dev/null"]):
+            argv = [shutil.which(argv[0], path="/usr/sbin:/usr/bin:/sbin:/bin")] + argv[1:]
+            subprocess.run(login + argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: any("processor" in r.get("argv", []) for r in server.records("exec")),
+                 30, "the commands in the history")
         # The third host goes away: offline within 3 intervals.
         agents[2].stop()
         token = server_token(server, "viewer", "viewer-pass")
@@ -106,7 +117,8 @@ def main():
             b.eval("location.hash = '#/host/%s'" % me)
             b.wait("(() => { const c = window.srvmon.charts(); return c.cpu > 5 && c.net > 5; })()",
                    30, "the host page's charts")
-            b.wait("document.querySelectorAll('.speedtests tbody tr').length >= 1 &&"
+            b.wait("document.querySelectorAll('.speedtests tbody tr:not(:has(.empty))')"
+                   ".length >= 1 &&"
                    " document.querySelectorAll('.execs tbody tr[data-argv]').length >= 3", 30,
                    "speed tests and commands")
             time.sleep(1)

@@ -154,6 +154,10 @@ int alert_rule_check(struct alert_rule *rule, const char **ret_err)
 		*ret_err = "webhook: not an http:// or https:// URL";
 		return -EINVAL;
 	}
+	if (rule->email[0] && !alert_email_address_ok(rule->email)) {
+		*ret_err = "email: not one address local@domain (printable ASCII, no spaces)";
+		return -EINVAL;
+	}
 	if (!printable(rule->webhook) || !printable(rule->name) || !printable(rule->host_id)) {
 		*ret_err = "control characters in name, host_id or webhook";
 		return -EINVAL;
@@ -204,8 +208,9 @@ static int get_str(const cJSON *root, const char *name, char *ret, size_t size, 
 
 int alert_rule_from_json(const char *text, size_t len, struct alert_rule *ret, const char **ret_err)
 {
-	static const char *const known[] = {"name",  "kind",   "metric",  "op",	     "threshold",
-					    "regex", "for_ms", "host_id", "webhook", NULL};
+	static const char *const known[] = {"name",	 "kind",  "metric", "op",
+					    "threshold", "regex", "for_ms", "host_id",
+					    "webhook",	 "email", NULL};
 	cJSON *root = cJSON_ParseWithLength(text, len);
 	const cJSON *item;
 	char kind[16] = "";
@@ -244,6 +249,8 @@ int alert_rule_from_json(const char *text, size_t len, struct alert_rule *ret, c
 		    "host_id: not a string of at most 255 bytes") < 0 ||
 	    get_str(root, "webhook", ret->webhook, sizeof(ret->webhook), false, ret_err,
 		    "webhook: not a string of at most 1024 bytes") < 0 ||
+	    get_str(root, "email", ret->email, sizeof(ret->email), false, ret_err,
+		    "email: not a string of at most 254 bytes") < 0 ||
 	    get_str(root, "regex", ret->regex, sizeof(ret->regex), ret->kind == ALERT_EXEC, ret_err,
 		    "regex: not a string of 1..512 bytes") < 0)
 		goto out;
@@ -330,6 +337,8 @@ int alert_rule_to_json(const struct alert_rule *rule, struct sbuf *out)
 		r = add_str_or_null(out, "host_id", rule->host_id);
 	if (r == 0)
 		r = add_str_or_null(out, "webhook", rule->webhook);
+	if (r == 0)
+		r = add_str_or_null(out, "email", rule->email);
 	if (r == 0)
 		r = sbuf_adds(out, ",\"created_ms\":");
 	if (r == 0)

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alert_email.h"
+
 struct sbuf;
 
 enum alert_kind {
@@ -41,6 +43,7 @@ struct alert_rule {
 	bool have_for;
 	char host_id[ALERT_HOST_MAX + 1];    /* "": every host */
 	char webhook[ALERT_WEBHOOK_MAX + 1]; /* "": none */
+	char email[ALERT_EMAIL_MAX + 1];     /* "": none; alert_email_address_ok() */
 	uint64_t created_ms;
 };
 

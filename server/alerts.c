@@ -1,5 +1,6 @@
 #include "alerts.h"
 
+#include "alert_email.h"
 #include "alert_rule.h"
 #include "api.h"
 #include "db.h"
@@ -7,6 +8,7 @@
 #include "sbuf.h"
 #include "json_out.h"
 #include "log.h"
+#include "sendmail.h"
 #include "webhook.h"
 
 #include <errno.h>
@@ -27,6 +29,8 @@ struct alerts {
 	struct lws_context *ctx;
 	struct api *api;
 	struct webhook *webhook;
+	struct alert_email *email;
+	uint64_t n_mails; /* makes Message-IDs unique */
 	lws_sorted_usec_list_t sul;
 	bool failed_logged;
 	bool too_many_logged;
@@ -112,7 +116,40 @@ static int notification(const struct eval *e, const struct alert_host *h,
 	return r;
 }
 
-/* Stores the new state, then tells the log, the event streams and the webhook, once. */
+/* Queues the email of a state change to the rule's address. */
+static void send_email(struct eval *e, const struct alert_host *h, const struct alert_state *st)
+{
+	char text[256];
+	struct alert_email_msg m = {
+		.domain = alert_email_domain(e->a->email),
+		.to = e->rule->email,
+		.rule_name = e->rule->name,
+		.rule_id = e->rule->id,
+		.rule_text = text,
+		.state = alert_state_name(st->state),
+		.hostname = h->hostname,
+		.host_id = h->host_id,
+		.value = st->value,
+		.have_since = st->have_since,
+		.since_ms = st->since_ms,
+		.at_ms = (int64_t)e->now,
+		.unique = ++e->a->n_mails,
+	};
+	struct sbuf msg = {0};
+	int r;
+
+	alert_rule_describe(e->rule, text, sizeof(text));
+	r = alert_email_compose(&m, &msg);
+	if (r == 0)
+		(void)alert_email_send(e->a->email, e->rule->email, msg.s, msg.len);
+	else
+		log_warn_errno(r, "alert %" PRId64 ": email to \"%s\" not sent", e->rule->id,
+			       e->rule->email);
+	sbuf_free(&msg);
+}
+
+/* Stores the new state, then tells the log, the event streams, the webhook and the email
+ * address, once. */
 static int transition(struct eval *e, const struct alert_host *h, struct alert_state *st,
 		      enum alert_state_kind to, double value)
 {
@@ -146,6 +183,8 @@ static int transition(struct eval *e, const struct alert_host *h, struct alert_s
 	api_alert_event(e->a->api, b.s, b.len);
 	if (e->rule->webhook[0] && e->a->webhook)
 		(void)webhook_post(e->a->webhook, e->rule->webhook, b.s, b.len);
+	if (e->rule->email[0] && e->a->email)
+		send_email(e, h, st);
 	sbuf_free(&b);
 	return 0;
 }
@@ -332,7 +371,8 @@ static void tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(a->ctx, 0, &a->sul, tick, TICK_US);
 }
 
-struct alerts *alerts_new(struct db *db, struct lws_context *ctx, struct api *api)
+struct alerts *alerts_new(struct db *db, struct lws_context *ctx, struct api *api,
+			  const char *sendmail)
 {
 	struct alerts *a = calloc(1, sizeof(*a));
 
@@ -344,9 +384,12 @@ struct alerts *alerts_new(struct db *db, struct lws_context *ctx, struct api *ap
 	a->ctx = ctx;
 	a->api = api;
 	a->webhook = webhook_new();
-	if (!a->webhook) {
+	if (a->webhook)
+		a->email = alert_email_new(sendmail ? sendmail : SENDMAIL_DEFAULT_PATH);
+	if (!a->email) {
 		int e = errno;
 
+		webhook_free(a->webhook);
 		free(a);
 		errno = e;
 		return NULL;
@@ -360,6 +403,7 @@ void alerts_free(struct alerts *a)
 	if (!a)
 		return;
 	lws_sul_cancel(&a->sul);
+	alert_email_free(a->email);
 	webhook_free(a->webhook);
 	free(a);
 }

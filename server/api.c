@@ -20,7 +20,7 @@
 
 #define BODY_MAX ((size_t)16 * 1024)
 
-struct api *api_new(struct db *db, struct lws_context *ctx)
+struct api *api_new(struct db *db, struct lws_context *ctx, const char *sendmail)
 {
 	struct api *api = calloc(1, sizeof(*api));
 
@@ -30,7 +30,7 @@ struct api *api_new(struct db *db, struct lws_context *ctx)
 	}
 	api->db = db;
 	api->ctx = ctx;
-	api->alerts = alerts_new(db, ctx, api);
+	api->alerts = alerts_new(db, ctx, api, sendmail);
 	if (!api->alerts) {
 		int e = errno;
 
@@ -256,6 +256,7 @@ static int authenticate(struct api_req *rq, const struct api_args *args)
 	OPENSSL_cleanse(token, sizeof(token));
 	if (r < 0)
 		return r;
+	memcpy(rq->token_sha, sha, sizeof(rq->token_sha));
 	r = db_token_auth(rq->api->db, sha, &rq->auth);
 	if (r == -ENOENT)
 		return -EACCES;
@@ -406,7 +407,7 @@ int api_http_writeable(struct lws *wsi, struct api_req *rq)
 	unsigned char buf[LWS_PRE + WRITE_CHUNK];
 	size_t n;
 
-	if (rq->phase == RQ_SSE_HEADERS || rq->phase == RQ_SSE)
+	if (rq->phase == RQ_SSE_HEADERS || rq->phase == RQ_SSE || rq->phase == RQ_SSE_CLOSING)
 		return api_events_writeable(wsi, rq);
 	if (rq->phase == RQ_HEADERS) {
 		if (api_write_headers(wsi, rq, "application/json", rq->out.len) < 0)

@@ -16,8 +16,8 @@ struct lws_context;
 struct api;
 struct api_req;
 
-/* Also starts the alert evaluation (alerts.c). NULL + errno. */
-struct api *api_new(struct db *db, struct lws_context *ctx);
+/* Also starts the alert evaluation (alerts.c; sendmail: alerts_new()). NULL + errno. */
+struct api *api_new(struct db *db, struct lws_context *ctx, const char *sendmail);
 /* Stops the alert timer and the webhook worker: before lws_context_destroy(). */
 void api_stop(struct api *api);
 /* After lws_context_destroy() (the event streams' requests are gone by then). */

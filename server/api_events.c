@@ -5,7 +5,9 @@
 #include "log.h"
 #include "db.h"
 #include "json_out.h"
+#include "monoclock.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,33 @@ static void stream_keepalive(lws_sorted_usec_list_t *sul)
 	rq->keepalive_due = true;
 	lws_callback_on_writable(rq->wsi);
 	lws_sul_schedule(rq->api->ctx, 0, &rq->sul, stream_keepalive, KEEPALIVE_US);
+}
+
+/* A revoked (or expired) token ends the stream: looked up again every TOKEN_RECHECK_MS. A
+ * database failure keeps it open until the next look-up. */
+static void stream_recheck(lws_sorted_usec_list_t *sul)
+{
+	struct api_req *rq = lws_container_of(sul, struct api_req, recheck_sul);
+	struct db_auth auth;
+	int r;
+
+	r = db_token_auth(rq->api->db, rq->token_sha, &auth);
+	if (r == -ENOENT) {
+		rq->end_reason = "token revoked";
+	} else if (r < 0) {
+		log_warn_errno(r, "%s/events: token of \"%s\": database \"%s\", not checked",
+			       API_PREFIX, rq->auth.account, db_errmsg(rq->api->db));
+	} else if (auth.expires_ms <= wall_ms()) {
+		rq->end_reason = "token expired";
+	}
+	if (rq->end_reason) {
+		log_info("%s/events: %s of \"%s\", ending the stream", API_PREFIX, rq->end_reason,
+			 rq->auth.account);
+		lws_callback_on_writable(rq->wsi);
+		return;
+	}
+	lws_sul_schedule(rq->api->ctx, 0, &rq->recheck_sul, stream_recheck,
+			 (lws_usec_t)TOKEN_RECHECK_MS * LWS_US_PER_MS);
 }
 
 int ep_events(struct api_req *rq, const char *arg, const struct api_args *args)
@@ -56,6 +85,8 @@ int ep_events(struct api_req *rq, const char *arg, const struct api_args *args)
 	rq->prev = &rq->api->streams;
 	rq->api->streams = rq;
 	lws_sul_schedule(rq->api->ctx, 0, &rq->sul, stream_keepalive, KEEPALIVE_US);
+	lws_sul_schedule(rq->api->ctx, 0, &rq->recheck_sul, stream_recheck,
+			 (lws_usec_t)TOKEN_RECHECK_MS * LWS_US_PER_MS);
 	lws_callback_on_writable(rq->wsi);
 	return 0;
 }
@@ -89,8 +120,12 @@ int api_events_writeable(struct lws *wsi, struct api_req *rq)
 {
 	unsigned char buf[LWS_PRE + WRITE_CHUNK];
 	int64_t last = rq->last_id;
+	enum lws_write_protocol wp = LWS_WRITE_HTTP;
 	int r = 0;
 
+	/* The "end" event is out (lws holds what the socket did not take until it is): close. */
+	if (rq->phase == RQ_SSE_CLOSING)
+		return -1;
 	if (rq->phase == RQ_SSE_HEADERS) {
 		rq->status = 200;
 		if (api_write_headers(wsi, rq, "text/event-stream", LWS_ILLEGAL_HTTP_CONTENT_LEN) <
@@ -102,7 +137,18 @@ int api_events_writeable(struct lws *wsi, struct api_req *rq)
 		rq->out.len = 0;
 		r = sbuf_adds(&rq->out, ": srvmon events\n\n");
 	}
-	if (rq->sent >= rq->out.len) {
+	if (rq->sent >= rq->out.len && rq->end_reason) {
+		rq->out.len = 0;
+		rq->sent = 0;
+		r = sbuf_adds(&rq->out, "event: end\ndata: {\"reason\":");
+		if (r == 0)
+			r = json_add_str(&rq->out, rq->end_reason, strlen(rq->end_reason));
+		if (r == 0)
+			r = sbuf_adds(&rq->out, "}\n\n");
+		if (r < 0)
+			return -1;
+		rq->phase = RQ_SSE_CLOSING;
+	} else if (rq->sent >= rq->out.len) {
 		rq->out.len = 0;
 		rq->sent = 0;
 		while (r == 0 && rq->n_alerts > 0) {
@@ -139,7 +185,9 @@ int api_events_writeable(struct lws *wsi, struct api_req *rq)
 		if (n > WRITE_CHUNK)
 			n = WRITE_CHUNK;
 		memcpy(&buf[LWS_PRE], rq->out.s + rq->sent, n);
-		if (lws_write(wsi, &buf[LWS_PRE], n, LWS_WRITE_HTTP) != (int)n)
+		if (rq->phase == RQ_SSE_CLOSING && rq->sent + n == rq->out.len)
+			wp = LWS_WRITE_HTTP_FINAL;
+		if (lws_write(wsi, &buf[LWS_PRE], n, wp) != (int)n)
 			return -1;
 		rq->sent += n;
 		/* More to write, or maybe more records than one turn took. */
@@ -155,7 +203,9 @@ void api_events_end(struct api_req *rq)
 	*rq->prev = rq->next;
 	if (rq->next)
 		rq->next->prev = rq->prev;
+	rq->prev = NULL;
 	lws_sul_cancel(&rq->sul);
+	lws_sul_cancel(&rq->recheck_sul);
 }
 
 void api_committed(struct api *api)

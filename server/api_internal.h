@@ -8,6 +8,7 @@
 #include "api_params.h"
 #include "db_api.h"
 #include "sbuf.h"
+#include "token.h"
 
 #include <libwebsockets.h>
 #include <stdbool.h>
@@ -33,6 +34,7 @@ enum rq_phase {
 	RQ_SEND,	/* body being written */
 	RQ_SSE_HEADERS, /* event stream: headers next */
 	RQ_SSE,		/* event stream open */
+	RQ_SSE_CLOSING, /* event stream: its "end" event written, closing */
 };
 
 struct api {
@@ -56,6 +58,7 @@ struct api_req {
 	enum rq_phase phase;
 	enum method method;
 	struct db_auth auth;
+	char token_sha[TOKEN_HASH_HEX_LEN + 1]; /* looked up again by an event stream */
 	unsigned int status;
 	struct sbuf out;
 	size_t sent;
@@ -71,6 +74,8 @@ struct api_req {
 	char type[16];
 	bool keepalive_due;
 	lws_sorted_usec_list_t sul;
+	lws_sorted_usec_list_t recheck_sul; /* every TOKEN_RECHECK_MS */
+	const char *end_reason;		    /* the stream ends: its token was revoked/expired */
 	size_t n_alerts;
 	char *alerts[ALERT_EVENTS_MAX];
 };

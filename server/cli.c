@@ -4,6 +4,7 @@
 
 #include "log.h"
 #include "db.h"
+#include "store.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -17,13 +18,22 @@ int cli_usage_error(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
+const char *cli_db_label(const char *target)
+{
+	/* One command logs one database: a static buffer will do. */
+	static char label[512];
+
+	(void)store_target_safe(target, label, sizeof(label));
+	return label;
+}
+
 struct db *cli_open_db(const char *path, bool create)
 {
 	const char *err = NULL;
 	struct db *db = db_open(path, create, &err);
 
 	if (!db)
-		log_err("database \"%s\": %s", path, err ? err : "cannot open");
+		log_err("database \"%s\": %s", cli_db_label(path), err ? err : "cannot open");
 	return db;
 }
 

@@ -24,6 +24,9 @@ int cmd_migrate(int argc, char **argv);
 
 /* Prints "srvmon-server: " fmt (with arg) and the --help hint to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, const char *arg);
+/* The --db value as logs may show it (a URL's password replaced: store_target_safe()); a
+ * static buffer, valid until the next call. */
+const char *cli_db_label(const char *target);
 /* Opens (create: creating it) the database at path; NULL when it cannot, logged. */
 struct db *cli_open_db(const char *path, bool create);
 /* --db PATH, required. 0, or the usage error's exit status. */

@@ -19,7 +19,7 @@
 static const char alert_usage[] =
 	"Usage:\n"
 	"  srvmon-server alert add --db PATH RULE [--name NAME] [--for DURATION] [--host HOST_ID]\n"
-	"                          [--webhook URL]\n"
+	"                          [--webhook URL] [--email ADDRESS]\n"
 	"     RULE: --metric METRIC --op '>'|'>='|'<'|'<=' --threshold N[k|M|G|Ki|Mi|Gi][B]\n"
 	"         | --offline          (no record from the host for --for, at least 1s)\n"
 	"         | --exec REGEX       (an exec whose argv joined with spaces matches; resolved\n"
@@ -60,6 +60,7 @@ static int parse_rule_opts(int argc, char **argv, struct alert_rule *rule, const
 		{"for", required_argument, NULL, 'f'},
 		{"host", required_argument, NULL, 'H'},
 		{"webhook", required_argument, NULL, 'w'},
+		{"email", required_argument, NULL, 'E'},
 		{NULL, 0, NULL, 0},
 	};
 	int r = 0;
@@ -108,6 +109,9 @@ static int parse_rule_opts(int argc, char **argv, struct alert_rule *rule, const
 			break;
 		case 'w':
 			r = copy_opt(rule->webhook, sizeof(rule->webhook), optarg, "--webhook");
+			break;
+		case 'E':
+			r = copy_opt(rule->email, sizeof(rule->email), optarg, "--email");
 			break;
 		default:
 			r = usage("%s", "bad option");
@@ -212,7 +216,8 @@ int cmd_alert(int argc, char **argv)
 	if (strcmp(verb, "list") == 0) {
 		r = db_alert_foreach(db, print_rule, NULL);
 		if (r < 0)
-			log_err("alert list: database \"%s\": %s", db_path, db_errmsg(db));
+			log_err("alert list: database \"%s\": %s", cli_db_label(db_path),
+				db_errmsg(db));
 		ret = r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 		goto out;
 	}
@@ -241,7 +246,8 @@ int cmd_alert(int argc, char **argv)
 		r = db_alert_update(db, &rule);
 	}
 	if (r < 0) {
-		log_err("alert %s: database \"%s\": %s", verb, db_path, db_errmsg(db));
+		log_err("alert %s: database \"%s\": %s", verb, cli_db_label(db_path),
+			db_errmsg(db));
 		goto out;
 	}
 	if (db_alert_get(db, id, &rule) == 0)

@@ -55,7 +55,8 @@ int cmd_host(int argc, char **argv)
 		if (r == 0 && fflush(stdout) != 0)
 			r = -EIO;
 		if (r < 0)
-			log_err_errno(r, "host list: database \"%s\": %s", db_path, db_errmsg(db));
+			log_err_errno(r, "host list: database \"%s\": %s", cli_db_label(db_path),
+				      db_errmsg(db));
 	} else if (account) {
 		r = hosts_add(db, host, account, wall_ms(), owner, sizeof(owner));
 		if (r == -EEXIST)
@@ -64,9 +65,9 @@ int cmd_host(int argc, char **argv)
 				host, owner);
 		else if (r == -ENOENT)
 			log_err("host add \"%s\": no account \"%s\" in \"%s\"", host, account,
-				db_path);
+				cli_db_label(db_path));
 		else if (r < 0)
-			log_err("host add \"%s\": database \"%s\": %s", host, db_path,
+			log_err("host add \"%s\": database \"%s\": %s", host, cli_db_label(db_path),
 				db_errmsg(db));
 		else
 			(void)fprintf(stderr, "host \"%s\" belongs to account \"%s\"\n", host,
@@ -74,9 +75,10 @@ int cmd_host(int argc, char **argv)
 	} else {
 		r = hosts_del(db, host);
 		if (r == -ENOENT)
-			log_err("host del \"%s\": no such host in \"%s\"", host, db_path);
+			log_err("host del \"%s\": no such host in \"%s\"", host,
+				cli_db_label(db_path));
 		else if (r < 0)
-			log_err("host del \"%s\": database \"%s\": %s", host, db_path,
+			log_err("host del \"%s\": database \"%s\": %s", host, cli_db_label(db_path),
 				db_errmsg(db));
 		else
 			(void)fprintf(stderr,

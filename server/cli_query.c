@@ -59,7 +59,8 @@ int cmd_query(int argc, char **argv)
 		return EXIT_FAILURE;
 	r = query_print(db, &q, stdout);
 	if (r < 0)
-		log_err_errno(r, "query: database \"%s\": %s", db_path, db_errmsg(db));
+		log_err_errno(r, "query: database \"%s\": %s", cli_db_label(db_path),
+			      db_errmsg(db));
 	db_close(db);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

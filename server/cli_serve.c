@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
 static struct server *running_server;
@@ -202,6 +203,7 @@ int cmd_serve(int argc, char **argv)
 		{"quota", required_argument, NULL, 'Q'},
 		{"retention", required_argument, NULL, 'P'},
 		{"rollup-retention", required_argument, NULL, 'U'},
+		{"sendmail", required_argument, NULL, 'E'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -304,6 +306,12 @@ int cmd_serve(int argc, char **argv)
 			break;
 		case 'K':
 			opts.tls_key = optarg;
+			break;
+		case 'E':
+			if (access(optarg, X_OK) < 0)
+				return cli_usage_error(
+					"--sendmail: \"%s\" is not an executable program", optarg);
+			opts.sendmail = optarg;
 			break;
 		case 'v':
 			log_set_level(LOG_LEVEL_DEBUG);

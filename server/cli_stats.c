@@ -26,7 +26,8 @@ int cmd_stats(int argc, char **argv)
 		return EXIT_FAILURE;
 	r = stats_print(db, wall_ms(), stdout);
 	if (r < 0)
-		log_err_errno(r, "stats: database \"%s\": %s", db_path, db_errmsg(db));
+		log_err_errno(r, "stats: database \"%s\": %s", cli_db_label(db_path),
+			      db_errmsg(db));
 	db_close(db);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -38,9 +38,10 @@ int cmd_token(int argc, char **argv)
 	if (r == 0)
 		r = revoke_account(db, account, &n);
 	if (r == -ENOENT)
-		log_err("token revoke \"%s\": no such account in \"%s\"", account, db_path);
+		log_err("token revoke \"%s\": no such account in \"%s\"", account,
+			cli_db_label(db_path));
 	else if (r < 0)
-		log_err("token revoke \"%s\": database \"%s\": %s", account, db_path,
+		log_err("token revoke \"%s\": database \"%s\": %s", account, cli_db_label(db_path),
 			db_errmsg(db));
 	else
 		(void)fprintf(stderr,

@@ -81,9 +81,10 @@ static int user_del(const char *db_path, const char *name)
 		return EXIT_FAILURE;
 	r = revoke_delete_account(db, name, &n);
 	if (r == -ENOENT)
-		log_err("user del \"%s\": no such account in \"%s\"", name, db_path);
+		log_err("user del \"%s\": no such account in \"%s\"", name, cli_db_label(db_path));
 	else if (r < 0)
-		log_err("user del \"%s\": database \"%s\": %s", name, db_path, db_errmsg(db));
+		log_err("user del \"%s\": database \"%s\": %s", name, cli_db_label(db_path),
+			db_errmsg(db));
 	else
 		(void)fprintf(stderr,
 			      "deleted account \"%s\" (%" PRIu64 " access and %" PRIu64
@@ -161,11 +162,12 @@ int cmd_user(int argc, char **argv)
 	if (r == 0)
 		r = db_commit(db);
 	if (r == -EEXIST) {
-		log_err("user add \"%s\": account exists in \"%s\"", name, db_path);
+		log_err("user add \"%s\": account exists in \"%s\"", name, cli_db_label(db_path));
 		goto out;
 	}
 	if (r < 0) {
-		log_err("user add \"%s\": database \"%s\": %s", name, db_path, db_errmsg(db));
+		log_err("user add \"%s\": database \"%s\": %s", name, cli_db_label(db_path),
+			db_errmsg(db));
 		goto out;
 	}
 	(void)fprintf(stderr, "added account \"%s\" (role %s)\n", name, role_name(role));

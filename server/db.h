@@ -56,6 +56,10 @@ struct db *db_open(const char *path, bool create, const char **ret_err);
 void db_close(struct db *db);
 /* The engine's last error message for logging. */
 const char *db_errmsg(const struct db *db);
+/* false while the engine knows its database to be away (PostgreSQL: it logged the loss once
+ * and logs once when it is back); callers then log the failures it causes at debug level
+ * only. SQLite: always true. */
+bool db_reachable(const struct db *db);
 /* 0, -EEXIST when the account exists, -EIO. */
 int db_account_add(struct db *db, const char *name, const char *hash, uint64_t now_ms);
 /* Copies the account's encoded hash into ret. 0, -ENOENT, -ENOSPC, -EIO. */

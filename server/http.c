@@ -218,8 +218,9 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
 		next = retention_step(srv->opts.db, srv->opts.retention_ms,
 				      srv->opts.rollup_retention_ms, wall_ms(), &deleted);
 		if (next < 0) {
-			log_err_errno((int)next, "retention: deleting old records: database \"%s\"",
-				      db_errmsg(srv->opts.db));
+			log_db_err(srv->opts.db, (int)next,
+				   "retention: deleting old records: database \"%s\"",
+				   db_errmsg(srv->opts.db));
 			next = RETENTION_IDLE_MS;
 		} else if (deleted > 0) {
 			log_debug("retention: deleted %" PRIu64 " records older than %" PRIu64 " s",
@@ -422,7 +423,7 @@ struct server *server_new(const struct server_opts *opts)
 	}
 	s->vhost = lws_create_vhost(s->ctx, &info);
 	if (s->vhost)
-		s->api = api_new(opts->db, s->ctx);
+		s->api = api_new(opts->db, s->ctx, opts->sendmail);
 	if (!s->vhost || !s->api) {
 		pwpool_stop(s->pw);
 		api_stop(s->api);

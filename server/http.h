@@ -51,6 +51,7 @@ struct server_opts {
 	uint64_t quota_bytes_per_day;	 /* per account, per UTC day; 0: no limit */
 	uint64_t retention_ms;		 /* records older than this are deleted; 0: kept */
 	uint64_t rollup_retention_ms;	 /* per-minute rollups older than this: deleted */
+	const char *sendmail;		 /* alert emails' program; NULL: the default */
 };
 
 /* Defaults of the abuse limits; see docs/server.md, "Limits". */

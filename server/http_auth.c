@@ -53,7 +53,8 @@ int http_authenticate(struct lws *wsi, struct server *srv, char *ret_account, si
 	if (r == -ENOENT)
 		return -EACCES;
 	if (r < 0) {
-		log_err_errno(r, "token lookup: database \"%s\"", db_errmsg(srv->opts.db));
+		log_db_err(srv->opts.db, r, "token lookup: database \"%s\"",
+			   db_errmsg(srv->opts.db));
 		return r;
 	}
 	memcpy(ret_account, auth.account, strlen(auth.account) + 1);

@@ -28,6 +28,16 @@
 #define INVALID_BURST_S 10
 /* An error reply: a reason naming a host_id (255 bytes, JSON-escaped) fits. */
 #define WS_ERROR_MAX 2048
+
+/* Logs a database failure (log.h, db.h) unless the database is known to be away: its engine
+ * logged that once, and every agent's retry would say it again (debug level then). */
+#define log_db_err(db, err, ...)                                                                   \
+	do {                                                                                       \
+		if (db_reachable(db))                                                              \
+			log_err_errno((err), __VA_ARGS__);                                         \
+		else                                                                               \
+			log_debug(__VA_ARGS__);                                                    \
+	} while (0)
 /* Over the account's quota: the committed records are acked, then the connection is closed
  * with 4429 (like HTTP 429) and the agent resends the rest after reconnecting. Not 1013 (try
  * again later): lws 4.1 clients take that code for a protocol error. */

@@ -28,7 +28,7 @@ static const struct command {
 	 "                      [--password-workers THREADS/QUEUE] [--login-rate "
 	 "BURST/PER_MINUTE]\n"
 	 "                      [--quota RECORDS_PER_S/MIB_PER_DAY] [--retention AGE]\n"
-	 "                      [--rollup-retention AGE]\n"},
+	 "                      [--rollup-retention AGE] [--sendmail PATH]\n"},
 	{"user", cmd_user,
 	 "  srvmon-server user add NAME [--role agent|viewer|admin] --db PATH\n"
 	 "                                             (password: one line on stdin)\n"

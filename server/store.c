@@ -118,6 +118,11 @@ const char *db_errmsg(const struct db *db)
 	return db->ops->errmsg(db);
 }
 
+bool db_reachable(const struct db *db)
+{
+	return db->ops->reachable(db);
+}
+
 void db_seq_format(uint64_t seq, char ret[DB_SEQ_DIGITS + 1])
 {
 	(void)snprintf(ret, DB_SEQ_DIGITS + 1, "%020" PRIu64, seq);

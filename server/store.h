@@ -31,6 +31,7 @@
  *            (per-minute rollups: n, sum, min, max of a numeric series) no longer follows
  *            the raw samples: deleting raw records (--retention) leaves the rollups, which
  *            go at --rollup-retention (db_rollups_expire())
+ *   4        alert_rules.email TEXT (NULL: none): the rule's notification address
  */
 #ifndef SRVMON_SERVER_STORE_H
 #define SRVMON_SERVER_STORE_H
@@ -45,7 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store_ops;
 
@@ -67,6 +68,8 @@ struct store_ops {
 	struct db *(*open)(const char *target, bool create, const char **ret_err);
 	void (*close)(struct db *db);
 	const char *(*errmsg)(const struct db *db);
+	/* db_reachable(). */
+	bool (*reachable)(const struct db *db);
 	/* The schema version the database is at (STORE_SCHEMA_VERSION after open). 0 or -EIO. */
 	int (*schema_version)(struct db *db, int *ret);
 

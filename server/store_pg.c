@@ -117,6 +117,7 @@ int pg_commit(struct db *db)
 	if (r < 0 && pg->conn && PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
 		(void)pg_tx_command(db, "ROLLBACK");
 	pg_batch_discard(pg);
+	pg_parts_tx_end(pg, r == 0);
 	pg->in_tx = false;
 	return r < 0 ? -EIO : 0;
 }
@@ -130,7 +131,14 @@ void pg_rollback(struct db *db)
 	pg_batch_discard(pg);
 	if (pg->conn)
 		(void)pg_tx_command(db, "ROLLBACK");
+	pg_parts_tx_end(pg, false);
 	pg->in_tx = false;
+}
+
+/* Not while the loss is logged and the reconnect not yet made. */
+static bool pg_reachable(const struct db *db)
+{
+	return !pg_of_const(db)->down_logged;
 }
 
 bool pg_in_transaction(const struct db *db)
@@ -143,6 +151,7 @@ const struct store_ops store_pg_ops = {
 	.open = store_pg_open,
 	.close = pg_close,
 	.errmsg = pg_errmsg,
+	.reachable = pg_reachable,
 	.schema_version = pg_schema_version,
 	.account_add = pg_account_add,
 	.account_hash = pg_account_hash,

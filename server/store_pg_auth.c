@@ -30,14 +30,7 @@ int pg_account_add(struct db *db, const char *name, const char *hash, uint64_t n
 
 int pg_account_hash(struct db *db, const char *name, char *ret, size_t size)
 {
-	PGresult *r = pg_query(db, "SELECT hash FROM accounts WHERE name = $1", 1, &name);
-	int rc;
-
-	if (!r)
-		return -EIO;
-	rc = PQntuples(r) ? pg_copy_text(r, 0, 0, ret, size) : -ENOENT;
-	PQclear(r);
-	return rc;
+	return pg_select_text(db, "SELECT hash FROM accounts WHERE name = $1", name, ret, size);
 }
 
 /* Purges the table's expired rows (so that it cannot grow without bound), then stores. */
@@ -108,24 +101,6 @@ static int credential_find(struct db *db, const char *sql, const char *hash, PGr
 	return -ENOENT;
 }
 
-int pg_token_lookup(struct db *db, const char *hash, char *ret_account, size_t size,
-		    uint64_t *ret_expires_ms)
-{
-	PGresult *r;
-	int row = 0, rc;
-
-	rc = credential_find(db,
-			     "SELECT hash, account, expires_ms FROM tokens"
-			     " WHERE hash >= $1 AND hash < $1 || 'g'",
-			     hash, &r, &row);
-	if (rc < 0)
-		return rc;
-	rc = pg_copy_text(r, row, 1, ret_account, size);
-	*ret_expires_ms = (uint64_t)pg_get_i64(r, row, 2);
-	PQclear(r);
-	return rc;
-}
-
 int pg_token_auth(struct db *db, const char *hash, struct db_auth *ret)
 {
 	PGresult *r;
@@ -144,6 +119,24 @@ int pg_token_auth(struct db *db, const char *hash, struct db_auth *ret)
 		ret->role = ROLE_AGENT;
 	PQclear(r);
 	return rc;
+}
+
+int pg_token_lookup(struct db *db, const char *hash, char *ret_account, size_t size,
+		    uint64_t *ret_expires_ms)
+{
+	struct db_auth auth;
+	size_t len;
+	int r;
+
+	r = pg_token_auth(db, hash, &auth);
+	if (r < 0)
+		return r;
+	len = strlen(auth.account);
+	if (len >= size)
+		return -ENOSPC;
+	memcpy(ret_account, auth.account, len + 1);
+	*ret_expires_ms = auth.expires_ms;
+	return 0;
 }
 
 int pg_refresh_use(struct db *db, const char *hash, uint64_t now_ms, char *ret_account, size_t size,

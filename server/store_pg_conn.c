@@ -114,15 +114,23 @@ static struct pg_stmt *stmt_add(struct pg_stmt_cache *c, const char *sql)
 	return &c->slots[i];
 }
 
+/* The message on one line: libpq's span several ("...\n\tThis probably means..."). */
 static void set_err(struct store_pg *pg, const char *what, const char *msg)
 {
-	size_t len;
+	char *r, *w;
 
 	(void)snprintf(pg->err, sizeof(pg->err), "%s%s%s", what ? what : "", what ? ": " : "",
 		       msg && *msg ? msg : "unknown error");
-	len = strlen(pg->err);
-	while (len > 0 && (pg->err[len - 1] == '\n' || pg->err[len - 1] == ' '))
-		pg->err[--len] = '\0';
+	for (r = w = pg->err; *r; r++) {
+		bool space = *r == '\n' || *r == '\t' || *r == ' ';
+
+		if (space && (w == pg->err || w[-1] == ' '))
+			continue;
+		*w++ = space ? ' ' : *r;
+	}
+	while (w > pg->err && w[-1] == ' ')
+		w--;
+	*w = '\0';
 }
 
 int pg_fail(struct db *db, const PGresult *r, const char *what)
@@ -145,8 +153,18 @@ static void notice_to_debug(void *arg, const char *message)
 /* One connection attempt; nothing logged. 0 or -EIO with the message in pg->err. */
 static int connect_once(struct store_pg *pg)
 {
-	const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
-	const char *const values[] = {CONNECT_TIMEOUT_S, "srvmon-server", pg->conninfo, NULL};
+	/* Over TCP, a peer that vanished without a reset is noticed within about 15 s
+	 * (unacknowledged data, or idle keepalives) instead of blocking the event loop. */
+	const char *const keys[] = {"connect_timeout",
+				    "fallback_application_name",
+				    "tcp_user_timeout",
+				    "keepalives_idle",
+				    "keepalives_interval",
+				    "keepalives_count",
+				    "dbname",
+				    NULL};
+	const char *const values[] = {
+		CONNECT_TIMEOUT_S, "srvmon-server", "15000", "10", "2", "3", pg->conninfo, NULL};
 	PGconn *conn;
 
 	/* The URL's own parameters (expanded from dbname) override the defaults before it. */
@@ -409,4 +427,16 @@ int pg_exec_changes(struct db *db, const char *sql, int n, const char *const *ar
 	*ret = pg_changes(r);
 	PQclear(r);
 	return 0;
+}
+
+int pg_select_text(struct db *db, const char *sql, const char *key, char *ret, size_t size)
+{
+	PGresult *r = pg_query(db, sql, 1, &key);
+	int rc;
+
+	if (!r)
+		return -EIO;
+	rc = PQntuples(r) ? pg_copy_text(r, 0, 0, ret, size) : -ENOENT;
+	PQclear(r);
+	return rc;
 }

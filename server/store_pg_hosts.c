@@ -6,15 +6,8 @@
 
 int pg_host_owner(struct db *db, const char *host_id, char *ret, size_t size)
 {
-	PGresult *r =
-		pg_query(db, "SELECT account FROM host_owners WHERE host_id = $1", 1, &host_id);
-	int rc;
-
-	if (!r)
-		return -EIO;
-	rc = PQntuples(r) ? pg_copy_text(r, 0, 0, ret, size) : -ENOENT;
-	PQclear(r);
-	return rc;
+	return pg_select_text(db, "SELECT account FROM host_owners WHERE host_id = $1", host_id,
+			      ret, size);
 }
 
 int pg_host_claim(struct db *db, const char *host_id, const char *account, uint64_t now_ms,

@@ -95,6 +95,9 @@ int64_t pg_get_i64(const PGresult *r, int row, int col);
 /* Copies text column col of row row into ret (NUL-terminated). 0, -EIO for NULL, -ENOSPC
  * when it does not fit. */
 int pg_copy_text(const PGresult *r, int row, int col, char *ret, size_t size);
+/* Column 0 of the first row of sql, whose $1 is key, into ret. 0, -ENOENT (no row),
+ * -ENOSPC, -EIO. */
+int pg_select_text(struct db *db, const char *sql, const char *key, char *ret, size_t size);
 /* The number of rows the statement of r changed (PQcmdTuples). */
 uint64_t pg_changes(const PGresult *r);
 /* pg_query() of a statement that changes rows: *ret gets how many. 0 or -EIO. */
@@ -127,6 +130,9 @@ void pg_batch_free(struct pg_batch *b);
  * short transaction (no transaction may be open), once per UTC day. 0 or -EIO. */
 int pg_partitions_prepare(struct db *db, int64_t now_ms);
 void pg_parts_free(struct pg_parts *p);
+/* The open transaction ended (committed or not): partitions made in it are known, or
+ * forgotten. */
+void pg_parts_tx_end(struct store_pg *pg, bool committed);
 
 /* store_pg_partition.c: the day partition of parent that holds ts_ms exists (cached). 0 or
  * -EIO. */

@@ -33,6 +33,7 @@ struct pg_parts {
 	struct {
 		const char *parent; /* a string with static storage */
 		int64_t day;
+		bool pending; /* made in the open transaction: gone if it rolls back */
 	} known[PARTS_CACHED];
 	size_t n;
 	size_t next; /* the slot replaced when full */
@@ -67,12 +68,27 @@ static bool known(const struct pg_parts *p, const char *parent, int64_t day)
 	return false;
 }
 
-static void remember(struct pg_parts *p, const char *parent, int64_t day)
+static void remember(struct pg_parts *p, const char *parent, int64_t day, bool pending)
 {
 	size_t i = p->n < PARTS_CACHED ? p->n++ : p->next++ % PARTS_CACHED;
 
 	p->known[i].parent = parent;
 	p->known[i].day = day;
+	p->known[i].pending = pending;
+}
+
+void pg_parts_tx_end(struct store_pg *pg, bool committed)
+{
+	struct pg_parts *p = pg->parts;
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n; i++) {
+		if (p->known[i].pending && !committed)
+			p->known[i].day = INT64_MIN;
+		p->known[i].pending = false;
+	}
 }
 
 static void forget(struct pg_parts *p, const char *parent, int64_t day)
@@ -208,7 +224,8 @@ int pg_partition_ensure(struct db *db, const char *parent, int64_t ts_ms)
 		if (r < 0)
 			return -EIO;
 	}
-	remember(p, parent, day);
+	/* Made (or found) in the caller's transaction: known only once it commits. */
+	remember(p, parent, day, pg->in_tx);
 	return 0;
 }
 

@@ -357,12 +357,12 @@ int pg_records_expire(struct db *db, int64_t cutoff_ms, uint64_t batch, uint64_t
 		if (r < 0)
 			return -EIO;
 	}
-	r = pg_partitions_drop_before(db, "records", cutoff_ms, &dropped);
-	if (r == 0) {
-		r = pg_api_expire(db, cutoff_ms, batch, &derived);
-		if (r == -ENOTSUP) /* the read half's stubs, until it lands */
-			r = 0;
-	}
+	/* The derived rows first, while the records they came from are still there. */
+	r = pg_api_expire(db, cutoff_ms, batch, &derived);
+	if (r == -ENOTSUP) /* the read half's stubs, until it lands */
+		r = 0;
+	if (r == 0)
+		r = pg_partitions_drop_before(db, "records", cutoff_ms, &dropped);
 	if (r == 0) {
 		res = pg_query(db, default_sql, 2, args);
 		if (!res) {

@@ -13,10 +13,10 @@
 #define PG_LOCK_MIGRATE "SELECT pg_advisory_xact_lock(1936879982, 1)"
 
 /*
- * Version 3, the first of this engine: the base tables (store_pg_impl.h describes them) and
- * the read half's (pg_api_schema()). Hashes compare bytewise (COLLATE "C"): token lookups
- * find candidates by a range of a hash prefix. records is partitioned by day of ts
- * (store_pg_partition.c); its DEFAULT partition takes what no day partition covers.
+ * Version 4, the first of this engine (versions 1 to 3 were SQLite's only): the base tables
+ * (store_pg_impl.h describes them) and the read half's (pg_api_schema()). Hashes compare bytewise
+ * (COLLATE "C"): token lookups find candidates by a range of a hash prefix. records is partitioned
+ * by day of ts (store_pg_partition.c); its DEFAULT partition takes what no day partition covers.
  */
 static const char base_schema[] =
 	"CREATE TABLE accounts("
@@ -72,7 +72,7 @@ static const char base_schema[] =
 	" first_seen_ms BIGINT,"
 	" last_seen_ms BIGINT);";
 
-static int to_v3(struct db *db, const char **ret_err)
+static int to_v4(struct db *db, const char **ret_err)
 {
 	int r;
 
@@ -86,12 +86,13 @@ static int to_v3(struct db *db, const char **ret_err)
 	return r == -ENOTSUP ? 0 : r;
 }
 
-/* Forward-only: a database at version v runs every step above v, in order. */
+/* Forward-only: a database at version v runs every step above v, in order; a new one (0)
+ * all of them. The next schema change is a step 5 here (and in pg_api_schema()'s half). */
 static const struct {
 	int version;
 	int (*run)(struct db *db, const char **ret_err);
 } steps[] = {
-	{3, to_v3},
+	{4, to_v4},
 };
 
 /* The version in schema_version (0 when empty), or -1 when the table is missing. */

@@ -9,7 +9,7 @@
 
 #define RULE_COLUMNS                                                                               \
 	"id, name, kind, metric, op, threshold, regex, for_ms, host_id, webhook, created_ms,"      \
-	" exec_cursor"
+	" exec_cursor, email"
 
 static int prepare(struct db *db, const char *sql, sqlite3_stmt **ret)
 {
@@ -24,7 +24,7 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-/* Binds ?1..?9: name kind metric op threshold regex for_ms host_id webhook. */
+/* Binds ?1..?10: name kind metric op threshold regex for_ms host_id webhook email. */
 static void bind_rule(sqlite3_stmt *st, const struct alert_rule *rule)
 {
 	sqlite3_bind_text(st, 1, rule->name, -1, SQLITE_STATIC);
@@ -39,6 +39,7 @@ static void bind_rule(sqlite3_stmt *st, const struct alert_rule *rule)
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)rule->for_ms);
 	bind_text_or_null(st, 8, rule->host_id);
 	bind_text_or_null(st, 9, rule->webhook);
+	bind_text_or_null(st, 10, rule->email);
 }
 
 int sq_alert_add(struct db *db, const struct alert_rule *rule, uint64_t now_ms, int64_t *ret_id)
@@ -56,14 +57,14 @@ int sq_alert_add(struct db *db, const struct alert_rule *rule, uint64_t now_ms, 
 	sqlite3_finalize(st);
 	r = prepare(db,
 		    "INSERT INTO alert_rules(name, kind, metric, op, threshold, regex, for_ms,"
-		    " host_id, webhook, created_ms, exec_cursor)"
-		    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+		    " host_id, webhook, email, created_ms, exec_cursor)"
+		    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 		    &st);
 	if (r < 0)
 		return r;
 	bind_rule(st, rule);
-	sqlite3_bind_int64(st, 10, (sqlite3_int64)now_ms);
-	sqlite3_bind_int64(st, 11, last);
+	sqlite3_bind_int64(st, 11, (sqlite3_int64)now_ms);
+	sqlite3_bind_int64(st, 12, last);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
 	if (r == 0)
 		*ret_id = sqlite3_last_insert_rowid(sq_h(db));
@@ -78,13 +79,13 @@ int sq_alert_update(struct db *db, const struct alert_rule *rule)
 
 	r = prepare(db,
 		    "UPDATE alert_rules SET name = ?1, kind = ?2, metric = ?3, op = ?4,"
-		    " threshold = ?5, regex = ?6, for_ms = ?7, host_id = ?8, webhook = ?9"
-		    " WHERE id = ?10",
+		    " threshold = ?5, regex = ?6, for_ms = ?7, host_id = ?8, webhook = ?9,"
+		    " email = ?10 WHERE id = ?11",
 		    &st);
 	if (r < 0)
 		return r;
 	bind_rule(st, rule);
-	sqlite3_bind_int64(st, 10, rule->id);
+	sqlite3_bind_int64(st, 11, rule->id);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
 	if (r == 0 && sqlite3_changes(sq_h(db)) == 0)
 		r = -ENOENT;
@@ -149,6 +150,7 @@ static int read_rule(sqlite3_stmt *st, struct alert_rule *ret)
 	col_copy(st, 8, ret->host_id, sizeof(ret->host_id));
 	col_copy(st, 9, ret->webhook, sizeof(ret->webhook));
 	ret->created_ms = (uint64_t)sqlite3_column_int64(st, 10);
+	col_copy(st, 12, ret->email, sizeof(ret->email));
 	return 0;
 }
 

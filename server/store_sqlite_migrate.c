@@ -197,10 +197,17 @@ static int step_3(sqlite3 *sql, const char *schema, const char **ret_err)
 		    ret_err);
 }
 
+/* Version 4: an alert rule's optional email address. */
+static int step_4(sqlite3 *sql, const char *schema, const char **ret_err)
+{
+	(void)schema;
+	return add_column(sql, "alert_rules", "email", "TEXT", ret_err);
+}
+
 typedef int (*migrate_step)(sqlite3 *sql, const char *schema, const char **ret_err);
 
 /* steps[v - 1] brings version v - 1 to v. */
-static const migrate_step steps[] = {step_1, step_2, step_3};
+static const migrate_step steps[] = {step_1, step_2, step_3, step_4};
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == STORE_SCHEMA_VERSION,
 	       "one migration step per schema version (store.h)");
 

@@ -55,7 +55,7 @@ static const char api_schema[] =
 	" kind TEXT NOT NULL CHECK(kind IN ('metric', 'offline', 'exec')),"
 	" metric TEXT, op TEXT, threshold REAL, regex TEXT, for_ms INTEGER NOT NULL,"
 	" host_id TEXT, webhook TEXT, created_ms INTEGER NOT NULL,"
-	" exec_cursor INTEGER NOT NULL DEFAULT 0);"
+	" exec_cursor INTEGER NOT NULL DEFAULT 0, email TEXT);"
 	"CREATE TABLE IF NOT EXISTS alert_state("
 	" rule_id INTEGER NOT NULL, host INTEGER NOT NULL,"
 	" state TEXT NOT NULL CHECK(state IN ('ok', 'firing', 'resolved')),"

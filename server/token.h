@@ -8,6 +8,9 @@
 #define TOKEN_BYTES	   32
 #define TOKEN_HEX_LEN	   ((size_t)TOKEN_BYTES * 2)
 #define TOKEN_HASH_HEX_LEN 64
+/* A long-lived request (the /api/v1/events stream) looks its token up again this often and
+ * ends when it was revoked or has expired. */
+#define TOKEN_RECHECK_MS 5000
 
 /* Writes a new random token (TOKEN_HEX_LEN hex chars + NUL) into ret. 0 or -errno. */
 int token_generate(char ret[TOKEN_HEX_LEN + 1]);

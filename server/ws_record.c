@@ -63,8 +63,8 @@ void ws_tx_commit(struct server *srv)
 		return;
 	r = db_commit(srv->opts.db);
 	if (r < 0)
-		log_err_errno(r, "%s: committing %zu records: database \"%s\"", WS_PATH,
-			      srv->tx_records, db_errmsg(srv->opts.db));
+		log_db_err(srv->opts.db, r, "%s: committing %zu records: database \"%s\"", WS_PATH,
+			   srv->tx_records, db_errmsg(srv->opts.db));
 	if (r == 0)
 		api_committed(srv->api); /* the event streams send what was committed */
 	while ((ss = srv->tx_sessions)) {
@@ -118,8 +118,8 @@ static int ws_owned(struct lws *wsi, struct server *srv, struct session *ss,
 
 	r = hosts_check(srv->opts.db, &ss->owner, m->host_id, ss->account, now, &owned, &owner);
 	if (r < 0) {
-		log_err_errno(r, "%s: owner of a host of \"%s\": database \"%s\"", WS_PATH,
-			      ss->account, db_errmsg(srv->opts.db));
+		log_db_err(srv->opts.db, r, "%s: owner of a host of \"%s\": database \"%s\"",
+			   WS_PATH, ss->account, db_errmsg(srv->opts.db));
 		return r;
 	}
 	if (owned)
@@ -216,8 +216,8 @@ int ws_record(struct lws *wsi, struct server *srv, struct session *ss, const cha
 	if (!db_in_transaction(srv->opts.db)) {
 		r = db_begin(srv->opts.db);
 		if (r < 0) {
-			log_err_errno(r, "%s: starting a transaction: database \"%s\"", WS_PATH,
-				      db_errmsg(srv->opts.db));
+			log_db_err(srv->opts.db, r, "%s: starting a transaction: database \"%s\"",
+				   WS_PATH, db_errmsg(srv->opts.db));
 			goto fail;
 		}
 		srv->tx_start_ms = mono_ms();
@@ -239,12 +239,13 @@ int ws_record(struct lws *wsi, struct server *srv, struct session *ss, const cha
 		.body = buf,
 		.body_len = len,
 	};
-	/* Whether it was new only matters to --print-records: without it the engine may queue
-	 * the record and insert the loop turn's records in one statement (PostgreSQL). */
+	/* Batched (the engine may defer the row to the commit) unless the record is printed
+	 * when new (--print-records), which needs the answer now. */
 	r = db_record_insert(srv->opts.db, &rec, srv->opts.records_out ? &inserted : NULL);
 	if (r < 0) {
-		log_err_errno(r, "%s: storing %s seq=%" PRIu64 " of \"%s\": database \"%s\"",
-			      WS_PATH, m.type, m.seq, m.host_id, db_errmsg(srv->opts.db));
+		log_db_err(srv->opts.db, r,
+			   "%s: storing %s seq=%" PRIu64 " of \"%s\": database \"%s\"", WS_PATH,
+			   m.type, m.seq, m.host_id, db_errmsg(srv->opts.db));
 		goto fail;
 	}
 	srv->tx_records++;
@@ -268,7 +269,7 @@ int ws_record(struct lws *wsi, struct server *srv, struct session *ss, const cha
 		(void)fflush(srv->opts.records_out);
 	}
 	log_debug("%s: %s seq=%" PRIu64 " from \"%s\" %s", WS_PATH, m.type, m.seq, m.host_id,
-		  !srv->opts.records_out ? "queued"
+		  !srv->opts.records_out ? "added to the transaction"
 		  : inserted		 ? "stored"
 					 : "duplicate");
 	if (!ss->conn_host) {

@@ -195,6 +195,21 @@ const api = (() => {
 				/* as above */
 			}
 		});
+		/* The server ends the stream of a revoked or expired token: no reconnecting with it. */
+		es.addEventListener("end", (ev) => {
+			es.close();
+			handlers.state && handlers.state("closed");
+			let reason = "";
+			try {
+				reason = JSON.parse(ev.data).reason;
+			} catch (e) {
+				/* no reason: treated as revoked */
+			}
+			if (reason === "token expired" && session && session.refresh)
+				renew();
+			else if (session)
+				expire();
+		});
 		es.onopen = () => handlers.state && handlers.state("live");
 		es.onerror = () => handlers.state &&
 				   handlers.state(es.readyState === EventSource.CLOSED ? "closed" : "retrying");

@@ -741,7 +741,7 @@
 			    h("div", { class: "card" }, h("h2", {}, "Rules"),
 			      h("div", { class: "table-wrap" },
 				h("table", { class: "grid" }, h("thead", {}, h("tr", {},
-				  ["Name", "Condition", "Hosts", "Webhook", "Created", ""].map((c) => h("th", {}, c)))),
+				  ["Name", "Condition", "Hosts", "Notifies", "Created", ""].map((c) => h("th", {}, c)))),
 				  ruleBody)),
 			      isAdmin ? ruleForm() : h("p", { class: "muted" }, "Admins can add and delete rules.")));
 
@@ -763,6 +763,8 @@
 			const name = h("input", { name: "name", id: "rule-name", size: 14, placeholder: "optional" });
 			const webhook = h("input", { name: "webhook", id: "rule-webhook", size: 22,
 						     placeholder: "http://… (optional)" });
+			const email = h("input", { name: "email", id: "rule-email", type: "email", size: 20,
+						   placeholder: "ops@example.org (optional)" });
 			const err = h("p", { class: "error", hidden: true, role: "alert" });
 			const metricPart = h("label", {}, "Condition",
 					     h("span", { class: "inline" }, metric, op, threshold));
@@ -777,6 +779,7 @@
 				       h("label", {}, "Kind", kind), metricPart, regexPart,
 				       h("label", {}, "for", forIn), h("label", {}, "on", hostSel),
 				       h("label", {}, "Name", name), h("label", {}, "Webhook", webhook),
+				       h("label", {}, "Email", email),
 				       h("button", { type: "submit" }, "Add rule"), err);
 			form.addEventListener("submit", async (ev) => {
 				ev.preventDefault();
@@ -808,6 +811,8 @@
 					rule.name = name.value.trim();
 				if (webhook.value.trim())
 					rule.webhook = webhook.value.trim();
+				if (email.value.trim())
+					rule.email = email.value.trim();
 				try {
 					await api.post("/alerts", rule);
 					form.reset();
@@ -867,7 +872,7 @@
 					h("td", {}, r.name || "–"),
 					h("td", { class: "mono" }, describeRule(r)),
 					h("td", {}, hostLabel(r.host_id)),
-					h("td", { class: "mono cwd" }, r.webhook || "–"),
+					h("td", { class: "mono cwd" }, [r.webhook, r.email].filter(Boolean).join(" · ") || "–"),
 					h("td", { class: "nowrap mono" }, fmt.datetime(r.created_ms)),
 					h("td", {}, isAdmin ? h("button", { type: "button", class: "danger small",
 						onclick: async () => {

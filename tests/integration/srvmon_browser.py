@@ -139,7 +139,27 @@ class WebSocket:
             pass
 
 
-class Browser:
+class PageWait:
+    """wait() over the eval() of a browser class (Browser here, srvmon_firefox.Firefox)."""
+
+    def wait(self, expression, timeout, what, interval=0.1):
+        """Polls expression until it is truthy; returns its value, or fails with what."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            try:
+                v = self.eval(expression)
+            except BrowserError as e:
+                v, last = None, e
+            if v:
+                return v
+            if time.monotonic() > deadline:
+                raise TimeoutError("timed out after %.0fs waiting for %s%s" % (
+                    timeout, what, " (%s)" % last if last else ""))
+            time.sleep(interval)
+
+
+class Browser(PageWait):
     """One headless Chromium with one page. width x height is the viewport in CSS pixels."""
 
     def __init__(self, width=1280, height=800, log_path=None):
@@ -256,22 +276,6 @@ class Browser:
             raise BrowserError("page threw: %s" % (d.get("exception", {}).get("description")
                                                  or d.get("text")))
         return r.get("result", {}).get("value")
-
-    def wait(self, expression, timeout, what, interval=0.1):
-        """Polls expression until it is truthy; returns its value, or fails with what."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while True:
-            try:
-                v = self.eval(expression)
-            except BrowserError as e:
-                v, last = None, e
-            if v:
-                return v
-            if time.monotonic() > deadline:
-                raise TimeoutError("timed out after %.0fs waiting for %s%s" % (
-                    timeout, what, " (%s)" % last if last else ""))
-            time.sleep(interval)
 
     def screenshot(self, path, full_page=False):
         """A PNG of the viewport, or with full_page of the whole page at the viewport's width."""

@@ -232,4 +232,5 @@ def main():
         recv.stop()
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,6 @@
 """A deleted record (what retention's batch does) takes the read API's rows derived from it:
 its samples in metrics, its execs and speedtests rows; the per-minute rollups (metrics_1m)
-stay as they were (schema version 3: they go at --rollup-retention)."""
+stay as they were (since schema version 3: they go at --rollup-retention)."""
 import json
 import sqlite3
 
@@ -11,7 +11,7 @@ server = Server(work)
 server.add_user("a", "a-pass")  # creates and migrates the database
 
 con = sqlite3.connect(server.db)
-check(con.execute("SELECT version FROM schema_version").fetchall() == [(3,)], "schema_version 3")
+check(con.execute("SELECT version FROM schema_version").fetchall() == [(4,)], "schema_version 4")
 rows = [(1, "resources", 60000, {"cpu_percent": 5, "ram_available": 10}),
         (2, "resources", 61000, {"cpu_percent": 7, "ram_available": 12}),
         (3, "exec", 62000, {"argv": ["ls"], "user": "root"}),

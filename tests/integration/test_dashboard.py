@@ -20,6 +20,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import dashboard_checks  # noqa: E402
 from srvmon_browser import Browser, BrowserError  # noqa: E402
 from srvmon_testlib import (SERVER, Agent, agent_config, check, fail, served,  # noqa: E402
                             server_token, wait_for, write_config)
@@ -158,59 +159,16 @@ def main():
         browser = Browser(1280, 800, log_path=work.file("chromium.log"))
         try:
             b = browser
-            # 1. A wrong password is refused with a message; the right one logs in.
-            b.navigate(server.base_url + "/")
-            b.wait("!document.getElementById('login').hidden", 15, "the login form")
-            fill = ("(() => { document.getElementById('login-user').value = %s;"
-                    " document.getElementById('login-password').value = %s;"
-                    " document.getElementById('login-form').requestSubmit(); return true; })()")
-            b.eval(fill % (json.dumps(VIEWER), json.dumps("wrong")))
-            msg = b.wait("!document.getElementById('login-error').hidden &&"
-                         " document.getElementById('login-error').textContent", 15,
-                         "the refusal message")
-            check("Wrong account or password" in msg, "wrong password: %r" % msg)
-            b.eval(fill % (json.dumps(VIEWER), json.dumps(VIEWER_PW)))
-            who = b.wait("!document.getElementById('topbar').hidden &&"
-                         " document.getElementById('who').textContent", 15, "logged in")
-            check(who == "%s (viewer)" % VIEWER, "logged in through the form as %r" % who)
-
-            # 2. The host, online, under its hostname.
-            row = b.wait("""(() => { const r = [...document.querySelectorAll('#hosts-body tr')]
-                .find((tr) => tr.querySelector('.hostname') &&
-                              tr.querySelector('.hostname').textContent === %s);
-                return r && r.querySelector('.pill').textContent === 'online' &&
-                       {host: r.dataset.host, cpu: r.children[2].textContent}; })()"""
-                         % json.dumps(hostname), 30, "the host online in the list")
-            check(True, "host list: %s online (host_id %s, CPU %s)"
-                  % (hostname, row["host"], row["cpu"]))
+            # 1-3. Sign in, the host online, its page with charts (dashboard_checks.py).
+            dashboard_checks.sign_in(b, server.base_url, VIEWER, VIEWER_PW, "viewer")
+            row = dashboard_checks.host_online(b, hostname)
             sort = b.eval("""(() => { const th = document.querySelector('th[data-sort="cpu"]');
                 th.click(); return document.querySelector('th[data-sort="cpu"]')
                 .getAttribute('aria-sort'); })()""")
             check(sort == "descending", "clicking the CPU header sorts by it (%s)" % sort)
             check(b.eval("localStorage.length") == 0,
                   "nothing in localStorage without \"remember me\"")
-
-            # 3. The host page: charts with real points.
-            b.eval("document.querySelector('#hosts-body tr[data-host=\"%s\"] .hostname').click()"
-                   % row["host"])
-            b.wait("document.getElementById('host-title') &&"
-                   " document.getElementById('host-title').textContent === %s"
-                   % json.dumps(hostname), 15, "the host page")
-            pts = b.wait("(() => { const c = window.srvmon.charts();"
-                         " return c.cpu > 1 && c.net > 1 && c.ram > 1 && c; })()", 30,
-                         "charts with more than one point")
-            check(True, "host page charts drawn with points: %s" % pts)
-            # The line itself on the canvas: pixels of the CPU series' colour (#3ddc97,
-            # opaque), which neither the grid, the axes nor the translucent fill have.
-            drawn = b.eval("""(() => { const cv = document.querySelector('#chart-cpu canvas');
-                const d = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
-                let n = 0;
-                for (let i = 0; i < d.length; i += 4)
-                    if (d[i + 3] > 200 && Math.abs(d[i] - 61) < 30 && Math.abs(d[i + 1] - 220) < 30 &&
-                        Math.abs(d[i + 2] - 151) < 30) n++;
-                return n; })()""")
-            check(drawn > 20, "the CPU chart's line is on the canvas (%d pixels of its colour)"
-                  % drawn)
+            dashboard_checks.host_charts(b, row["host"], hostname)
 
             # Gaps: a 10 s series beside 3 s buckets is one line; an outage breaks it.
             cpu = {"t": [0, 10000, 20000, 30000, 40000, 100000, 110000], "values": [1] * 7}
@@ -222,17 +180,7 @@ def main():
                   "charts: one gap where the 10 s series stops for 60 s, none else (%s)" % gaps)
 
             # 4. The command this test ran, found by the search with its exact argv.
-            b.eval("location.hash = '#/commands'")
-            b.wait("!!document.getElementById('cmd-form')", 10, "the command search")
-            b.eval("document.getElementById('cmd-q').value = %s;"
-                   " document.getElementById('cmd-form').requestSubmit(); true" % json.dumps(marker))
-            found = b.wait("""(() => { const r = [...document.querySelectorAll('.execs tbody tr')]
-                .filter((tr) => tr.dataset.argv);
-                return r.length && r.map((tr) => ({argv: JSON.parse(tr.dataset.argv),
-                    line: tr.querySelector('.cmdline').textContent})); })()""", 20,
-                           "the command in the search results")
-            check(found == [{"argv": ["/bin/echo", marker], "line": "/bin/echo " + marker}],
-                  "search %r: exactly the exec this test ran, argv %s" % (marker, found))
+            dashboard_checks.command_found(b, marker)
             # The pasteable line reads back, in a POSIX shell, as exactly the argv.
             awkward = [["grep", "-r", "a b", "."], ["sh", "-c", "echo 'x' \"$HOME\"; ls"],
                        ["printf", "", "tab\there", "new\nline", "it's", "\u00e9t\u00e9 \u2713"],
@@ -271,6 +219,7 @@ def main():
                 e.value = x; e.dispatchEvent(new Event('change')); };
                 v('rule-kind', 'metric'); v('rule-metric', 'disk_available'); v('rule-op', '<');
                 v('rule-threshold', '5 GiB'); v('rule-for', '2m'); v('rule-name', 'ui-disk');
+                v('rule-email', 'ops@example.org');
                 document.getElementById('rule-form').requestSubmit(); return true; })()""")
             added = b.wait("""(() => { const r = [...document.querySelectorAll('#alert-rules tr')]
                 .find((tr) => tr.textContent.includes('ui-disk'));
@@ -281,7 +230,8 @@ def main():
             mine = [r for r in rules if r.get("name") == "ui-disk"]
             check(len(mine) == 1 and mine[0]["metric"] == "disk_available" and
                   mine[0]["op"] == "<" and mine[0]["threshold"] == 5 * 2**30 and
-                  mine[0]["for_ms"] == 120000, "the form stored the rule as typed: %s" % mine)
+                  mine[0]["for_ms"] == 120000 and mine[0]["email"] == "ops@example.org",
+                  "the form stored the rule as typed: %s" % mine)
             b.eval("window.confirm = () => true; document.querySelector("
                    "'#alert-rules tr[data-rule=\"%s\"] button').click(); true" % added["id"])
             b.wait("!document.querySelector('#alert-rules tr[data-rule=\"%s\"]')" % added["id"],
@@ -289,21 +239,9 @@ def main():
             check(True, "the admin deletes it from the list")
 
             # 8. A phone-sized viewport: the page does not overflow sideways.
-            b.set_viewport(390, 844, mobile=True, scale=2)
-            b.eval("location.hash = '#/host/%s'" % row["host"])
-            b.wait("window.srvmon.charts().cpu > 1", 20, "charts on a phone")
-            over = b.eval("document.documentElement.scrollWidth - window.innerWidth")
-            check(over <= 0, "phone viewport: no sideways overflow (%d px)" % over)
-
-            problems = [p for p in b.problems() if "status of 400" not in p]
-            check(not problems, "no page error and no CSP refusal: %s" % problems)
+            dashboard_checks.phone_fits(b, row["host"])
         except (BrowserError, TimeoutError) as e:
-            shot = work.file("failure.png")
-            try:
-                browser.screenshot(shot)
-            except Exception:  # noqa: BLE001 - the screenshot is a bonus
-                shot = "none"
-            fail("%s (screenshot %s, page problems %s)" % (e, shot, browser.problems()))
+            dashboard_checks.fail_with_screenshot(browser, work, e)
         finally:
             browser.close()
     print("test_dashboard: %.1f s" % (time.monotonic() - t0))

@@ -54,7 +54,7 @@ server.add_user("a", "a-pass")
 server.add_user("b", "b-pass")
 
 con = sqlite3.connect("file:%s?mode=ro" % server.db, uri=True)
-check(con.execute("SELECT version FROM schema_version").fetchall() == [(3,)], "schema_version 3")
+check(con.execute("SELECT version FROM schema_version").fetchall() == [(4,)], "schema_version 4")
 sql = con.execute("SELECT sql FROM sqlite_master WHERE name = 'records'").fetchone()[0]
 check("UNIQUE(host_id, seq, account)" in sql, "records deduplicated per account: %s" % sql)
 got = con.execute("SELECT id, host_id, CAST(seq AS INTEGER), received_ms, account FROM records"

@@ -1,12 +1,17 @@
 """Revoking tokens: a refresh token used twice revokes its whole family (access tokens too);
 `token revoke --account` revokes every token of an account and `user del` deletes the
 account with its tokens. A connection whose token was revoked is closed with 4401 at its
-next message (within 2 s); the real agent then logs in again and keeps shipping."""
+next message (within 2 s); the real agent then logs in again and keeps shipping. An open
+/api/v1/events stream of a revoked (or deleted) account's token ends with `event: end`
+within TOKEN_RECHECK_MS (5 s), as does one whose token expired; another account's stream
+stays open."""
 import json
+import threading
 import time
+import urllib.request
 
-from srvmon_testlib import (Agent, WsClient, agent_config, check, post_token, served, wait_for,
-                            write_config)
+from srvmon_testlib import (Agent, Server, Workdir, WsClient, agent_config, check, post_token,
+                            served, wait_for, write_config)
 
 
 def token_post(form):
@@ -42,7 +47,94 @@ def closed_4401(c, what):
     check(False, "%s: the live connection was closed within 10 s" % what)
 
 
+TOKEN_RECHECK_S = 5  # server/token.h
+
+
+class EventStream:
+    """GET /api/v1/events read by a thread: its lines, and when it ended (EOF)."""
+
+    def __init__(self, server, token):
+        req = urllib.request.Request(server.base_url + "/api/v1/events?type=none",
+                                     headers={"Authorization": "Bearer " + token})
+        self.resp = urllib.request.urlopen(req, timeout=30)
+        self.lines = []
+        self.ended = None
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        try:
+            for raw in self.resp:
+                self.lines.append(raw.decode().rstrip("\n"))
+        except OSError as e:
+            self.lines.append("# %r" % e)
+        self.ended = time.monotonic()
+
+    def end_event(self):
+        """The data of the `event: end`, or None."""
+        for i, line in enumerate(self.lines[:-1]):
+            if line == "event: end" and self.lines[i + 1].startswith("data: "):
+                return json.loads(self.lines[i + 1][6:])
+        return None
+
+    def close(self):
+        self.resp.close()
+
+
+def viewer_stream(server, name):
+    status, body = post_token(server, {"grant_type": "password", "username": name,
+                                       "password": name + "-pass"})
+    check(status == 200, "viewer %s logs in: %d" % (name, status))
+    return EventStream(server, json.loads(body)["access_token"])
+
+
+def streams_end(server):
+    """token revoke --account and user del end those accounts' event streams; another's
+    stays open. Meanwhile, on a server whose tokens live 2 s, a stream ends when its token
+    expires."""
+    short = Server(Workdir(), token_lifetime=2)
+    short.add_user("xenia", "xenia-pass", role="viewer")
+    short.start()
+    try:
+        expiring = viewer_stream(short, "xenia")
+        revoke_and_delete(server)
+        wait_for(lambda: expiring.ended is not None, TOKEN_RECHECK_S + 5,
+                 "the end of the expiring stream")
+        check(expiring.end_event() == {"reason": "token expired"},
+              "a stream whose token expired: `event: end` with its reason (%r)"
+              % expiring.lines[-3:])
+        expiring.close()
+    finally:
+        short.stop()
+
+
+def revoke_and_delete(server):
+    for name in ("vera", "viktor", "wanda"):
+        server.add_user(name, name + "-pass", role="viewer")
+    streams = {name: viewer_stream(server, name) for name in ("vera", "viktor", "wanda")}
+    check(wait_for(lambda: all(s.lines for s in streams.values()), 10, "the streams' heads"),
+          "three event streams are open")
+    start = time.monotonic()
+    check(server.run_cli("token", "revoke", "--account", "vera").returncode == 0,
+          "token revoke --account vera")
+    check(server.run_cli("user", "del", "viktor").returncode == 0, "user del viktor")
+    for name in ("vera", "viktor"):
+        s = streams[name]
+        wait_for(lambda: s.ended is not None, TOKEN_RECHECK_S + 5, "the end of %s's stream" % name)
+        check(s.end_event() == {"reason": "token revoked"},
+              "%s's stream: `event: end` with its reason, then closed after %.1f s (%r)"
+              % (name, s.ended - start, s.lines[-3:]))
+    time.sleep(1)
+    check(streams["wanda"].ended is None and streams["wanda"].end_event() is None,
+          "an untouched account's stream stays open (%r)" % streams["wanda"].lines)
+    log = server.read_log()
+    check('token revoked of "vera", ending the stream' in log, "the end is logged")
+    for s in streams.values():
+        s.close()
+
+
 with served() as (work, server, agents):
+    streams_end(server)
     server.add_user("alice", "alice-pass")
     # A refresh token used twice: refused, and every token of its family goes.
     a1, r1 = login()

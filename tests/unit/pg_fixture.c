@@ -105,10 +105,9 @@ static int ctl(struct pg_fixture *f, const char *action)
 			      NULL};
 
 	(void)snprintf(log, sizeof(log), "%s/server.log", f->dir);
-	/* No TCP; fsync off: the test's data need not survive a power failure. */
-	(void)snprintf(opts, sizeof(opts),
-		       "-c listen_addresses='' -k %s -p %d -c fsync=off -c full_page_writes=off",
-		       f->dir, f->port);
+	/* No TCP. */
+	(void)snprintf(opts, sizeof(opts), "-c listen_addresses='' -k %s -p %d%s", f->dir, f->port,
+		       f->durable ? "" : " -c fsync=off -c full_page_writes=off");
 	if (strcmp(action, "stop") == 0) {
 		argv[11] = "-m";
 		argv[12] = "fast";
@@ -164,7 +163,7 @@ static int start_reaper(struct pg_fixture *f)
 	return 0;
 }
 
-int pg_fixture_start(struct pg_fixture *f)
+int pg_fixture_start(struct pg_fixture *f, bool durable)
 {
 	char tmpl[] = "/tmp/srvmon-pg-XXXXXX";
 	char log[96];
@@ -172,6 +171,7 @@ int pg_fixture_start(struct pg_fixture *f)
 	int r;
 
 	memset(f, 0, sizeof(*f));
+	f->durable = durable;
 	f->reaper = -1;
 	f->reaper_fd = -1;
 	f->port = 5432; /* only the socket file's name: the directory is ours alone */

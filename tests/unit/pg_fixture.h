@@ -19,12 +19,15 @@ struct pg_fixture {
 	pid_t reaper;  /* stops and removes the server should this process die */
 	int reaper_fd; /* its pipe: closed when this process ends */
 	bool running;
+	bool durable; /* fsync on (benchmarks); tests run with fsync off */
 };
 
 /* Whether the PostgreSQL 15 server binaries are installed; *ret_why says what is missing. */
 bool pg_fixture_available(const char **ret_why);
-/* initdb, start, CREATE DATABASE srvmon. 0 or a negative errno (logged to stderr). */
-int pg_fixture_start(struct pg_fixture *f);
+/* initdb, start, CREATE DATABASE srvmon; durable: fsync on, as a production server runs
+ * (tests pass false: their data need not survive a power failure). 0 or a negative errno
+ * (logged to stderr). */
+int pg_fixture_start(struct pg_fixture *f, bool durable);
 /* Another database on the server (createdb): a test case's own. 0 or -EIO. */
 int pg_fixture_createdb(struct pg_fixture *f, const char *name);
 /* The URL of database name on the server. */

@@ -50,9 +50,10 @@ static void test_ops(void **state)
 
 static void test_json_round_trip(void **state)
 {
-	static const char in[] = "{\"kind\":\"metric\",\"metric\":\"cpu_percent\",\"op\":\">\","
-				 "\"threshold\":90,\"for_ms\":300000,\"host_id\":null,"
-				 "\"webhook\":\"http://127.0.0.1:9/h\"}";
+	static const char in[] =
+		"{\"kind\":\"metric\",\"metric\":\"cpu_percent\",\"op\":\">\","
+		"\"threshold\":90,\"for_ms\":300000,\"host_id\":null,"
+		"\"webhook\":\"http://127.0.0.1:9/h\",\"email\":\"ops@example.org\"}";
 	struct alert_rule rule;
 	struct sbuf b = {0};
 	const char *err = NULL;
@@ -67,7 +68,8 @@ static void test_json_round_trip(void **state)
 			    "{\"id\":3,\"name\":\"cpu_percent > 90 for 300 s\","
 			    "\"kind\":\"metric\",\"metric\":\"cpu_percent\",\"op\":\">\","
 			    "\"threshold\":90,\"for_ms\":300000,\"host_id\":null,"
-			    "\"webhook\":\"http://127.0.0.1:9/h\",\"created_ms\":1764072000000}");
+			    "\"webhook\":\"http://127.0.0.1:9/h\",\"email\":\"ops@example.org\","
+			    "\"created_ms\":1764072000000}");
 	sbuf_free(&b);
 }
 
@@ -104,6 +106,11 @@ static void test_bad_rules(void **state)
 	expect_bad("{\"kind\":\"exec\",\"regex\":\"((\"}", "regex");
 	expect_bad("{\"kind\":\"offline\",\"for_ms\":60000,\"webhook\":\"ftp://x\"}", "webhook");
 	expect_bad("{\"kind\":\"offline\",\"for_ms\":60000,\"id\":4}", "member");
+	expect_bad("{\"kind\":\"offline\",\"for_ms\":60000,\"email\":\"a@b.org\\r\\nBcc: "
+		   "c@d.org\"}",
+		   "email");
+	expect_bad("{\"kind\":\"offline\",\"for_ms\":60000,\"email\":\"not an address\"}", "email");
+	expect_bad("{\"kind\":\"offline\",\"for_ms\":60000,\"email\":7}", "email");
 	expect_bad("{\"kind\":\"offline\",\"for_ms\":60000,\"name\":\"a\\nb\"}", "control");
 	/* An exec rule resolves after 5 min by default. */
 	assert_int_equal(alert_rule_from_json(exec, strlen(exec), &rule, &err), 0);

@@ -1,6 +1,6 @@
 /* server/store_pg*.c, the PostgreSQL engine's base half, against a private PostgreSQL 15
- * (pg_fixture.c): schema v3 and its idempotent, concurrent migration; records deduplicated
- * across two handles (two nodes), batched in a transaction, discarded by a rollback;
+ * (pg_fixture.c): the current schema (v4) and its idempotent, concurrent migration; records
+ * deduplicated across two handles (two nodes), batched in a transaction, discarded by a rollback;
  * accounts, tokens, refresh reuse, host ownership; retention dropping a day partition; the
  * database going away (-EIO, one log line) and coming back. The database is inspected with
  * libpq behind the server's back (test only). */
@@ -116,6 +116,18 @@ static struct db_record rec_of(const char *host, uint64_t seq, int64_t ts, const
 	};
 }
 
+/* Records first..last of host at ts, queued in the open transaction (ret_inserted NULL). */
+static void queue_range(struct db *db, const char *host, uint64_t first, uint64_t last, int64_t ts)
+{
+	uint64_t s;
+
+	for (s = first; s <= last; s++) {
+		struct db_record rec = rec_of(host, s, ts, "alice");
+
+		assert_int_equal(db_record_insert(db, &rec, NULL), 0);
+	}
+}
+
 static int count_cb(const struct db_record *rec, void *ctx)
 {
 	(void)rec;
@@ -123,20 +135,27 @@ static int count_cb(const struct db_record *rec, void *ctx)
 	return 0;
 }
 
-static void open_creates_v3(void **state)
+static void assert_current_version(struct db *db)
+{
+	int v = -1;
+
+	assert_int_equal(db_schema_version(db, &v), 0);
+	assert_int_equal(v, STORE_SCHEMA_VERSION);
+}
+
+static void open_creates_current_schema(void **state)
 {
 	char url[192];
 	struct db *db;
-	int v = -1;
 
 	(void)state;
 	fresh_db(url, sizeof(url));
 	db = open_ok(url);
-	assert_int_equal(db_schema_version(db, &v), 0);
-	assert_int_equal(v, STORE_SCHEMA_VERSION);
+	assert_current_version(db);
 	db_close(db);
 	assert_int_equal(sql_int(url, "SELECT count(*) FROM schema_version"), 1);
-	assert_int_equal(sql_int(url, "SELECT max(version) FROM schema_version"), 3);
+	assert_int_equal(sql_int(url, "SELECT max(version) FROM schema_version"),
+			 STORE_SCHEMA_VERSION);
 	/* records is partitioned, with a DEFAULT partition and today's. */
 	assert_int_equal(sql_int(url, "SELECT count(*) FROM pg_partitioned_table p JOIN pg_class c"
 				      " ON c.oid = p.partrelid WHERE c.relname = 'records'"),
@@ -149,7 +168,6 @@ static void reopen_is_idempotent(void **state)
 {
 	char url[192];
 	struct db *db;
-	int v = -1;
 
 	(void)state;
 	fresh_db(url, sizeof(url));
@@ -157,8 +175,7 @@ static void reopen_is_idempotent(void **state)
 	assert_int_equal(db_account_add(db, "alice", "h", 1), 0);
 	db_close(db);
 	db = open_ok(url);
-	assert_int_equal(db_schema_version(db, &v), 0);
-	assert_int_equal(v, STORE_SCHEMA_VERSION);
+	assert_current_version(db);
 	assert_int_equal(db_account_add(db, "alice", "h", 1), -EEXIST);
 	db_close(db);
 	assert_int_equal(sql_int(url, "SELECT count(*) FROM schema_version"), 1);
@@ -295,11 +312,7 @@ static void batched_insert_and_commit(void **state)
 	fresh_db(url, sizeof(url));
 	db = open_ok(url);
 	assert_int_equal(db_begin(db), 0);
-	for (s = 1; s <= 100; s++) {
-		struct db_record rec = rec_of("h2", s, now, "alice");
-
-		assert_int_equal(db_record_insert(db, &rec, NULL), 0);
-	}
+	queue_range(db, "h2", 1, 100, now);
 	/* Queued, not yet sent: nothing visible to others. (Only today's partition, made at
 	 * open: making one in the transaction would lock the table until its commit.) */
 	assert_int_equal(sql_int(url, "SELECT count(*) FROM records"), 0);
@@ -332,17 +345,12 @@ static void rollback_discards_queue(void **state)
 	int64_t now = (int64_t)wall_ms();
 	struct db *db;
 	char url[192];
-	uint64_t s;
 
 	(void)state;
 	fresh_db(url, sizeof(url));
 	db = open_ok(url);
 	assert_int_equal(db_begin(db), 0);
-	for (s = 1; s <= 10; s++) {
-		struct db_record rec = rec_of("h3", s, now, "alice");
-
-		assert_int_equal(db_record_insert(db, &rec, NULL), 0);
-	}
+	queue_range(db, "h3", 1, 10, now);
 	db_rollback(db);
 	assert_false(db_in_transaction(db));
 	/* Queued, flushed by a query, then rolled back: gone as well. */
@@ -358,6 +366,20 @@ static void rollback_discards_queue(void **state)
 	db_rollback(db);
 	assert_int_equal(db_commit(db), 0); /* none open: nothing to do */
 	assert_int_equal(sql_int(url, "SELECT count(*) FROM records"), 0);
+	/* A day partition made in a rolled-back transaction is gone: it is made again, and
+	 * the record lands in it, not in DEFAULT. */
+	assert_int_equal(db_begin(db), 0);
+	queue_range(db, "h3", 1, 1, now - 10 * DAY_MS);
+	assert_int_equal(db_records_foreach(db, NULL, NULL, 10, count_cb, &(int){0}), 0);
+	db_rollback(db);
+	{
+		struct db_record rec = rec_of("h3", 1, now - 10 * DAY_MS, "alice");
+		bool inserted = false;
+
+		assert_int_equal(db_record_insert(db, &rec, &inserted), 0);
+		assert_true(inserted);
+	}
+	assert_int_equal(sql_int(url, "SELECT count(*) FROM records_default"), 0);
 	db_close(db);
 }
 
@@ -562,17 +584,16 @@ static void database_goes_away_and_back(void **state)
 	dup2(fd, STDERR_FILENO);
 	close(fd);
 
-	assert_int_equal(pg_fixture_stop(&pg), 0);
-	/* In a transaction: the record is not stored, the commit fails. */
-	r = db_begin(db);
-	if (r == 0) {
+	/* A transaction open when it goes: its queued record is not stored, the commit fails. */
+	assert_int_equal(db_begin(db), 0);
+	{
 		struct db_record rec = rec_of("h5", 1, now, "alice");
 
 		assert_int_equal(db_record_insert(db, &rec, NULL), 0); /* queued */
-		assert_int_equal(db_commit(db), -EIO);
-	} else {
-		assert_int_equal(r, -EIO);
 	}
+	assert_int_equal(pg_fixture_stop(&pg), 0);
+	assert_int_equal(db_commit(db), -EIO);
+	assert_false(db_reachable(db));
 	for (i = 0; i < 20; i++) {
 		struct db_record rec = rec_of("h5", 2, now, "alice");
 
@@ -592,6 +613,7 @@ static void database_goes_away_and_back(void **state)
 		}
 	} while (r < 0 && mono_ms() < deadline);
 	assert_int_equal(r, 0);
+	assert_true(db_reachable(db));
 	{
 		struct db_record rec = rec_of("h5", 3, now, "alice");
 
@@ -611,7 +633,7 @@ static void database_goes_away_and_back(void **state)
 static int group_setup(void **state)
 {
 	(void)state;
-	return pg_fixture_start(&pg) == 0 ? 0 : -1;
+	return pg_fixture_start(&pg, false) == 0 ? 0 : -1;
 }
 
 static int group_teardown(void **state)
@@ -635,7 +657,7 @@ static int run_pure(void)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(open_creates_v3),
+		cmocka_unit_test(open_creates_current_schema),
 		cmocka_unit_test(reopen_is_idempotent),
 		cmocka_unit_test(two_handles_migrate_concurrently),
 		cmocka_unit_test(records_dedup_across_nodes),

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "db_alerts.h"
 #include "store.h"
 
 struct tmpdb {
@@ -117,6 +118,39 @@ static void test_adopts_user_version(void **state)
 	tmpdb_remove(&t);
 }
 
+/* Version 3 to 4: alert_rules gets its email column, and a rule keeps its address. */
+static void test_alert_email_column(void **state)
+{
+	struct alert_rule rule = {.kind = ALERT_OFFLINE, .for_ms = 60000, .have_for = true};
+	struct alert_rule got;
+	const char *err = NULL;
+	struct tmpdb t;
+	struct db *db;
+	int64_t id = 0;
+
+	(void)state;
+	tmpdb_init(&t);
+	run_sql(t.path, "ALTER TABLE alert_rules DROP COLUMN email;"
+			"UPDATE schema_version SET version = 3;");
+	assert_current(t.path);
+	assert_int_equal(count_rows(t.path, "SELECT count(*) FROM pragma_table_info('alert_rules')"
+					    " WHERE name = 'email'"),
+			 1);
+	db = db_open(t.path, false, NULL);
+	assert_non_null(db);
+	(void)snprintf(rule.email, sizeof(rule.email), "ops@example.org");
+	assert_int_equal(alert_rule_check(&rule, &err), 0);
+	assert_int_equal(db_alert_add(db, &rule, 1000, &id), 0);
+	assert_int_equal(db_alert_get(db, id, &got), 0);
+	assert_string_equal(got.email, "ops@example.org");
+	got.email[0] = '\0';
+	assert_int_equal(db_alert_update(db, &got), 0);
+	assert_int_equal(db_alert_get(db, id, &got), 0);
+	assert_string_equal(got.email, "");
+	db_close(db);
+	tmpdb_remove(&t);
+}
+
 static void test_refuses_newer(void **state)
 {
 	const char *err = NULL;
@@ -159,6 +193,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_database),
 		cmocka_unit_test(test_adopts_user_version),
+		cmocka_unit_test(test_alert_email_column),
 		cmocka_unit_test(test_refuses_newer),
 		cmocka_unit_test(test_pg_url),
 	};
