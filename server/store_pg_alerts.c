@@ -11,10 +11,10 @@
 
 #define RULE_COLUMNS                                                                               \
 	"id, name, kind, metric, op, threshold, regex, for_ms, host_id, webhook, created_ms,"      \
-	" exec_cursor"
+	" exec_cursor, email"
 
-/* The text parameters $1..$9 of a rule: name kind metric op threshold regex for_ms host_id
- * webhook (NULL where SQLite binds none). */
+/* The text parameters $1..$10 of a rule: name kind metric op threshold regex for_ms host_id
+ * webhook email (NULL where SQLite binds none). */
 struct rule_params {
 	char threshold[32], for_ms[24];
 	const char *v[12];
@@ -35,6 +35,7 @@ static void rule_params(struct rule_params *p, const struct alert_rule *rule)
 	p->v[6] = pg_i64(p->for_ms, (int64_t)rule->for_ms);
 	p->v[7] = rule->host_id[0] ? rule->host_id : NULL;
 	p->v[8] = rule->webhook[0] ? rule->webhook : NULL;
+	p->v[9] = rule->email[0] ? rule->email : NULL;
 }
 
 /* Runs a statement that returns no rows; *ret_changed (may be NULL): whether it changed one. */
@@ -60,17 +61,17 @@ int pg_alert_add(struct db *db, const struct alert_rule *rule, uint64_t now_ms, 
 	 * (one more than the largest), so that both engines number rules alike. */
 	static const char sql[] =
 		"INSERT INTO alert_rules(id, name, kind, metric, op, threshold, regex, for_ms,"
-		" host_id, webhook, created_ms, exec_cursor)"
+		" host_id, webhook, email, created_ms, exec_cursor)"
 		" SELECT (SELECT coalesce(max(id), 0) + 1 FROM alert_rules), $1, $2, $3, $4,"
-		" $5::float8, $6, $7::bigint, $8, $9, $10::bigint,"
+		" $5::float8, $6, $7::bigint, $8, $9, $10, $11::bigint,"
 		" (SELECT coalesce(max(id), 0) FROM execs) RETURNING id";
 	struct rule_params p;
 	char now[24];
 	PGresult *res;
 
 	rule_params(&p, rule);
-	p.v[9] = pg_i64(now, (int64_t)now_ms);
-	res = pg_query(db, sql, 10, p.v);
+	p.v[10] = pg_i64(now, (int64_t)now_ms);
+	res = pg_query(db, sql, 11, p.v);
 	if (!pg_ok(db, res, "adding an alert rule"))
 		return -EIO;
 	*ret_id = pg_get_i64(res, 0, 0);
@@ -86,12 +87,12 @@ int pg_alert_update(struct db *db, const struct alert_rule *rule)
 	int r;
 
 	rule_params(&p, rule);
-	p.v[9] = pg_i64(id, rule->id);
+	p.v[10] = pg_i64(id, rule->id);
 	r = run(db,
 		"UPDATE alert_rules SET name = $1, kind = $2, metric = $3, op = $4,"
 		" threshold = $5::float8, regex = $6, for_ms = $7::bigint, host_id = $8,"
-		" webhook = $9 WHERE id = $10::bigint",
-		10, p.v, "updating an alert rule", &changed);
+		" webhook = $9, email = $10 WHERE id = $11::bigint",
+		11, p.v, "updating an alert rule", &changed);
 	return r == 0 && !changed ? -ENOENT : r;
 }
 
@@ -136,6 +137,7 @@ static int read_rule(const PGresult *res, int row, struct alert_rule *ret)
 	col_copy(res, row, 8, ret->host_id, sizeof(ret->host_id));
 	col_copy(res, row, 9, ret->webhook, sizeof(ret->webhook));
 	ret->created_ms = (uint64_t)pg_get_i64(res, row, 10);
+	col_copy(res, row, 12, ret->email, sizeof(ret->email));
 	return 0;
 }
 
@@ -181,30 +183,9 @@ int pg_alert_set_cursor(struct db *db, int64_t id, int64_t exec_cursor)
 		   v, "storing an alert rule's exec cursor", NULL);
 }
 
-struct json_ctx {
-	struct sbuf *out;
-	size_t n;
-};
-
-static int rule_json(const struct alert_rule *rule, int64_t exec_cursor, void *ctx)
-{
-	struct json_ctx *c = ctx;
-	int r = c->n++ ? sbuf_addc(c->out, ',') : 0;
-
-	(void)exec_cursor;
-	return r ? r : alert_rule_to_json(rule, c->out);
-}
-
 int pg_alert_rules_json(struct db *db, struct sbuf *out)
 {
-	struct json_ctx c = {.out = out};
-	int r = sbuf_addc(out, '[');
-
-	if (r == 0)
-		r = pg_alert_foreach(db, rule_json, &c);
-	if (r == 0)
-		r = sbuf_addc(out, ']');
-	return r;
+	return store_alert_rules_json(db, out);
 }
 
 int pg_alert_states_json(struct db *db, struct sbuf *out)
@@ -369,6 +350,8 @@ int pg_alert_firing(struct db *db, int64_t rule_id, db_alert_host_cb cb, void *c
 	return foreach_host(res, cb, ctx);
 }
 
+/* The page is chosen in execs alone, then joined (joined first, the planner sorts every exec
+ * after the cursor); an exec whose record is gone has seq 0 rather than stall the cursor. */
 int pg_alert_execs_after(struct db *db, int64_t cursor, uint64_t limit, db_alert_exec_cb cb,
 			 void *ctx, int64_t *ret_last)
 {
@@ -378,9 +361,10 @@ int pg_alert_execs_after(struct db *db, int64_t cursor, uint64_t limit, db_alert
 	PGresult *res = pg_query(
 		db,
 		"SELECT h.id, h.host_id, h.hostname, h.last_seen_ms, NULL::float8, e.ts,"
-		" split_part(e.hay, E'\\n', 1), r.seq, e.id FROM execs e"
-		" JOIN hosts h ON h.id = e.host JOIN records r ON r.id = e.id AND r.ts = e.ts"
-		" WHERE e.id > $1::bigint ORDER BY e.id LIMIT $2::bigint",
+		" split_part(e.hay, E'\\n', 1), r.seq, e.id"
+		" FROM (SELECT id, ts, host, hay FROM execs WHERE id > $1::bigint ORDER BY id"
+		" LIMIT $2::bigint) e JOIN hosts h ON h.id = e.host"
+		" LEFT JOIN records r ON r.id = e.id AND r.ts = e.ts ORDER BY e.id",
 		2, v);
 	int r = 0;
 

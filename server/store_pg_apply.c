@@ -247,18 +247,82 @@ static int add_record(struct sbuf *out, const struct db_record *rec, int64_t id,
 	return r;
 }
 
-/* The day partitions the rows of rec go to. */
-static int ensure_partitions(struct db *db, const struct db_record *rec, unsigned int parts)
+/* The partitioned tables and their DEFAULT partitions' days test. */
+static const struct {
+	unsigned int part;
+	const char *parent;
+	const char *default_busy;
+	bool minute;
+} partitioned[] = {
+	{PART_METRICS, "metrics",
+	 "SELECT EXISTS(SELECT 1 FROM metrics_default WHERE ts >= $1::bigint AND ts < $2::bigint)",
+	 false},
+	{PART_METRICS, "metrics_1m",
+	 "SELECT EXISTS(SELECT 1 FROM metrics_1m_default"
+	 " WHERE minute >= $1::bigint AND minute < $2::bigint)",
+	 true},
+	{PART_EXEC, "execs",
+	 "SELECT EXISTS(SELECT 1 FROM execs_default WHERE ts >= $1::bigint AND ts < $2::bigint)",
+	 false},
+};
+
+#define N_PARTITIONED (sizeof(partitioned) / sizeof(partitioned[0]))
+#define DAY_MS	      86400000LL
+#define DAYS_SEEN     8
+
+static int64_t day_of(int64_t ts_ms)
 {
+	return ts_ms >= 0 ? ts_ms / DAY_MS : -((-ts_ms + DAY_MS - 1) / DAY_MS);
+}
+
+/*
+ * The day partition of table t for ts_ms, unless its DEFAULT partition holds rows of that day
+ * already (they came while the day was too far from today to get a partition: a clock ahead):
+ * PostgreSQL refuses to make the partition then, and the batch would fail every time. Such a
+ * day stays in DEFAULT.
+ */
+static int ensure_partition(struct db *db, size_t t, int64_t ts_ms)
+{
+	int64_t key = partitioned[t].minute ? ts_ms - ts_ms % 60000 : ts_ms;
+	int64_t day = day_of(key);
+	char from[24], to[24];
+	const char *v[2] = {pg_i64(from, day * DAY_MS), pg_i64(to, (day + 1) * DAY_MS)};
+	PGresult *res = pg_query(db, partitioned[t].default_busy, 2, v);
+	bool busy;
+
+	if (!pg_ok(db, res, "checking a DEFAULT partition"))
+		return -EIO;
+	busy = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return busy ? 0 : pg_partition_ensure(db, partitioned[t].parent, key);
+}
+
+/* The partitions of the batch's days, each (table, day) once. */
+static int ensure_partitions(struct db *db, const struct db_record *const *recs, size_t n)
+{
+	int64_t seen[N_PARTITIONED][DAYS_SEEN];
+	size_t n_seen[N_PARTITIONED] = {0};
 	int r = 0;
 
-	if (parts & PART_METRICS) {
-		r = pg_partition_ensure(db, "metrics", rec->ts);
-		if (r == 0)
-			r = pg_partition_ensure(db, "metrics_1m", rec->ts - rec->ts % 60000);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		unsigned int parts = parts_of(recs[i]->type);
+
+		for (size_t t = 0; t < N_PARTITIONED && r == 0; t++) {
+			int64_t ts = recs[i]->ts;
+			int64_t day = day_of(partitioned[t].minute ? ts - ts % 60000 : ts);
+			bool done = false;
+
+			if (!(parts & partitioned[t].part))
+				continue;
+			for (size_t k = 0; k < n_seen[t] && !done; k++)
+				done = seen[t][k] == day;
+			if (done)
+				continue;
+			r = ensure_partition(db, t, ts);
+			if (n_seen[t] < DAYS_SEEN)
+				seen[t][n_seen[t]++] = day;
+		}
 	}
-	if (r == 0 && (parts & PART_EXEC))
-		r = pg_partition_ensure(db, "execs", rec->ts);
 	return r;
 }
 
@@ -268,12 +332,12 @@ int pg_api_apply(struct db *db, const struct db_record *const *recs, const int64
 	unsigned int present = 0;
 	int r = 0;
 
+	r = ensure_partitions(db, recs, n);
 	for (int p = 0; p < N_PARTS && r == 0; p++)
 		r = sbuf_addc(&arr[p], '[');
 	for (size_t i = 0; i < n && r == 0; i++) {
 		unsigned int parts = parts_of(recs[i]->type);
 
-		r = ensure_partitions(db, recs[i], parts);
 		for (int p = 0; p < N_PARTS && r == 0; p++) {
 			if (!(parts & statements[p].part))
 				continue;

@@ -1,6 +1,5 @@
-/* The PostgreSQL engine's retention of the read half's tables (store_pg_impl.h): the day
- * partitions wholly before the cutoff are dropped, then the rest of the rows before it go in
- * batches, as on SQLite (store_sqlite_retention.c), so that both engines keep the same rows. */
+/* The PostgreSQL engine's retention of the read half's tables (store_pg_impl.h): whole day
+ * partitions are dropped, the rest goes in batches (store_sqlite_retention.c on SQLite). */
 #include "store_pg_read.h"
 
 #include <errno.h>
@@ -24,6 +23,10 @@ static int delete_batch(struct db *db, const char *sql, int64_t cutoff_ms, uint6
 	return 0;
 }
 
+/* Exactly the minutes before the cutoff, as on SQLite: the days wholly before it by partition,
+ * the rest of its day (and the DEFAULT partition's) in batches. *ret_deleted counts the
+ * batch's rows, not those of a dropped day (counting them would read the whole day); it only
+ * tells retention.c whether a full batch went. */
 int pg_rollups_expire(struct db *db, int64_t cutoff_ms, uint64_t batch, uint64_t *ret_deleted)
 {
 	int r;
@@ -39,31 +42,40 @@ int pg_rollups_expire(struct db *db, int64_t cutoff_ms, uint64_t batch, uint64_t
 	return r;
 }
 
-/* The derived rows of records before cutoff_ms, by their ts (the records' own partition
- * key): metrics and execs by day partitions and then in batches, speedtests in batches. */
+/*
+ * The derived rows of the records that retention removes. The base half removes records by
+ * day (store_pg_records.c: a day partition goes once the whole day is before the cutoff), so
+ * the derived rows go by day too: the day partitions of metrics and execs wholly before the
+ * cutoff are dropped, and the rows of those days in the DEFAULT partitions (days far from
+ * today) and in speedtests go in batches. A record stays while its derived rows do.
+ */
 int pg_api_expire(struct db *db, int64_t cutoff_ms, uint64_t batch, uint64_t *ret_deleted)
 {
+	const int64_t day = 86400000;
+	int64_t day_start =
+		cutoff_ms >= 0 ? cutoff_ms / day * day : -((-cutoff_ms + day - 1) / day) * day;
 	int r;
 
 	*ret_deleted = 0;
-	r = pg_partitions_drop_before(db, "metrics", cutoff_ms, ret_deleted);
+	r = pg_partitions_drop_before(db, "metrics", day_start, ret_deleted);
 	if (r == 0)
-		r = pg_partitions_drop_before(db, "execs", cutoff_ms, ret_deleted);
+		r = pg_partitions_drop_before(db, "execs", day_start, ret_deleted);
+	if (r == 0)
+		r = delete_batch(
+			db,
+			"DELETE FROM metrics_default WHERE (host, metric, ts) IN"
+			" (SELECT host, metric, ts FROM metrics_default WHERE ts < $1::bigint"
+			" LIMIT $2::bigint)",
+			day_start, batch, "expiring metrics", ret_deleted);
 	if (r == 0)
 		r = delete_batch(db,
-				 "DELETE FROM metrics WHERE (host, metric, ts) IN"
-				 " (SELECT host, metric, ts FROM metrics WHERE ts < $1::bigint"
-				 " LIMIT $2::bigint)",
-				 cutoff_ms, batch, "expiring metrics", ret_deleted);
-	if (r == 0)
-		r = delete_batch(db,
-				 "DELETE FROM execs WHERE (id, ts) IN (SELECT id, ts FROM execs"
-				 " WHERE ts < $1::bigint LIMIT $2::bigint)",
-				 cutoff_ms, batch, "expiring execs", ret_deleted);
+				 "DELETE FROM execs_default WHERE (id, ts) IN (SELECT id, ts FROM"
+				 " execs_default WHERE ts < $1::bigint LIMIT $2::bigint)",
+				 day_start, batch, "expiring execs", ret_deleted);
 	if (r == 0)
 		r = delete_batch(db,
 				 "DELETE FROM speedtests WHERE id IN (SELECT id FROM speedtests"
 				 " WHERE ts < $1::bigint LIMIT $2::bigint)",
-				 cutoff_ms, batch, "expiring speedtests", ret_deleted);
+				 day_start, batch, "expiring speedtests", ret_deleted);
 	return r;
 }

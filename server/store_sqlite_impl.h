@@ -106,7 +106,6 @@ int sq_alert_del(struct db *db, int64_t id);
 int sq_alert_get(struct db *db, int64_t id, struct alert_rule *ret);
 int sq_alert_foreach(struct db *db, db_alert_rule_cb cb, void *ctx);
 int sq_alert_set_cursor(struct db *db, int64_t id, int64_t exec_cursor);
-int sq_alert_rules_json(struct db *db, struct sbuf *out);
 int sq_alert_states_json(struct db *db, struct sbuf *out);
 int sq_alert_state_get(struct db *db, int64_t rule_id, int64_t host, struct alert_state *ret);
 int sq_alert_state_put(struct db *db, int64_t rule_id, int64_t host, const struct alert_state *s,
