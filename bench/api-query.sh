@@ -21,16 +21,15 @@ case "$build" in /*) ;; *) build=$src/$build ;; esac
 export SRVMON_SERVER="$build/server/srvmon-server"
 export BENCH_HOSTS="${2:-1000}" BENCH_DAYS="${3:-7}" BENCH_EXEC_EVERY="${4:-600}"
 export BENCH_RAW_HOURS="${5:-1}" BENCH_REPEAT="${6:-20}" BENCH_KEEP="${BENCH_KEEP:-}"
-export PYTHONPATH="$src/tests/integration" PYTHONDONTWRITEBYTECODE=1
+export PYTHONPATH="$src/tests/integration:$src/bench/tools" PYTHONDONTWRITEBYTECODE=1
 exec python3 -u - <<'PY'
-import json
 import os
 import sqlite3
-import statistics
 import subprocess
 import time
 import urllib.parse
 
+from api_timing import time_queries
 from srvmon_testlib import Server, Workdir, server_token
 
 hosts = int(os.environ["BENCH_HOSTS"])
@@ -120,47 +119,7 @@ print("database: %s, %.1f GiB, generated in %.0f s" % (
 
 server.start()
 token = server_token(server, "bench", "bench-password")
-h1 = "%032x" % (hosts // 2)
-day = 86400000
-queries = [
-    ("hosts", "/api/v1/hosts"),
-    ("series cpu 15 min (raw, 3 s buckets)", "/api/v1/hosts/%s/series?metric=cpu_percent" % h1),
-    ("series upload 15 min (raw, 3 s)", "/api/v1/hosts/%s/series?metric=upload_rate" % h1),
-    ("series upload 1 h at 1 s (3600 raw)", "/api/v1/hosts/%s/series?metric=upload_rate&from=%d"
-     "&to=%d&step=2000" % (h1, now - 3600000, now)),
-    ("series cpu 6 h (minutes)", "/api/v1/hosts/%s/series?metric=cpu_percent&from=%d&to=%d"
-     % (h1, now - 6 * 3600000, now)),
-    ("series upload 7 d (minutes)", "/api/v1/hosts/%s/series?metric=upload_rate&from=%d&to=%d"
-     % (h1, now - 7 * day, now)),
-    ("speedtests 7 d", "/api/v1/hosts/%s/speedtests" % h1),
-    ("exec newest 100, all hosts", "/api/v1/exec"),
-    ("exec newest 100, one host", "/api/v1/exec?host=%s" % h1),
-    ("exec q=git (common), all hosts", "/api/v1/exec?q=git"),
-    ("exec q=rarecommand, all hosts", "/api/v1/exec?q=rarecommand"),
-    ("exec q=rarecommand, one host", "/api/v1/exec?q=rarecommand&host=%s" % h1),
-    ("exec user=alice q=nginx", "/api/v1/exec?user=alice&q=nginx"),
-    ("exec page 2 (cursor)", None),
-]
-st = json.loads(subprocess.run(["curl", "-s", "-H", "Authorization: Bearer " + token,
-                                server.base_url + "/api/v1/exec?q=git"],
-                               capture_output=True, check=True).stdout)
-if st["next_cursor"]:
-    queries[-1] = ("exec page 2 (cursor)", "/api/v1/exec?q=git&cursor=" + st["next_cursor"])
-else:
-    queries.pop()  # a database too small for a second page
-print("%-40s %9s %9s %9s" % ("query", "median ms", "max ms", "bytes"))
-for name, path in queries:
-    times = []
-    size = 0
-    for _ in range(repeat):
-        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total} "
-                            "%{size_download}", "-H", "Authorization: Bearer " + token,
-                            server.base_url + path], capture_output=True, text=True, check=True)
-        code, t, size = r.stdout.split()
-        if code != "200":
-            raise SystemExit("%s: HTTP %s" % (path, code))
-        times.append(float(t) * 1000)
-    print("%-40s %9.1f %9.1f %9s" % (name, statistics.median(times), max(times), size))
+time_queries(server, token, hosts, now, repeat)
 server.stop()
 if os.environ.get("BENCH_KEEP"):
     print("database kept: %s" % server.db)

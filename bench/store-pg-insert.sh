@@ -4,7 +4,9 @@
 # started and removed by the driver) and a SQLite file (WAL, synchronous=FULL) in a temporary
 # directory. Each run: RECORDS records from 500 hosts in transactions of PER_TX, as ingest
 # stores them (db_record_insert with ret_inserted NULL, one commit per transaction).
-# Usage (after a build): bench/store-pg-insert.sh [BUILD_DIR] [RECORDS] [PER_TX]
+# TYPE (default bench, a type no derived table reads) may be resources, network, status or
+# exec: then the read API's tables are kept too (SQLite's triggers, PostgreSQL's apply).
+# Usage (after a build): bench/store-pg-insert.sh [BUILD_DIR] [RECORDS] [PER_TX] [TYPE]
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 . "$src/bench/lib.sh"
@@ -13,6 +15,7 @@ build=${1:-$src/build}
 case "$build" in /*) ;; *) build=$src/$build ;; esac
 records=${2:-200000}
 per_tx=${3:-500}
+type=${4:-bench}
 bin=$build/store-insert
 # shellcheck disable=SC2046
 cc -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -DSRVMON_WITH_POSTGRESQL=1 \
@@ -29,7 +32,7 @@ echo '```'
 # Alternating, three times each: a load change hits both engines alike.
 for run in 1 2 3; do
 	rm -f "$work"/db*
-	"$bin" --db "$work/db" --records "$records" --per-tx "$per_tx"
-	"$bin" --pg --records "$records" --per-tx "$per_tx"
+	"$bin" --db "$work/db" --records "$records" --per-tx "$per_tx" --type "$type"
+	"$bin" --pg --records "$records" --per-tx "$per_tx" --type "$type"
 done
 echo '```'

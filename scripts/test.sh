@@ -18,6 +18,9 @@
 # sanitizer build measures its own overhead; test_speedtest_librespeed still runs its
 # endpoint and byte-count checks under the sanitizers). The tests issue 15 requires under
 # ASan+UBSan (hostile server, no-ack loss, host ownership, symlinks, abuse) run in both.
+# The tests on PostgreSQL (ctest label pg: the server suite again on a private PostgreSQL,
+# tests/integration/srvmon_pg.py, and the multi-node and outage tests) run in the second
+# pass only, to keep the suite's time.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -28,7 +31,7 @@ if [ "${SRVMON_SKIP_SANITIZE:-0}" != 1 ]; then
 	cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DSRVMON_SANITIZE=ON >/dev/null
 	cmake --build build-sanitize -j"$(nproc)" >/dev/null
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --test-dir build-sanitize -j4 --output-on-failure --timeout 600 "$@"
+		ctest --test-dir build-sanitize -j4 --output-on-failure --timeout 600 -LE pg "$@"
 fi
 
 echo "== pass 2: release build =="

@@ -3,6 +3,7 @@
 #include "store.h"
 
 #include "numparse.h"
+#include "sbuf.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -138,6 +139,32 @@ static const char *const state_names[] = {"ok", "firing", "resolved"};
 const char *alert_state_name(enum alert_state_kind s)
 {
 	return (unsigned int)s < 3 ? state_names[s] : "?";
+}
+
+struct rules_json_ctx {
+	struct sbuf *out;
+	size_t n;
+};
+
+static int rule_json(const struct alert_rule *rule, int64_t exec_cursor, void *ctx)
+{
+	struct rules_json_ctx *c = ctx;
+	int r = c->n++ ? sbuf_addc(c->out, ',') : 0;
+
+	(void)exec_cursor;
+	return r ? r : alert_rule_to_json(rule, c->out);
+}
+
+int store_alert_rules_json(struct db *db, struct sbuf *out)
+{
+	struct rules_json_ctx c = {.out = out};
+	int r = sbuf_addc(out, '[');
+
+	if (r == 0)
+		r = db_alert_foreach(db, rule_json, &c);
+	if (r == 0)
+		r = sbuf_addc(out, ']');
+	return r;
 }
 
 int db_schema_version(struct db *db, int *ret)

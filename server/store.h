@@ -170,6 +170,10 @@ int store_host_claim(struct db *db, const char *host_id, const char *account, ui
 		     char *ret_owner, size_t size);
 int store_host_owner(struct db *db, const char *host_id, char *ret, size_t size);
 
+/* store_ops.alert_rules_json of every engine: the rules of db_alert_foreach() as a JSON
+ * array. */
+int store_alert_rules_json(struct db *db, struct sbuf *out);
+
 /* Whether target names a PostgreSQL database (postgresql:// or postgres://). Pure. */
 bool store_is_pg_url(const char *target);
 

@@ -212,32 +212,6 @@ int sq_alert_set_cursor(struct db *db, int64_t id, int64_t exec_cursor)
 	return r;
 }
 
-struct json_ctx {
-	struct sbuf *out;
-	size_t n;
-};
-
-static int rule_json(const struct alert_rule *rule, int64_t exec_cursor, void *ctx)
-{
-	struct json_ctx *c = ctx;
-	int r = c->n++ ? sbuf_addc(c->out, ',') : 0;
-
-	(void)exec_cursor;
-	return r ? r : alert_rule_to_json(rule, c->out);
-}
-
-int sq_alert_rules_json(struct db *db, struct sbuf *out)
-{
-	struct json_ctx c = {.out = out};
-	int r = sbuf_addc(out, '[');
-
-	if (r == 0)
-		r = db_alert_foreach(db, rule_json, &c);
-	if (r == 0)
-		r = sbuf_addc(out, ']');
-	return r;
-}
-
 static int add_json_col(struct sbuf *out, sqlite3_stmt *st, int col)
 {
 	char num[40];

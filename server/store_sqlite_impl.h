@@ -36,6 +36,9 @@ static inline sqlite3 *sq_h(struct db *db)
 /* Copies text column col of the current row of st into ret (NUL-terminated). 0, -EIO for
  * NULL, -ENOSPC when it does not fit. */
 int sq_column_text(sqlite3_stmt *st, int col, char *ret, size_t size);
+/* The record of the current row of st, whose columns from col on are host_id, seq, type, ts,
+ * received_ms, account, body (the strings are st's until its next step). 0 or -EIO. */
+int sq_column_record(sqlite3_stmt *st, int col, struct db_record *ret);
 
 /* store_sqlite_migrate.c: run by the open after the schema's CREATE ... IF NOT EXISTS
  * (passed as schema, run again once tables were rebuilt, to recreate their indexes): brings
@@ -103,7 +106,6 @@ int sq_alert_del(struct db *db, int64_t id);
 int sq_alert_get(struct db *db, int64_t id, struct alert_rule *ret);
 int sq_alert_foreach(struct db *db, db_alert_rule_cb cb, void *ctx);
 int sq_alert_set_cursor(struct db *db, int64_t id, int64_t exec_cursor);
-int sq_alert_rules_json(struct db *db, struct sbuf *out);
 int sq_alert_states_json(struct db *db, struct sbuf *out);
 int sq_alert_state_get(struct db *db, int64_t rule_id, int64_t host, struct alert_state *ret);
 int sq_alert_state_put(struct db *db, int64_t rule_id, int64_t host, const struct alert_state *s,

@@ -146,7 +146,7 @@ def main():
             wait_for(lambda: len(recv.got("/cpu")) >= 2, 30, "the cpu resolved notification")
             settle(server)
             check(states(recv.got("/cpu")) == ["firing", "resolved"],
-                  "exactly one firing and one resolved (cpu)")
+                  "exactly one firing and one resolved (cpu): %r" % states(recv.got("/cpu")))
             wait_for(lambda: len(stream.alerts) >= 2, 20, "two alert events on the stream")
             check([(a["state"], a["rule_id"]) for a in stream.alerts] ==
                   [("firing", rule["id"]), ("resolved", rule["id"])],
@@ -167,7 +167,8 @@ def main():
             wait_for(lambda: len(recv.got("/offline")) >= 2, 30, "the offline resolved")
             settle(server)
             check(states(recv.got("/offline")) == ["firing", "resolved"],
-                  "exactly one firing and one resolved (offline)")
+                  "exactly one firing and one resolved (offline): %r"
+                  % states(recv.got("/offline")))
 
             # 3. The API: roles, bad bodies, an exec rule added by an admin.
             admin = server_token(server, "adm1", "admin-pass")
