@@ -8,7 +8,8 @@
  * then "records N" (ring-buffer records received), "cwd_cached N" and "cwd_walked N" (the
  * kernel's counters of cwds taken from its cache or walked, when the build has them), the
  * medians of put_cwd()'s own time for walks and hits (builds with SRVMON_EXEC_ABLATE
- * bit 0x100 only, see print_cwd_hist()), and
+ * bit 0x100 only, see print_hist()), the median of exec_ok's own time for the exec
+ * loop's execs (bit 0x200), and
  * "per_exec NS": the sum over the
  * programs of their ns per run (every exec runs each program once: exec_ok at
  * sched_process_exec, exec_exit at sys_exit_execve). Programs run for every exec of the
@@ -21,6 +22,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +58,8 @@ static int prog_stats(int fd, unsigned long long *ret_ns, unsigned long long *re
 	return 0;
 }
 
-/* Sets the 64-bit knob NAME of .rodata before load, as user/modules/history/bpf_exec.c does through the
- * skeleton; a knob the object does not have is skipped (older builds). */
+/* Sets the 64-bit knob NAME of .rodata before load, as user/modules/history/bpf_exec.c does through
+ * the skeleton; a knob the object does not have is skipped (older builds). */
 static void set_knob(struct bpf_object *obj, const char *name, __u64 value)
 {
 	struct btf *btf = bpf_object__btf(obj);
@@ -123,41 +125,55 @@ static void print_cwd_stats(struct bpf_object *obj)
 	free(v);
 }
 
-/* Builds with SRVMON_EXEC_ABLATE & 0x100 time put_cwd() into cwd_hist (25 ns buckets,
- * 0-127 walks, 128-255 cache hits): prints "cwd_walk_p50 NS N" and "cwd_hit_p50 NS N". */
-static void print_cwd_hist(struct bpf_object *obj)
+/* The median of the 25 ns buckets [first, first + n) of the per-CPU histogram map fd
+ * (bucket k counts runs of k * 25 to k * 25 + 24 ns), in ns; *ret_total: the runs. */
+static int hist_p50(int fd, __u32 first, __u32 n, unsigned long long *ret_total)
 {
-	struct bpf_map *map = bpf_object__find_map_by_name(obj, "cwd_hist");
 	int ncpus = libbpf_num_possible_cpus();
+	unsigned long long cnt[512] = {0}, total = 0, acc = 0;
+	int p50 = -1;
 	__u64 *v;
 
-	if (!map || ncpus <= 0)
-		return;
+	*ret_total = 0;
+	if (ncpus <= 0 || n > 512)
+		return 0;
 	v = calloc((size_t)ncpus, sizeof(*v));
 	if (!v)
-		return;
-	for (int hit = 0; hit < 2; hit++) {
-		unsigned long long cnt[128] = {0}, total = 0, acc = 0;
-		int p50 = -1;
+		return 0;
+	for (__u32 k = 0; k < n; k++) {
+		__u32 key = first + k;
 
-		for (__u32 k = 0; k < 128; k++) {
-			__u32 key = k + (hit ? 128 : 0);
-
-			if (bpf_map_lookup_elem(bpf_map__fd(map), &key, v) < 0)
-				continue;
-			for (int cpu = 0; cpu < ncpus; cpu++)
-				cnt[k] += v[cpu];
-			total += cnt[k];
-		}
-		for (int k = 0; k < 128 && p50 < 0; k++) {
-			acc += cnt[k];
-			if (total && acc * 2 >= total)
-				p50 = k;
-		}
-		printf("cwd_%s_p50 %d %llu\n", hit ? "hit" : "walk", p50 < 0 ? 0 : p50 * 25 + 12,
-		       total);
+		if (bpf_map_lookup_elem(fd, &key, v) < 0)
+			continue;
+		for (int cpu = 0; cpu < ncpus; cpu++)
+			cnt[k] += v[cpu];
+		total += cnt[k];
 	}
 	free(v);
+	for (__u32 k = 0; k < n && p50 < 0; k++) {
+		acc += cnt[k];
+		if (total && acc * 2 >= total)
+			p50 = (int)k;
+	}
+	*ret_total = total;
+	return p50 < 0 ? 0 : p50 * 25 + 12;
+}
+
+/* "LABEL NS N": the median and count of buckets [first, first + n) of the histogram map
+ * name, if the build has it. Builds with SRVMON_EXEC_ABLATE & 0x100 time put_cwd() into
+ * cwd_hist (0-127 walks, 128-255 cache hits), with 0x200 exec_ok into exec_hist (only the
+ * execs of the exec loop). */
+static void print_hist(struct bpf_object *obj, const char *name, const char *label, __u32 first,
+		       __u32 n)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
+	unsigned long long runs;
+	int ns;
+
+	if (!map)
+		return;
+	ns = hist_p50(bpf_map__fd(map), first, n, &runs);
+	printf("%s %d %llu\n", label, ns, runs);
 }
 
 /* COUNT sequential fork + execve from the current directory; 0 or -errno. */
@@ -197,6 +213,7 @@ int main(int argc, char **argv)
 	unsigned long count, ring = RING_SIZE;
 	double per_exec = 0;
 	int nprogs = 0, stats_fd = -1, status = 0, ret = 1;
+	int go[2] = {-1, -1};
 	pid_t child;
 	char *end = NULL;
 
@@ -257,14 +274,33 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nprogs; i++)
 		if (prog_stats(bpf_program__fd(progs[i]), &ns0[i], &cnt0[i]) < 0)
 			goto out;
+	if (pipe2(go, O_CLOEXEC) < 0)
+		goto out;
 	child = fork();
 	if (child < 0)
 		goto out;
 	if (child == 0) {
-		if (chdir(argv[3]) < 0)
+		char c;
+
+		/* Starts when the parent has told the timed builds whose execs to time. */
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1 || chdir(argv[3]) < 0)
 			_exit(126);
 		_exit(run_execs(count) < 0 ? 1 : 0);
 	}
+	close(go[0]);
+	map = bpf_object__find_map_by_name(obj, "timed_ppid");
+	if (map) {
+		__u64 pid = (__u64)child;
+		__u32 zero = 0;
+
+		if (bpf_map_update_elem(bpf_map__fd(map), &zero, &pid, BPF_ANY) < 0)
+			goto out;
+	}
+	if (write(go[1], "g", 1) != 1)
+		goto out;
+	close(go[1]);
+	go[1] = -1;
 	for (;;) {
 		pid_t w;
 
@@ -296,10 +332,14 @@ int main(int argc, char **argv)
 	}
 	printf("records %lu\n", records);
 	print_cwd_stats(obj);
-	print_cwd_hist(obj);
+	print_hist(obj, "cwd_hist", "cwd_walk_p50", 0, 128);
+	print_hist(obj, "cwd_hist", "cwd_hit_p50", 128, 128);
+	print_hist(obj, "exec_hist", "exec_ok_p50", 0, 512);
 	printf("per_exec %.1f\n", per_exec);
 	ret = 0;
 out:
+	if (go[1] >= 0)
+		close(go[1]);
 	if (stats_fd >= 0)
 		close(stats_fd);
 	ring_buffer__free(rb);

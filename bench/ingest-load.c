@@ -8,7 +8,10 @@
  * Built and run by bench/ingest-load.sh (cc + pkg-config libwebsockets). Loopback only.
  *
  * ingest-load --port P --token T [--conns 500] [--seconds 30] [--batch 0|B] [--window W]
- *             [--rate R] [--pad BYTES]
+ *             [--rate R] [--pad BYTES] [--first-host N]
+ *
+ * --first-host: the host_ids are load-N.. (default 0): several load processes against one
+ * database (bench/ingest-engines.sh, two nodes) send distinct hosts.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -47,6 +50,7 @@ static struct {
 	unsigned int window;
 	unsigned int rate; /* records/s per connection; 0: as fast as the window allows */
 	unsigned int pad;
+	unsigned int first_host;
 } opt = {.conns = 500, .seconds = 30, .window = 100, .pad = 200};
 
 static struct conn *conns;
@@ -91,7 +95,7 @@ static int put_record(struct conn *c, size_t *len)
 	n = snprintf(p, room,
 		     "{\"type\":\"status\",\"ts\":%" PRIu64
 		     ",\"host_id\":\"load-%05u\",\"seq\":%" PRIu64 ",\"pad\":\"%s\"}",
-		     (uint64_t)time(NULL) * 1000, c->idx, c->next_seq, padding);
+		     (uint64_t)time(NULL) * 1000, opt.first_host + c->idx, c->next_seq, padding);
 	if (n < 0 || (size_t)n >= room)
 		return -ENOSPC;
 	*len += (size_t)n;
@@ -277,6 +281,8 @@ int main(int argc, char **argv)
 			opt.rate = (unsigned int)parse_num(v, k);
 		else if (strcmp(k, "--pad") == 0)
 			opt.pad = (unsigned int)parse_num(v, k);
+		else if (strcmp(k, "--first-host") == 0)
+			opt.first_host = (unsigned int)parse_num(v, k);
 		else {
 			fprintf(stderr, "ingest-load: unknown option %s\n", k);
 			return 2;
@@ -284,10 +290,11 @@ int main(int argc, char **argv)
 	}
 	if (!opt.token || !opt.port || opt.conns == 0 || opt.conns > MAX_CONNS || opt.window == 0 ||
 	    opt.window > MAX_WINDOW || opt.batch > 1000 || opt.seconds == 0 || opt.seconds > 600 ||
-	    opt.pad > 4096) {
+	    opt.pad > 4096 || opt.first_host > 90000) {
 		fprintf(stderr,
 			"usage: ingest-load --port P --token T [--conns 1..%d] [--seconds "
-			"1..600] [--batch 0..1000] [--window 1..%d] [--rate R] [--pad 0..4096]\n",
+			"1..600] [--batch 0..1000] [--window 1..%d] [--rate R] [--pad 0..4096]"
+			" [--first-host 0..90000]\n",
 			MAX_CONNS, MAX_WINDOW);
 		return 2;
 	}

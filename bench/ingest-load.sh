@@ -37,7 +37,9 @@ for name, args in (("single-record frames, window 100", ["--window", "100"]),
     # Acks after every commit: the simulated agents keep a window of unacked records, and
     # this measures the server's capacity and storage latency, not the ack pacing.
     # --quota 0: 500 simulated agents share one account; this measures capacity, not quotas.
-    server = Server(work, extra=["--token-rate", "0", "--ack-interval", "0", "--quota", "0"])
+    # --conn-limit: the default 64 connections per address would refuse most of them.
+    server = Server(work, extra=["--token-rate", "0", "--ack-interval", "0", "--quota", "0",
+                                 "--conn-limit", "4096/4096"])
     server.add_user("load", "load-pass")
     server.start()
     token = server_token(server, "load", "load-pass")

@@ -38,6 +38,7 @@ args_of() {
 	soak.sh) echo "build-bench 600 60" ;;
 	replay.sh) echo "build-bench 248" ;;
 	ingest-load.sh) echo "build-bench 30 500" ;;
+	ingest-engines.sh) echo "build-bench 20 500" ;;
 	exec-peers.sh) echo "5000 3" ;;
 	exec-loss.sh) echo "4000" ;;
 	exec-kernel-cost.sh) echo "3000 5" ;;

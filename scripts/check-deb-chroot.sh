@@ -71,22 +71,8 @@ t0=$(now)
 
 # 1. The package.
 if [ -z "$DEB" ]; then
-	# A cached build dir of another source tree: start over.
-	if [ -f "$ROOT/build/CMakeCache.txt" ] &&
-		! grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$SRC" "$ROOT/build/CMakeCache.txt"; then
-		rm -rf "$ROOT/build"
-	fi
 	say "building the .deb in $ROOT/build"
-	cmake -S "$SRC" -B "$ROOT/build" -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=Release \
-		-DSRVMON_BUILD_TESTS=OFF >/dev/null
-	cmake --build "$ROOT/build" -j"$(nproc)" >/dev/null
-	rm -f "$ROOT"/build/srvmon_*.deb
-	(cd "$ROOT/build" && cpack -G DEB >/dev/null)
-	set -- "$ROOT"/build/srvmon_*.deb
-	if [ $# -ne 1 ] || [ ! -f "$1" ]; then
-		die "cpack made no single .deb in $ROOT/build"
-	fi
-	DEB=$1
+	DEB=$("$SRC/scripts/build-deb.sh" "$ROOT/build") || die "scripts/build-deb.sh $ROOT/build"
 fi
 [ -f "$DEB" ] || die "no package '$DEB'"
 t1=$(now)

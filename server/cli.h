@@ -20,6 +20,7 @@ int cmd_host(int argc, char **argv);
 int cmd_alert(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 
 /* Prints "srvmon-server: " fmt (with arg) and the --help hint to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, const char *arg);

@@ -43,6 +43,8 @@ static const struct command {
 	{"query", cmd_query,
 	 "  srvmon-server query --db PATH [--host ID] [--type T] [-n N] [--json]\n"},
 	{"stats", cmd_stats, "  srvmon-server stats --db PATH\n"},
+	{"migrate", cmd_migrate,
+	 "  srvmon-server migrate --from sqlite:PATH --to postgresql://... [--batch N]\n"},
 };
 
 static void print_usage(void)

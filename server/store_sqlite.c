@@ -448,6 +448,23 @@ int sq_record_insert(struct db *db, const struct db_record *rec, bool *ret_inser
 	return r;
 }
 
+int sq_column_record(sqlite3_stmt *st, int col, struct db_record *ret)
+{
+	const char *seq = (const char *)sqlite3_column_text(st, col + 1);
+
+	ret->host_id = (const char *)sqlite3_column_text(st, col);
+	ret->type = (const char *)sqlite3_column_text(st, col + 2);
+	ret->ts = sqlite3_column_int64(st, col + 3);
+	ret->received_ms = (uint64_t)sqlite3_column_int64(st, col + 4);
+	ret->account = (const char *)sqlite3_column_text(st, col + 5);
+	ret->body = (const char *)sqlite3_column_text(st, col + 6);
+	ret->body_len = (size_t)sqlite3_column_bytes(st, col + 6);
+	if (!ret->host_id || !seq || !ret->type || !ret->account || !ret->body ||
+	    db_seq_parse(seq, &ret->seq) < 0)
+		return -EIO;
+	return 0;
+}
+
 int sq_records_foreach(struct db *db, const char *host_id, const char *type, uint64_t n,
 		       db_record_cb cb, void *ctx)
 {
@@ -478,21 +495,9 @@ int sq_records_foreach(struct db *db, const char *host_id, const char *type, uin
 			r = -EIO;
 			break;
 		}
-		rec.host_id = (const char *)sqlite3_column_text(st, 0);
-		if (db_seq_parse((const char *)sqlite3_column_text(st, 1), &rec.seq) < 0) {
-			r = -EIO;
+		r = sq_column_record(st, 0, &rec);
+		if (r < 0)
 			break;
-		}
-		rec.type = (const char *)sqlite3_column_text(st, 2);
-		rec.ts = sqlite3_column_int64(st, 3);
-		rec.received_ms = (uint64_t)sqlite3_column_int64(st, 4);
-		rec.account = (const char *)sqlite3_column_text(st, 5);
-		rec.body = (const char *)sqlite3_column_text(st, 6);
-		rec.body_len = (size_t)sqlite3_column_bytes(st, 6);
-		if (!rec.host_id || !rec.type || !rec.account || !rec.body) {
-			r = -EIO;
-			break;
-		}
 		r = cb(&rec, ctx);
 		if (r != 0)
 			break;

@@ -36,6 +36,9 @@ static inline sqlite3 *sq_h(struct db *db)
 /* Copies text column col of the current row of st into ret (NUL-terminated). 0, -EIO for
  * NULL, -ENOSPC when it does not fit. */
 int sq_column_text(sqlite3_stmt *st, int col, char *ret, size_t size);
+/* The record of the current row of st, whose columns from col on are host_id, seq, type, ts,
+ * received_ms, account, body (the strings are st's until its next step). 0 or -EIO. */
+int sq_column_record(sqlite3_stmt *st, int col, struct db_record *ret);
 
 /* store_sqlite_migrate.c: run by the open after the schema's CREATE ... IF NOT EXISTS
  * (passed as schema, run again once tables were rebuilt, to recreate their indexes): brings

@@ -635,28 +635,40 @@ static void test_exec_cgroup(void **state)
 /*
  * Records are submitted without a wake-up; once the unread part of the ring passes
  * a quarter of it (checked once per query_bytes a CPU submits), the consumer is woken:
- * bpf_exec_poll() returns well before its timeout.
+ * a few records do not wake bpf_exec_poll() (it runs out its timeout), enough of them
+ * do, long before its timeout, and none is lost. Only this test's own execs reach the
+ * ring (min_uid: they run as a random uid no account has), so other work on the machine
+ * can neither wake the consumer nor fill the ring.
  */
 static void test_forced_wakeup(void **state)
 {
-	struct bpf_exec_opts o = {.ringbuf_size = 64 * 1024};
+	uid_t uid = 3000000000u + (uid_t)(now_ms() % 1000000000u);
+	struct bpf_exec_opts o = {.ringbuf_size = 64 * 1024, .min_uid = uid};
+	struct spawn_opts so = {.uid = uid};
 	struct capture c = {0};
 	struct bpf_exec *e = load(&c, &o);
 	static char pad[400];
 	char *argv[] = {"/bin/true", c.marker, pad, NULL};
 	struct srvmon_exec_stats st;
 	uint64_t t0;
-	int n;
 
 	(void)state;
 	memset(pad, 'p', sizeof(pad) - 1);
-	/* ~700 bytes a record: 40 of them are 28 KiB, past 16 KiB + 2 CPUs' 4 KiB... */
-	for (int i = 0; i < 40; i++)
-		spawn("/bin/true", argv, NULL);
+	/* ~700 bytes a record: 4 of them are 2.8 KiB, below the 16 KiB of a wake-up. */
+	for (int i = 0; i < 4; i++)
+		spawn("/bin/true", argv, &so);
 	t0 = now_ms();
-	n = bpf_exec_poll(e, 8000);
-	assert_true(n > 0);
+	assert_true(bpf_exec_poll(e, 300) >= 0);
+	assert_true(now_ms() - t0 >= 290);
+	assert_int_equal(c.n, 4);
+	/* 40 more are 28 KiB, past 16 KiB + 2 CPUs' 4 KiB between two fill-level reads. */
+	for (int i = 0; i < 40; i++)
+		spawn("/bin/true", argv, &so);
+	t0 = now_ms();
+	assert_true(bpf_exec_poll(e, 8000) > 0);
 	assert_true(now_ms() - t0 < 6000);
+	wait_records(e, &c, 44);
+	assert_int_equal(c.n, 44);
 	assert_int_equal(bpf_exec_stats(e, &st), 0);
 	assert_int_equal(st.ringbuf_full, 0);
 	capture_clear(&c);

@@ -3,12 +3,18 @@
 Every process is started here and ended here, by PID. Nothing leaves 127.0.0.1.
 The one dialect of tests/integration/test_*.py (no private copies in single tests):
   check, fail, wait_for (fails at its deadline), poll (returns the last value)
-  Workdir; Server (start/stop -> exit status, read_log, stdout with print_records, url,
-    records, rows(sql), cli/run_cli, stats); served() for Workdir + Server + account +
+  Workdir (db: the database target of its servers); Server (start/stop -> exit status,
+    read_log, stdout with print_records, url, records, rows(sql), cli/run_cli, stats);
+    db_engine, db_rows; served() for Workdir + Server + account +
     agents stopped on the way out; Agent, agent_config, write_config, history_agent
   http, http_response, post_token, token_reply, server_token
   WsClient (send, recv raw frames, recv_json, recv_close, close) and WsClosed
 srvmon_fakeserver.FakeServer is the misbehaving server the agent's tests talk to.
+
+The database engine of the servers: SRVMON_TEST_DB_ENGINE=sqlite (the default: a file in the
+Workdir) or pg (a fresh database per Workdir in a private PostgreSQL, srvmon_pg.py, started on
+first use and removed at exit). rows() and records() read either; a test about the SQLite
+file itself checks db_engine() first.
 """
 import atexit
 import base64
@@ -33,7 +39,7 @@ SERVER = os.environ.get("SRVMON_SERVER", "build/server/srvmon-server")
 
 
 # Every process a test starts through this module, so that a failing test (fail()
-# exits) still ends them: by PID, only ours.
+# exits) still ends them: by PID, only ours. Then the PostgreSQL they used, if any.
 _STARTED = []
 
 
@@ -42,6 +48,8 @@ def _end_started():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    if "srvmon_pg" in sys.modules:
+        sys.modules["srvmon_pg"].remove_cluster()
 
 
 atexit.register(_end_started)
@@ -91,23 +99,81 @@ def wait_for(pred, timeout, what, interval=0.1):
         time.sleep(interval)
 
 
+def db_engine():
+    """The engine the tests' servers use: "sqlite" or "pg" (SRVMON_TEST_DB_ENGINE)."""
+    engine = os.environ.get("SRVMON_TEST_DB_ENGINE", "sqlite")
+    if engine not in ("sqlite", "pg"):
+        fail("SRVMON_TEST_DB_ENGINE=%s: expected sqlite or pg" % engine)
+    return engine
+
+
+def pg_cluster():
+    """The PostgreSQL of this test process (srvmon_pg.PgCluster), started on first use."""
+    import srvmon_pg
+    return srvmon_pg.cluster(at_exit=False)
+
+
+def _pg_value(v):
+    """psql prints text; integers come back as int like sqlite3 gives them."""
+    if v is not None and re.fullmatch(r"-?[0-9]{1,18}", v):
+        return int(v)
+    return v
+
+
+def db_rows(target, sql, params=()):
+    """The rows (tuples) of a read-only query on the database target (a SQLite path or a
+    postgresql:// URL of srvmon_pg), on a connection of its own. sql uses ? placeholders
+    (psql: quoted literals, so compare with text or numbers as the column's type allows)."""
+    if not target.startswith("postgresql://"):
+        con = sqlite3.connect("file:%s?mode=ro" % target, uri=True, timeout=10)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+    import srvmon_pg
+    parts = sql.split("?")
+    if len(parts) - 1 != len(params):
+        fail("db_rows: %d placeholders, %d parameters: %s" % (len(parts) - 1, len(params), sql))
+    text = parts[0]
+    variables = {}
+    for i, p in enumerate(params):
+        variables["p%d" % i] = str(p)
+        text += ":'p%d'" % i + parts[i + 1]
+    rows = srvmon_pg.query_url(target, text + ";", variables)
+    return [tuple(_pg_value(v) for v in row) for row in rows]
+
+
 class Workdir:
     def __init__(self, prefix="srvmon-it-"):
         self.path = tempfile.mkdtemp(prefix=prefix)
+        self._db = None
 
     def file(self, name):
         return os.path.join(self.path, name)
 
+    @property
+    def db(self):
+        """The database of the servers of this Workdir (db_engine()): the file srvmon.db in
+        it, or a PostgreSQL database made for it (the same for every Server of it)."""
+        if self._db is None:
+            if db_engine() == "pg":
+                self._db = pg_cluster().database()
+            else:
+                self._db = self.file("srvmon.db")
+        return self._db
+
 
 class Server:
-    """srvmon-server serve on 127.0.0.1 with its own SQLite database."""
+    """srvmon-server serve on 127.0.0.1 with the database of its Workdir (work.db)."""
 
     def __init__(self, work, port=0, token_lifetime=None, extra=(), listen="127.0.0.1",
-                 netns=None, print_records=False):
+                 netns=None, print_records=False, db=None, log_name="server.log"):
         """print_records: serve --print-records; its stdout (the readable record lines) goes
-        to its own file, read by stdout(); the log (stderr) stays in read_log()."""
+        to its own file, read by stdout(); the log (stderr) stays in read_log(). db: the
+        database (a path or a postgresql:// URL) instead of work.db; log_name: the log's
+        file in work (several servers in one Workdir)."""
         self.work = work
-        self.db = work.file("srvmon.db")
+        self.db = db or work.db
         self.port = port
         self.token_lifetime = token_lifetime
         self.extra = list(extra)
@@ -116,7 +182,7 @@ class Server:
         self.print_records = print_records
         self.out_path = work.file("server.out")
         self.proc = None
-        self.log_path = work.file("server.log")
+        self.log_path = work.file(log_name)
 
     def add_user(self, name, password, role=None):
         """role: None (the default, agent), "agent", "viewer" or "admin"."""
@@ -204,22 +270,16 @@ class Server:
         return r.stdout
 
     def rows(self, sql, params=()):
-        """The rows of a read-only query, on a connection of its own (another reader)."""
-        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=10)
-        try:
-            return con.execute(sql, params).fetchall()
-        finally:
-            con.close()
+        """The rows of a read-only query, on a connection of its own (another reader), on
+        either engine (db_rows)."""
+        return db_rows(self.db, sql, params)
 
     def records(self, rtype=None):
         """All stored records as parsed JSON bodies (exact integers), oldest seq first."""
-        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=10)
         try:
-            rows = con.execute("SELECT body FROM records").fetchall()
-        except sqlite3.OperationalError:
+            rows = db_rows(self.db, "SELECT body FROM records")
+        except (sqlite3.OperationalError, RuntimeError):
             rows = []
-        finally:
-            con.close()
         out = [json.loads(r[0]) for r in rows]
         if rtype:
             out = [r for r in out if r.get("type") == rtype]
@@ -472,6 +532,67 @@ interval = 1s
 [network]
 interval = 1s
 %s""" % (server.port, client_id, password, work.file("state"), extra)
+
+
+# Sampling every 200 ms (~10 records/s): agent_config(...).split("[resources]")[0] +
+# FAST_SAMPLING (it replaces agent_config()'s own [resources], [network] and [history]).
+FAST_SAMPLING = """
+[resources]
+interval = 200ms
+
+[network]
+interval = 200ms
+
+# agent_config()'s own [history] section is cut off with the rest above.
+[history]
+enabled = false
+"""
+
+
+def host_agent(port, host_id, fast=False):
+    """An Agent (not started) of the server at 127.0.0.1:port with host_id, in a Workdir of
+    its own (its state dir: the second value returned); fast: FAST_SAMPLING."""
+    import types
+    w = Workdir(prefix="srvmon-agent-%s-" % host_id)
+    cfg = agent_config(types.SimpleNamespace(port=port, work=w))
+    if fast:
+        cfg = cfg.split("[resources]")[0] + FAST_SAMPLING
+    cfg = cfg.replace("[agent]\n", "[agent]\nhost_id = %s\n" % host_id)
+    return Agent(w, write_config(w, cfg)), w.file("state")
+
+
+def stored_seqs(target, host_id):
+    """The seqs of host_id stored in the database target (db_rows), ascending."""
+    return sorted(int(s) for (s,) in db_rows(target, "SELECT seq FROM records WHERE host_id = ?",
+                                             (host_id,)))
+
+
+def spool_acked(state_dir):
+    """The cumulative ack an agent's spool has recorded (its acked file, written every
+    second), 0 before the first."""
+    try:
+        with open(os.path.join(state_dir, "spool", "acked"), "rb") as f:
+            raw = f.read(8)
+        return struct.unpack("<Q", raw)[0] if len(raw) == 8 else 0
+    except FileNotFoundError:
+        return 0
+
+
+def check_each_seq_once(target, state_dirs):
+    """Once the agents have stopped: no (host_id, seq) is stored twice in target, and for
+    each host_id -> agent state dir of state_dirs, the stored seqs and those still in the
+    agent's spool together leave no gap."""
+    dups = db_rows(target, "SELECT host_id, seq, count(*) FROM records GROUP BY host_id, seq"
+                   " HAVING count(*) > 1")
+    check(dups == [], "no (host_id, seq) stored twice: %r" % dups[:5])
+    for host, state in state_dirs.items():
+        stored = stored_seqs(target, host)
+        left = spool_records(os.path.join(state, "spool"))
+        every = sorted(set(stored) | set(left))
+        check(stored and every == list(range(every[0], every[-1] + 1)),
+              "%s: %d stored (%s..%s) + %d still spooled: every seq, no gap" % (
+                  host, len(stored), stored[0] if stored else "-",
+                  stored[-1] if stored else "-", len(left)))
 
 
 class Agent:

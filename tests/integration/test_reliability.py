@@ -8,25 +8,13 @@ exactly once; the restarted agent never reuses a seq.
 import signal
 import time
 
-from srvmon_testlib import (Agent, Server, Workdir, agent_config, check, spool_records,
-                            wait_for, write_config)
-
-FAST = """
-[resources]
-interval = 200ms
-
-[network]
-interval = 200ms
-
-# agent_config()'s own [history] section is cut off with the rest above.
-[history]
-enabled = false
-"""
+from srvmon_testlib import (FAST_SAMPLING, Agent, Server, Workdir, agent_config, check,
+                            spool_records, wait_for, write_config)
 
 
 def config(server):
     # Fast sampling: ~10 records/s, so the outage leaves a few hundred in the spool.
-    return agent_config(server).split("[resources]")[0] + FAST
+    return agent_config(server).split("[resources]")[0] + FAST_SAMPLING
 
 
 work = Workdir()

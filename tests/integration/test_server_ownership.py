@@ -7,8 +7,8 @@ is first seen, and refusals inside a batch."""
 import json
 import os
 
-from srvmon_testlib import (Agent, WsClient, agent_config, check, served, server_token,
-                            spool_records, wait_for, write_config)
+from srvmon_testlib import (Agent, WsClient, agent_config, check, db_engine, served,
+                            server_token, spool_records, wait_for, write_config)
 
 HOST = "owned-host"
 
@@ -25,8 +25,9 @@ def rec(seq, host=HOST, rtype="status"):
 
 with served() as (work, server, agents):
     server.add_user("intruder", "intruder-pass")
-    # srvmon-server made the database (user add): owner only, whatever the caller's umask.
-    for path in (server.db, server.db + "-wal"):
+    # srvmon-server made the database file (user add): owner only, whatever the caller's
+    # umask (a SQLite file; PostgreSQL's files are its own).
+    for path in (server.db, server.db + "-wal") if db_engine() == "sqlite" else ():
         mode = os.stat(path).st_mode if os.path.exists(path) else 0
         check(mode == 0 or mode & 0o077 == 0, "%s: mode %o (umask 077)" % (path, mode & 0o777))
 

@@ -9,8 +9,8 @@ import re
 import sqlite3
 import time
 
-from srvmon_testlib import (Agent, Server, Workdir, WsClient, agent_config, check, server_token,
-                            wait_for, write_config)
+from srvmon_testlib import (Agent, Server, Workdir, WsClient, agent_config, check, db_engine,
+                            server_token, wait_for, write_config)
 
 
 def rec(seq, host="quota-host", pad=""):
@@ -122,7 +122,12 @@ finally:
     server.stop()
 
 # 4. Retention: 1,200 records received 40 days ago and 10 received now whose ts is 40 days
-# old; --retention 30d deletes the 1,200 in batches of at most 500, keeps the 10.
+# old; --retention 30d deletes the 1,200 in batches of at most 500, keeps the 10. SQLite
+# only: the rows are written into the file, and PostgreSQL's retention drops whole day
+# partitions (of ts) instead (the engine's own tests).
+if db_engine() != "sqlite":
+    print("skipped on %s: retention by received_ms in row batches is SQLite's" % db_engine())
+    raise SystemExit(0)
 work = Workdir()
 server = Server(work, extra=["--retention", "30d", "--verbose"])
 server.add_user("agent1", "s3cret-pass")  # creates the schema
