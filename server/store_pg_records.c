@@ -220,8 +220,7 @@ static int apply_inserted(struct db *db, const struct pg_batch *b, const PGresul
 	r = pg_api_apply(db, recs, ids, (size_t)k);
 	free(recs);
 	free(ids);
-	/* ENOTSUP: the read half's stubs, until it lands. */
-	return r == -ENOTSUP ? 0 : r;
+	return r;
 }
 
 /* Flushes the queue; *ret_last_inserted (may be NULL): whether its last record was new. */
@@ -359,8 +358,6 @@ int pg_records_expire(struct db *db, int64_t cutoff_ms, uint64_t batch, uint64_t
 	}
 	/* The derived rows first, while the records they came from are still there. */
 	r = pg_api_expire(db, cutoff_ms, batch, &derived);
-	if (r == -ENOTSUP) /* the read half's stubs, until it lands */
-		r = 0;
 	if (r == 0)
 		r = pg_partitions_drop_before(db, "records", cutoff_ms, &dropped);
 	if (r == 0) {

@@ -81,9 +81,7 @@ static int to_v4(struct db *db, const char **ret_err)
 		*ret_err = pg_errmsg(db);
 		return r;
 	}
-	r = pg_api_schema(db, ret_err);
-	/* ENOTSUP: the read half's stubs, until it lands (its tables are then missing). */
-	return r == -ENOTSUP ? 0 : r;
+	return pg_api_schema(db, ret_err);
 }
 
 /* Forward-only: a database at version v runs every step above v, in order; a new one (0)
