@@ -87,7 +87,7 @@ static int credential_find(struct db *db, const char *sql, const char *hash, PGr
 		return -ENOENT;
 	memcpy(prefix, hash, HASH_LOOKUP_DIGITS);
 	prefix[HASH_LOOKUP_DIGITS] = '\0';
-	r = pg_query(db, sql, 1, &arg);
+	r = pg_query_unbatched(db, sql, 1, &arg);
 	if (!r)
 		return -EIO;
 	for (i = 0; i < PQntuples(r); i++) {

@@ -305,6 +305,11 @@ PGresult *pg_query(struct db *db, const char *sql, int n, const char *const *val
 	return run(pg, sql, n, values);
 }
 
+PGresult *pg_query_unbatched(struct db *db, const char *sql, int n, const char *const *values)
+{
+	return run(pg_of(db), sql, n, values);
+}
+
 int pg_query_ok(struct db *db, const char *sql, int n, const char *const *values)
 {
 	PGresult *r = pg_query(db, sql, n, values);
@@ -431,7 +436,11 @@ int pg_exec_changes(struct db *db, const char *sql, int n, const char *const *ar
 
 int pg_select_text(struct db *db, const char *sql, const char *key, char *ret, size_t size)
 {
-	PGresult *r = pg_query(db, sql, 1, &key);
+	return pg_select_text_in(pg_query(db, sql, 1, &key), ret, size);
+}
+
+int pg_select_text_in(PGresult *r, char *ret, size_t size)
+{
 	int rc;
 
 	if (!r)

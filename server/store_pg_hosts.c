@@ -6,8 +6,12 @@
 
 int pg_host_owner(struct db *db, const char *host_id, char *ret, size_t size)
 {
-	return pg_select_text(db, "SELECT account FROM host_owners WHERE host_id = $1", host_id,
-			      ret, size);
+	const char *arg = host_id;
+
+	return pg_select_text_in(
+		pg_query_unbatched(db, "SELECT account FROM host_owners WHERE host_id = $1", 1,
+				   &arg),
+		ret, size);
 }
 
 int pg_host_claim(struct db *db, const char *host_id, const char *account, uint64_t now_ms,
@@ -20,17 +24,17 @@ int pg_host_claim(struct db *db, const char *host_id, const char *account, uint6
 
 	/* Claimed when unowned, stamped when account owns it; either way the owner comes back
 	 * (of two nodes claiming at once, the second waits for the first's row and gets it). */
-	r = pg_query(db,
-		     "WITH up AS (INSERT INTO host_owners(host_id, account, assigned_ms,"
-		     " first_seen_ms, last_seen_ms) VALUES($1, $2, $3, $3, $3)"
-		     " ON CONFLICT (host_id) DO UPDATE SET"
-		     " first_seen_ms = coalesce(host_owners.first_seen_ms, $3),"
-		     " last_seen_ms = greatest(coalesce(host_owners.last_seen_ms, 0), $3)"
-		     " WHERE host_owners.account = $2 RETURNING account)"
-		     " SELECT account FROM up UNION ALL"
-		     " SELECT account FROM host_owners WHERE host_id = $1"
-		     " AND NOT EXISTS(SELECT 1 FROM up)",
-		     3, args);
+	r = pg_query_unbatched(db,
+			       "WITH up AS (INSERT INTO host_owners(host_id, account, assigned_ms,"
+			       " first_seen_ms, last_seen_ms) VALUES($1, $2, $3, $3, $3)"
+			       " ON CONFLICT (host_id) DO UPDATE SET"
+			       " first_seen_ms = coalesce(host_owners.first_seen_ms, $3),"
+			       " last_seen_ms = greatest(coalesce(host_owners.last_seen_ms, 0), $3)"
+			       " WHERE host_owners.account = $2 RETURNING account)"
+			       " SELECT account FROM up UNION ALL"
+			       " SELECT account FROM host_owners WHERE host_id = $1"
+			       " AND NOT EXISTS(SELECT 1 FROM up)",
+			       3, args);
 	if (!r)
 		return -EIO;
 	if (PQntuples(r)) {

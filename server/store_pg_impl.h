@@ -82,6 +82,11 @@ static inline const struct store_pg *pg_of_const(const struct db *db)
  * PGRES_TUPLES_OK) and clears the result: 0 or -EIO.
  */
 PGresult *pg_query(struct db *db, const char *sql, int n, const char *const *values);
+/* pg_query() without flushing the queued records first: only for statements on tables that
+ * neither the records nor their derived rows touch (host_owners, tokens, refresh_tokens).
+ * The ingest loop's per-host claims and token rechecks run between records: flushing there
+ * split a loop turn's records into many small batches, three round trips each. */
+PGresult *pg_query_unbatched(struct db *db, const char *sql, int n, const char *const *values);
 int pg_query_ok(struct db *db, const char *sql, int n, const char *const *values);
 /* Runs a script of several statements (DDL, migrations) unprepared. 0 or -EIO. */
 int pg_exec_script(struct db *db, const char *sql);
@@ -98,6 +103,8 @@ int pg_copy_text(const PGresult *r, int row, int col, char *ret, size_t size);
 /* Column 0 of the first row of sql, whose $1 is key, into ret. 0, -ENOENT (no row),
  * -ENOSPC, -EIO. */
 int pg_select_text(struct db *db, const char *sql, const char *key, char *ret, size_t size);
+/* The same for the result r of a query (NULL: failed), which it clears. */
+int pg_select_text_in(PGresult *r, char *ret, size_t size);
 /* The number of rows the statement of r changed (PQcmdTuples). */
 uint64_t pg_changes(const PGresult *r);
 /* pg_query() of a statement that changes rows: *ret gets how many. 0 or -EIO. */
