@@ -41,16 +41,19 @@ enum {
 
 #define N_PARTS 5
 
+/* bodies: the parts whose statement reads the body of a record of this type (statement 2
+ * reads only the ts of a status record: its body would be parsed as jsonb for nothing). */
 static const struct {
 	const char *type;
 	unsigned int parts;
+	unsigned int bodies;
 } type_parts[] = {
-	{"hello", PART_HOST | PART_FIGURES},
-	{"resources", PART_HOST | PART_FIGURES | PART_METRICS},
-	{"network", PART_HOST | PART_FIGURES | PART_METRICS},
-	{"status", PART_HOST | PART_FIGURES},
-	{"exec", PART_HOST | PART_EXEC},
-	{"speedtest", PART_HOST | PART_SPEEDTEST},
+	{"hello", PART_HOST | PART_FIGURES, PART_FIGURES},
+	{"resources", PART_HOST | PART_FIGURES | PART_METRICS, PART_FIGURES | PART_METRICS},
+	{"network", PART_HOST | PART_FIGURES | PART_METRICS, PART_FIGURES | PART_METRICS},
+	{"status", PART_HOST | PART_FIGURES, 0},
+	{"exec", PART_HOST | PART_EXEC, PART_EXEC},
+	{"speedtest", PART_HOST | PART_SPEEDTEST, 0},
 };
 
 static const char hosts_sql[] =
@@ -156,21 +159,26 @@ static const struct {
 	unsigned int part;
 	const char *sql;
 	const char *what;
-	bool body;
 } statements[N_PARTS] = {
-	{PART_HOST, hosts_sql, "storing hosts", false},
-	{PART_FIGURES, figures_sql, "storing the hosts' latest figures", true},
-	{PART_METRICS, metrics_sql, "storing metrics", true},
-	{PART_EXEC, execs_sql, "storing execs", true},
-	{PART_SPEEDTEST, speedtests_sql, "storing speedtests", false},
+	{PART_HOST, hosts_sql, "storing hosts"},
+	{PART_FIGURES, figures_sql, "storing the hosts' latest figures"},
+	{PART_METRICS, metrics_sql, "storing metrics"},
+	{PART_EXEC, execs_sql, "storing execs"},
+	{PART_SPEEDTEST, speedtests_sql, "storing speedtests"},
 };
 
-static unsigned int parts_of(const char *type)
+/* The parts a record of type reads; *ret_bodies (may be NULL): those reading its body. */
+static unsigned int parts_of(const char *type, unsigned int *ret_bodies)
 {
 	for (size_t i = 0; i < sizeof(type_parts) / sizeof(type_parts[0]); i++) {
-		if (strcmp(type_parts[i].type, type) == 0)
+		if (strcmp(type_parts[i].type, type) == 0) {
+			if (ret_bodies)
+				*ret_bodies = type_parts[i].bodies;
 			return type_parts[i].parts;
+		}
 	}
+	if (ret_bodies)
+		*ret_bodies = 0;
 	return 0;
 }
 
@@ -275,7 +283,7 @@ static int ensure_partitions(struct db *db, const struct db_record *const *recs,
 	int r = 0;
 
 	for (size_t i = 0; i < n && r == 0; i++) {
-		unsigned int parts = parts_of(recs[i]->type);
+		unsigned int parts = parts_of(recs[i]->type, NULL);
 
 		for (size_t t = 0; t < N_PARTITIONED && r == 0; t++) {
 			int64_t ts = recs[i]->ts;
@@ -306,12 +314,13 @@ int pg_api_apply(struct db *db, const struct db_record *const *recs, const int64
 	for (int p = 0; p < N_PARTS && r == 0; p++)
 		r = sbuf_addc(&arr[p], '[');
 	for (size_t i = 0; i < n && r == 0; i++) {
-		unsigned int parts = parts_of(recs[i]->type);
+		unsigned int bodies;
+		unsigned int parts = parts_of(recs[i]->type, &bodies);
 
 		for (int p = 0; p < N_PARTS && r == 0; p++) {
 			if (!(parts & statements[p].part))
 				continue;
-			r = add_record(&arr[p], recs[i], ids[i], i, statements[p].body);
+			r = add_record(&arr[p], recs[i], ids[i], i, bodies & statements[p].part);
 			/* A body not even cJSON reads again adds no figures (ingest read it). */
 			if (r == -EINVAL)
 				r = 0;
