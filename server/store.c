@@ -2,6 +2,7 @@
  * every other public operation calls the open engine's. Also the engine-neutral helpers. */
 #include "store.h"
 
+#include "json_out.h"
 #include "numparse.h"
 #include "sbuf.h"
 
@@ -419,4 +420,41 @@ int hosts_del(struct db *db, const char *host_id)
 int hosts_foreach(struct db *db, hosts_row_cb cb, void *ctx)
 {
 	return db->ops->host_foreach(db, cb, ctx);
+}
+
+const char *const store_api_host_members[STORE_API_HOST_MEMBERS] = {
+	"host_id",	  "hostname",	   "os",
+	"kernel",	  "agent_version", "collector",
+	"last_seen_ms",	  "first_seen_ms", "cpu_percent",
+	"ram_total",	  "ram_available", "disk_total",
+	"disk_available", "resources_ts",  "upload_rate",
+	"download_rate",  "rx_peak_rate",  "tx_peak_rate",
+	"network_ts",
+};
+
+int64_t store_host_interval(const int64_t intervals[3])
+{
+	int64_t best = 0;
+
+	for (int i = 0; i < 3; i++) {
+		if (intervals[i] > 0 && (best == 0 || intervals[i] < best))
+			best = intervals[i];
+	}
+	return best > DB_API_INTERVAL_MAX_MS ? DB_API_INTERVAL_MAX_MS : best;
+}
+
+int store_api_host_end(struct sbuf *out, uint64_t now_ms, int64_t last_seen_ms, int64_t interval,
+		       bool (*connected)(const char *host_id, void *ctx), const char *host_id,
+		       void *ctx)
+{
+	int64_t window = interval ? DB_API_ONLINE_INTERVALS * interval : DB_API_ONLINE_DEFAULT_MS;
+	bool online =
+		(int64_t)now_ms - last_seen_ms <= window || (connected && connected(host_id, ctx));
+	int r = sbuf_adds(out, ",\"interval_ms\":");
+
+	if (r == 0)
+		r = interval ? json_add_i64(out, interval) : sbuf_adds(out, "null");
+	if (r == 0)
+		r = sbuf_adds(out, online ? ",\"online\":true}" : ",\"online\":false}");
+	return r;
 }

@@ -174,6 +174,20 @@ int store_host_owner(struct db *db, const char *host_id, char *ret, size_t size)
  * array. */
 int store_alert_rules_json(struct db *db, struct sbuf *out);
 
+/* api_hosts of every engine: the member names of a host object, in the order of the
+ * columns each engine selects first (host_id ... network_ts). */
+#define STORE_API_HOST_MEMBERS 19
+extern const char *const store_api_host_members[STORE_API_HOST_MEMBERS];
+/* The host's interval: the smallest positive one of its modules' intervals (0: unknown),
+ * capped at DB_API_INTERVAL_MAX_MS. Pure. */
+int64_t store_host_interval(const int64_t intervals[3]);
+/* The end of a host object: ,"interval_ms":N|null,"online":BOOL} where online means a record
+ * within DB_API_ONLINE_INTERVALS intervals of now (DB_API_ONLINE_DEFAULT_MS when the
+ * interval is unknown) or, only when that fails, connected(host_id, ctx). 0 or -ENOMEM. */
+int store_api_host_end(struct sbuf *out, uint64_t now_ms, int64_t last_seen_ms, int64_t interval,
+		       bool (*connected)(const char *host_id, void *ctx), const char *host_id,
+		       void *ctx);
+
 /* Whether target names a PostgreSQL database (postgresql:// or postgres://). Pure. */
 bool store_is_pg_url(const char *target);
 

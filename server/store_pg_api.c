@@ -7,37 +7,21 @@
 #include <errno.h>
 #include <string.h>
 
-/* The smallest known interval of the host (columns first..first+2, NULL when unknown), capped. */
+/* The host's intervals (columns first..first+2, NULL when unknown: 0). */
 static int64_t host_interval(const PGresult *r, int row, int first)
 {
-	int64_t best = 0;
+	int64_t iv[3];
 
-	for (int c = first; c < first + 3; c++) {
-		int64_t v;
-
-		if (PQgetisnull(r, row, c))
-			continue;
-		v = pg_get_i64_trunc(r, row, c);
-		if (v > 0 && (best == 0 || v < best))
-			best = v;
-	}
-	return best > DB_API_INTERVAL_MAX_MS ? DB_API_INTERVAL_MAX_MS : best;
+	for (int i = 0; i < 3; i++)
+		iv[i] = PQgetisnull(r, row, first + i) ? 0 : pg_get_i64_trunc(r, row, first + i);
+	return store_host_interval(iv);
 }
 
 int pg_api_hosts(struct db *db, uint64_t now_ms, bool (*connected)(const char *host_id, void *ctx),
 		 void *ctx, struct sbuf *out)
 {
-	/* Columns 0..N_SHOWN-1 are written as they are, by these names. */
-	static const char *const shown[] = {
-		"host_id",	  "hostname",	   "os",
-		"kernel",	  "agent_version", "collector",
-		"last_seen_ms",	  "first_seen_ms", "cpu_percent",
-		"ram_total",	  "ram_available", "disk_total",
-		"disk_available", "resources_ts",  "upload_rate",
-		"download_rate",  "rx_peak_rate",  "tx_peak_rate",
-		"network_ts",
-	};
-	/* Byte order, as SQLite compares text. */
+	/* The first STORE_API_HOST_MEMBERS columns are the members of store_api_host_members;
+	 * text in byte order, as SQLite compares it. */
 	static const char sql[] =
 		"SELECT host_id, hostname, os, kernel, agent_version, collector, last_seen_ms,"
 		" first_seen_ms, cpu_percent, ram_total, ram_available, disk_total,"
@@ -45,7 +29,6 @@ int pg_api_hosts(struct db *db, uint64_t now_ms, bool (*connected)(const char *h
 		" net_ts, net_interval_ms, res_gap_ms, status_gap_ms"
 		" FROM hosts ORDER BY hostname IS NULL, hostname COLLATE \"C\","
 		" host_id COLLATE \"C\"";
-	const int n_shown = (int)(sizeof(shown) / sizeof(shown[0]));
 	PGresult *res = pg_query(db, sql, 0, NULL);
 	int r;
 
@@ -53,23 +36,13 @@ int pg_api_hosts(struct db *db, uint64_t now_ms, bool (*connected)(const char *h
 		return -EIO;
 	r = sbuf_addc(out, '[');
 	for (int row = 0; row < PQntuples(res) && r == 0; row++) {
-		int64_t interval = host_interval(res, row, n_shown);
-		int64_t last = pg_get_i64(res, row, 6);
-		int64_t window =
-			interval ? DB_API_ONLINE_INTERVALS * interval : DB_API_ONLINE_DEFAULT_MS;
-		bool online;
-
 		r = sbuf_adds(out, row ? ",{" : "{");
-		for (int c = 0; c < n_shown && r == 0; c++)
-			r = pg_json_member(out, c == 0, shown[c], res, row, c);
+		for (int c = 0; c < STORE_API_HOST_MEMBERS && r == 0; c++)
+			r = pg_json_member(out, c == 0, store_api_host_members[c], res, row, c);
 		if (r == 0)
-			r = sbuf_adds(out, ",\"interval_ms\":");
-		if (r == 0)
-			r = interval ? json_add_i64(out, interval) : sbuf_adds(out, "null");
-		online = (int64_t)now_ms - last <= window ||
-			 (connected && connected(PQgetvalue(res, row, 0), ctx));
-		if (r == 0)
-			r = sbuf_adds(out, online ? ",\"online\":true}" : ",\"online\":false}");
+			r = store_api_host_end(out, now_ms, pg_get_i64(res, row, 6),
+					       host_interval(res, row, STORE_API_HOST_MEMBERS),
+					       connected, PQgetvalue(res, row, 0), ctx);
 	}
 	if (r == 0)
 		r = sbuf_addc(out, ']');

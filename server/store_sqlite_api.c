@@ -117,43 +117,26 @@ static int add_member(struct sbuf *out, bool first, const char *name, sqlite3_st
 	return r;
 }
 
-/* The smallest known interval of the host (columns 0..2, NULL when unknown), capped. */
-static int64_t host_interval(sqlite3_stmt *st, int first_col)
+/* The host's intervals (columns first..first+2, NULL when unknown: 0). */
+static int64_t host_interval(sqlite3_stmt *st, int first)
 {
-	int64_t best = 0;
+	int64_t iv[3];
 
-	for (int c = first_col; c < first_col + 3; c++) {
-		int64_t v;
-
-		if (sqlite3_column_type(st, c) == SQLITE_NULL)
-			continue;
-		v = sqlite3_column_int64(st, c);
-		if (v > 0 && (best == 0 || v < best))
-			best = v;
-	}
-	return best > DB_API_INTERVAL_MAX_MS ? DB_API_INTERVAL_MAX_MS : best;
+	for (int i = 0; i < 3; i++)
+		iv[i] = sqlite3_column_int64(st, first + i);
+	return store_host_interval(iv);
 }
 
 int sq_api_hosts(struct db *db, uint64_t now_ms, bool (*connected)(const char *host_id, void *ctx),
 		 void *ctx, struct sbuf *out)
 {
-	/* Columns 0..N_SHOWN-1 are written as they are, by name. */
-	static const char *const shown[] = {
-		"host_id",	  "hostname",	   "os",
-		"kernel",	  "agent_version", "collector",
-		"last_seen_ms",	  "first_seen_ms", "cpu_percent",
-		"ram_total",	  "ram_available", "disk_total",
-		"disk_available", "res_ts",	   "upload_rate",
-		"download_rate",  "rx_peak_rate",  "tx_peak_rate",
-		"net_ts",
-	};
+	/* The first STORE_API_HOST_MEMBERS columns are the members of store_api_host_members. */
 	static const char sql[] =
 		"SELECT host_id, hostname, os, kernel, agent_version, collector, last_seen_ms,"
 		" first_seen_ms, cpu_percent, ram_total, ram_available, disk_total,"
 		" disk_available, res_ts, upload_rate, download_rate, rx_peak_rate, tx_peak_rate,"
 		" net_ts, net_interval_ms, res_gap_ms, status_gap_ms"
 		" FROM hosts ORDER BY hostname IS NULL, hostname, host_id";
-	const int n_shown = (int)(sizeof(shown) / sizeof(shown[0]));
 	sqlite3_stmt *st = NULL;
 	bool first_host = true;
 	int r;
@@ -163,8 +146,6 @@ int sq_api_hosts(struct db *db, uint64_t now_ms, bool (*connected)(const char *h
 		return r;
 	r = sbuf_addc(out, '[');
 	while (r == 0) {
-		int64_t interval, last, window;
-
 		r = sqlite3_step(st);
 		if (r != SQLITE_ROW) {
 			r = r == SQLITE_DONE ? 0 : -EIO;
@@ -172,31 +153,12 @@ int sq_api_hosts(struct db *db, uint64_t now_ms, bool (*connected)(const char *h
 		}
 		r = sbuf_adds(out, first_host ? "{" : ",{");
 		first_host = false;
-		for (int c = 0; c < n_shown && r == 0; c++) {
-			/* The API's names for the internal res_ts / net_ts. */
-			const char *name = strcmp(shown[c], "res_ts") == 0   ? "resources_ts"
-					   : strcmp(shown[c], "net_ts") == 0 ? "network_ts"
-									     : shown[c];
-
-			r = add_member(out, c == 0, name, st, c);
-		}
-		if (r < 0)
-			break;
-		interval = host_interval(st, n_shown);
-		last = sqlite3_column_int64(st, 6);
-		window = interval ? DB_API_ONLINE_INTERVALS * interval : DB_API_ONLINE_DEFAULT_MS;
-		r = sbuf_adds(out, ",\"interval_ms\":");
+		for (int c = 0; c < STORE_API_HOST_MEMBERS && r == 0; c++)
+			r = add_member(out, c == 0, store_api_host_members[c], st, c);
 		if (r == 0)
-			r = interval ? json_add_i64(out, interval) : sbuf_adds(out, "null");
-		if (r == 0)
-			r = sbuf_adds(
-				out,
-				(int64_t)now_ms - last <= window ||
-						(connected &&
-						 connected((const char *)sqlite3_column_text(st, 0),
-							   ctx))
-					? ",\"online\":true}"
-					: ",\"online\":false}");
+			r = store_api_host_end(out, now_ms, sqlite3_column_int64(st, 6),
+					       host_interval(st, STORE_API_HOST_MEMBERS), connected,
+					       (const char *)sqlite3_column_text(st, 0), ctx);
 	}
 	if (r == 0)
 		r = sbuf_addc(out, ']');
