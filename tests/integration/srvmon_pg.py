@@ -174,6 +174,9 @@ _CLUSTER = None
 
 
 def _on_sigterm(signum, frame):
+    testlib = sys.modules.get("srvmon_testlib")
+    if testlib:
+        testlib.mark_failed()  # keep the test's Workdirs: it did not finish
     sys.exit(128 + signum)  # raises SystemExit: finally blocks and atexit run
 
 

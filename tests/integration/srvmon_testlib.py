@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -39,8 +40,17 @@ SERVER = os.environ.get("SRVMON_SERVER", "build/server/srvmon-server")
 
 
 # Every process a test starts through this module, so that a failing test (fail()
-# exits) still ends them: by PID, only ours. Then the PostgreSQL they used, if any.
+# exits) still ends them: by PID, only ours. Then the PostgreSQL they used, if any, then
+# the test's Workdirs: removed when it passed, kept (and named) for a look when it failed
+# (fail(), an uncaught exception, or a signal: mark_failed()).
 _STARTED = []
+_WORKDIRS = []
+_FAILED = False
+
+
+def mark_failed():
+    global _FAILED
+    _FAILED = True
 
 
 def _end_started():
@@ -50,12 +60,25 @@ def _end_started():
             proc.wait()
     if "srvmon_pg" in sys.modules:
         sys.modules["srvmon_pg"].remove_cluster()
+    if _FAILED:
+        for path in _WORKDIRS:
+            print("kept for a look: %s" % path, flush=True)
+    else:
+        for path in _WORKDIRS:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _excepthook(kind, value, tb, _previous=sys.excepthook):
+    mark_failed()
+    _previous(kind, value, tb)
 
 
 atexit.register(_end_started)
+sys.excepthook = _excepthook
 
 
 def fail(msg):
+    mark_failed()
     print("FAIL: " + msg, flush=True)
     sys.exit(1)
 
@@ -146,6 +169,7 @@ def db_rows(target, sql, params=()):
 class Workdir:
     def __init__(self, prefix="srvmon-it-"):
         self.path = tempfile.mkdtemp(prefix=prefix)
+        _WORKDIRS.append(self.path)
         self._db = None
 
     def file(self, name):
